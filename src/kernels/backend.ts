@@ -1,0 +1,81 @@
+// The Backend interface: every numeric kernel the models use, over flat Float32Array buffers.
+// `ref` (plain TypeScript) is the readable reference; `native` (C++ addon) implements the same calls faster.
+// Conventions (llm.c style): outputs first, then inputs, then dimensions. Row-major, contiguous buffers.
+// Buffers may be subarray views; kernels never allocate and never keep references between calls.
+// Dimension letters: B batch, T time, E embedding, H hidden, V vocabulary, N rows (= B*T usually).
+
+export type F32 = Float32Array;
+export type I32 = Int32Array;
+
+export interface Backend {
+  readonly name: string;
+
+  /**
+   * C(M,N) = op(A)(M,K) · op(B)(K,N)  (+ C when accumulate).
+   * A is (M,K) when !transA, else stored (K,M); B is (K,N) when !transB, else stored (N,K).
+   */
+  matmul(C: F32, A: F32, B: F32, M: number, N: number, K: number,
+         transA: boolean, transB: boolean, accumulate: boolean): void;
+
+  /** Y(M,N) += b(N) on every row. */
+  addRowVector(Y: F32, b: F32, M: number, N: number): void;
+  /** db(N) += Σ_rows dY(M,N). */
+  sumRows(db: F32, dY: F32, M: number, N: number): void;
+
+  /** out(N,E) = table[ids[n]] for each n. ids are valid indices (callers check). */
+  embeddingForward(out: F32, table: F32, ids: I32, N: number, E: number): void;
+  /** dTable[ids[n]] += dOut(n,:) (scatter-add; repeated ids accumulate). */
+  embeddingBackward(dTable: F32, dOut: F32, ids: I32, N: number, E: number): void;
+
+  /**
+   * LSTM cell pointwise forward (PyTorch gate order i,f,g,o).
+   * gates(B,4H): pre-activations in, activations out (σ(i),σ(f),tanh(g),σ(o)) — kept for backward.
+   * c = f*cPrev + i*g; tanhC = tanh(c); h = o*tanhC.  cPrev, c, tanhC, h: (B,H).
+   */
+  lstmCellForward(h: F32, c: F32, tanhC: F32, gates: F32, cPrev: F32, B: number, H: number): void;
+  /**
+   * LSTM cell pointwise backward. dh(B,H): total gradient into h_t. dc(B,H): gradient into c_t from step t+1
+   * (read, then overwritten as scratch). Writes dGates(B,4H) (w.r.t. pre-activations) and dcPrev(B,H).
+   */
+  lstmCellBackward(dGates: F32, dcPrev: F32, dh: F32, dc: F32, gates: F32, cPrev: F32, tanhC: F32,
+                   B: number, H: number): void;
+
+  /**
+   * GRU cell pointwise forward (PyTorch order r,z,n).
+   * gi(B,3H) = x·W_ihᵀ + b_ih; gh(B,3H) = hPrev·W_hhᵀ + b_hh (both pre-activation).
+   * r = σ(gi_r+gh_r); z = σ(gi_z+gh_z); n = tanh(gi_n + r*gh_n); h = (1-z)*n + z*hPrev.
+   * Saves act(B,4H) = [r, z, n, gh_n] for backward.
+   */
+  gruCellForward(h: F32, act: F32, gi: F32, gh: F32, hPrev: F32, B: number, H: number): void;
+  /**
+   * GRU backward. dh(B,H) total gradient into h_t. Writes dGi(B,3H), dGh(B,3H) (pre-activation grads of the
+   * input and hidden projections) and ACCUMULATES dhPrev(B,H) += z*dh, the direct part (the caller adds dGh·W_hh).
+   */
+  gruCellBackward(dGi: F32, dGh: F32, dhPrev: F32, dh: F32, act: F32, hPrev: F32, B: number, H: number): void;
+
+  /** Elman RNN (tanh): h = tanh(pre) in place over n values. */
+  tanhForward(h: F32, pre: F32, n: number): void;
+  /** dPre = dh * (1 - h²) over n values. */
+  tanhBackward(dPre: F32, dh: F32, h: F32, n: number): void;
+
+  /**
+   * Fused softmax + cross-entropy over N rows of V logits. targets[n] < 0 means "ignore this row".
+   * Returns Σ -log softmax(logits[n])[targets[n]] (in float64). When dLogits is non-null it is written with
+   * (softmax - onehot) * scale for scored rows and 0 for ignored rows.
+   */
+  softmaxXent(dLogits: F32 | null, logits: F32, targets: I32, N: number, V: number, scale: number): number;
+
+  /**
+   * Adam / AdamW in PyTorch's exact form over n values. step is 1-based.
+   * adamw=false: g += wd*p (torch.optim.Adam weight_decay); adamw=true: p *= 1 - lr*wd (torch.optim.AdamW).
+   */
+  adam(p: F32, g: F32, m: F32, v: F32, n: number, lr: number, beta1: number, beta2: number, eps: number,
+       weightDecay: number, adamw: boolean, step: number): void;
+
+  /** Σ x² in float64. */
+  sumSquares(x: F32, n: number): number;
+  /** x *= s. */
+  scale(x: F32, n: number, s: number): void;
+  /** out = a * b elementwise (dropout masks). */
+  mul(out: F32, a: F32, b: F32, n: number): void;
+}

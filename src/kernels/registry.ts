@@ -1,0 +1,62 @@
+// Picks a Backend by name: `ref` (always there), `native` (the C++ addon, when it built), `auto` (native if loaded).
+import type { Backend } from './backend.js';
+import { refBackend } from './ref/index.js';
+import { CharlmError } from '../errors.js';
+
+export type BackendName = 'auto' | 'native' | 'ref';
+export type Precision = 'fp32' | 'bf16';
+
+export interface BackendOptions { threads?: number; precision?: Precision }
+
+/** What native/index.ts exports (imported lazily by URL so a missing or broken addon never breaks loading). */
+interface NativeModule {
+  loadNative(): { backend: Backend } | { error: string };
+  createNativeBackend(opts: BackendOptions): Backend;
+}
+let nativeMod: NativeModule | null | undefined;
+let nativeError = '';
+
+async function loadNativeModule(): Promise<NativeModule | null> {
+  if (nativeMod !== undefined) return nativeMod;
+  try {
+    nativeMod = (await import(new URL('./native/index.js', import.meta.url).href)) as NativeModule;
+  } catch (e) {
+    nativeMod = null;
+    nativeError = (e as Error).message;
+  }
+  return nativeMod;
+}
+
+/** Why the native backend is unavailable ('' when it loaded or was never asked for). */
+export function nativeUnavailableReason(): string { return nativeError; }
+
+export async function createBackend(name: BackendName, opts: BackendOptions = {}): Promise<Backend> {
+  if (name === 'ref') {
+    if (opts.precision === 'bf16') {
+      const mod = (await import(new URL('./ref/bf16.js', import.meta.url).href)) as { createRefBf16Backend(): Backend };
+      return mod.createRefBf16Backend();
+    }
+    return refBackend;
+  }
+  const mod = await loadNativeModule();
+  const loaded = mod ? mod.loadNative() : { error: nativeError };
+  if ('error' in loaded) {
+    nativeError = loaded.error;
+    if (name === 'native') {
+      throw new CharlmError('NATIVE_UNAVAILABLE', `the native backend is not available: ${loaded.error}`,
+        'rebuild it with `npm run build` (needs a C++ compiler), or use --backend ref');
+    }
+    return createBackend('ref', opts);
+  }
+  return mod!.createNativeBackend(opts);
+}
+
+/** Every backend present on this machine, for tests that must run against each. */
+export async function availableBackends(): Promise<{ label: string; backend: Backend }[]> {
+  const out = [{ label: 'ref', backend: refBackend as Backend }];
+  const mod = await loadNativeModule();
+  const loaded = mod ? mod.loadNative() : { error: nativeError };
+  if ('error' in loaded) console.log(`# native backend not available (${loaded.error}); testing ref only`);
+  else out.push({ label: 'native', backend: mod!.createNativeBackend({}) });
+  return out;
+}

@@ -1,0 +1,195 @@
+// The character model: Embedding(V,E) → L recurrent layers (LSTM/GRU/RNN) → Linear(H,V), as the seed's CharLSTM,
+// with parameters named and shaped as its PyTorch state_dict. Forward/backward run over a Backend; all buffers for
+// a given (B,T) are allocated once (Workspace) and reused, so training and sampling steps allocate nothing.
+import type { Backend, F32, I32 } from '../kernels/backend.js';
+import { ParamStore, type ParamSpec } from '../nn/params.js';
+import { GATES, LayerWorkspace, RecurrentLayer } from '../nn/recurrent.js';
+import { Linear } from '../nn/linear.js';
+import { fillDropoutMask } from '../nn/dropout.js';
+import type { Rng } from '../sample/rng.js';
+import { cellPrefix, type ModelConfig } from './config.js';
+
+/** Recurrent state in PyTorch's layout: h, c are (L,B,H); c is null for GRU/RNN. */
+export interface RecurrentState { B: number; h: F32; c: F32 | null }
+
+export function paramSpecs(cfg: ModelConfig): ParamSpec[] {
+  const { vocabSize: V, embeddingDim: E, hiddenSize: H, numLayers: L } = cfg;
+  const G = GATES[cfg.cell] * H, pre = cellPrefix(cfg.cell);
+  const specs: ParamSpec[] = [{ name: 'embed.weight', shape: [V, E] }];
+  for (let l = 0; l < L; l++) {
+    specs.push({ name: `${pre}.weight_ih_l${l}`, shape: [G, l === 0 ? E : H] },
+               { name: `${pre}.weight_hh_l${l}`, shape: [G, H] },
+               { name: `${pre}.bias_ih_l${l}`, shape: [G] },
+               { name: `${pre}.bias_hh_l${l}`, shape: [G] });
+  }
+  specs.push({ name: 'fc.weight', shape: [V, H] }, { name: 'fc.bias', shape: [V] });
+  return specs;
+}
+
+class Workspace {
+  readonly ids: I32; readonly targets: I32;   // (T,B) time-major copies of the (B,T) inputs
+  readonly emb: F32; readonly embIn: F32;      // (T,B,E) embeddings; embIn = after embedding dropout
+  readonly embMask: F32;                       // (T,B,E) or empty
+  readonly layers: LayerWorkspace[];
+  readonly masks: F32[]; readonly dropped: F32[]; // per layer l < L-1: dropout mask and masked output (T,B,H)
+  readonly logits: F32; readonly dLogits: F32;  // (T,B,V)
+  readonly dOut: F32[];                         // per layer: gradient w.r.t. its output (T,B,H)
+  readonly dEmb: F32;                           // (T,B,E)
+  constructor(cfg: ModelConfig, readonly B: number, readonly T: number, train: boolean) {
+    const { embeddingDim: E, hiddenSize: H, numLayers: L, vocabSize: V } = cfg, N = B * T;
+    this.ids = new Int32Array(N); this.targets = new Int32Array(N);
+    this.emb = new Float32Array(N * E);
+    this.embMask = new Float32Array(train && cfg.embedDropout > 0 ? N * E : 0);
+    this.embIn = this.embMask.length ? new Float32Array(N * E) : this.emb;
+    this.layers = Array.from({ length: L }, () => new LayerWorkspace(cfg.cell, B, T, H));
+    const drop = train && cfg.dropout > 0;
+    this.masks = Array.from({ length: L - 1 }, () => new Float32Array(drop ? N * H : 0));
+    this.dropped = this.layers.slice(0, L - 1).map((w) => (drop ? new Float32Array(N * H) : w.out));
+    this.logits = new Float32Array(N * V);
+    this.dLogits = new Float32Array(train ? N * V : 0);
+    this.dOut = Array.from({ length: train ? L : 0 }, () => new Float32Array(N * H));
+    this.dEmb = new Float32Array(train ? N * E : 0);
+  }
+}
+
+export class CharModel {
+  readonly params: ParamStore;
+  readonly layers: RecurrentLayer[];
+  readonly fc: Linear;
+  private workspaces = new Map<string, Workspace>();
+
+  constructor(readonly config: ModelConfig, public backend: Backend) {
+    this.params = new ParamStore(paramSpecs(config));
+    const { embeddingDim: E, hiddenSize: H, numLayers: L, vocabSize: V } = config, ps = this.params;
+    const pre = cellPrefix(config.cell);
+    this.layers = Array.from({ length: L }, (_, l) => new RecurrentLayer(config.cell, {
+      Wih: ps.value(`${pre}.weight_ih_l${l}`), Whh: ps.value(`${pre}.weight_hh_l${l}`),
+      bih: ps.value(`${pre}.bias_ih_l${l}`), bhh: ps.value(`${pre}.bias_hh_l${l}`),
+      dWih: ps.gradOf(`${pre}.weight_ih_l${l}`), dWhh: ps.gradOf(`${pre}.weight_hh_l${l}`),
+      dbih: ps.gradOf(`${pre}.bias_ih_l${l}`), dbhh: ps.gradOf(`${pre}.bias_hh_l${l}`),
+    }, l === 0 ? E : H, H));
+    this.fc = new Linear(ps.value('fc.weight'), ps.value('fc.bias'), ps.gradOf('fc.weight'), ps.gradOf('fc.bias'), H, V);
+  }
+
+  /**
+   * PyTorch's default initialisation: Embedding N(0,1); recurrent weights and biases U(±1/√H); Linear weight
+   * (kaiming_uniform with a=√5) and bias U(±1/√in) — here in = H, so every non-embedding bound is 1/√H.
+   */
+  initialize(rng: Rng): void {
+    const ps = this.params, bound = 1 / Math.sqrt(this.config.hiddenSize);
+    for (const e of ps.entries) {
+      const v = ps.value(e.name);
+      if (e.name === 'embed.weight') for (let i = 0; i < v.length; i++) v[i] = rng.normal();
+      else for (let i = 0; i < v.length; i++) v[i] = rng.uniform(-bound, bound);
+    }
+  }
+
+  createState(B: number): RecurrentState {
+    const n = this.config.numLayers * B * this.config.hiddenSize;
+    return { B, h: new Float32Array(n), c: this.config.cell === 'lstm' ? new Float32Array(n) : null };
+  }
+
+  private workspace(B: number, T: number, train: boolean): Workspace {
+    const key = `${B}x${T}${train ? 't' : 'i'}`;
+    let ws = this.workspaces.get(key);
+    if (!ws) {
+      ws = new Workspace(this.config, B, T, train);
+      this.workspaces.set(key, ws);
+    }
+    return ws;
+  }
+
+  /** Frees cached buffers (e.g. after training, before long sampling). */
+  releaseWorkspaces(): void { this.workspaces.clear(); }
+
+  /**
+   * ids: (B,T) row-major token ids. Returns the logits (T,B,V) time-major, a view into the workspace valid until
+   * the next call with the same shape. The state (if given) is the initial state and receives the final one.
+   */
+  forward(ids: I32, B: number, T: number, state: RecurrentState | null, train = false, rng?: Rng): F32 {
+    return this.run(this.workspace(B, T, train), ids, state, train, rng).logits;
+  }
+
+  private run(ws: Workspace, ids: I32, state: RecurrentState | null, train: boolean, rng?: Rng): Workspace {
+    const be = this.backend, cfg = this.config, { B, T } = ws, N = B * T, H = cfg.hiddenSize, BH = B * H;
+    if (state && state.B !== B) throw new Error(`state batch ${state.B} != ${B}`);
+    for (let b = 0; b < B; b++) for (let t = 0; t < T; t++) ws.ids[t * B + b] = ids[b * T + t];
+    be.embeddingForward(ws.emb, this.params.value('embed.weight'), ws.ids, N, cfg.embeddingDim);
+    if (ws.embMask.length) {
+      fillDropoutMask(ws.embMask, cfg.embedDropout, need(rng));
+      be.mul(ws.embIn, ws.emb, ws.embMask, ws.emb.length);
+    }
+    let x = ws.embIn;
+    for (let l = 0; l < cfg.numLayers; l++) {
+      const lw = ws.layers[l];
+      const h0 = lw.hs.subarray(0, BH), c0 = lw.cs.subarray(0, BH);
+      if (state) {
+        h0.set(state.h.subarray(l * BH, (l + 1) * BH));
+        if (state.c) c0.set(state.c.subarray(l * BH, (l + 1) * BH));
+      } else { h0.fill(0); c0.fill(0); }
+      this.layers[l].forward(be, lw, x);
+      if (state) {
+        state.h.set(lw.hs.subarray(T * BH, (T + 1) * BH), l * BH);
+        if (state.c) state.c.set(lw.cs.subarray(T * BH, (T + 1) * BH), l * BH);
+      }
+      x = lw.out;
+      if (l < cfg.numLayers - 1 && ws.masks[l].length) {
+        fillDropoutMask(ws.masks[l], cfg.dropout, need(rng));
+        be.mul(ws.dropped[l], lw.out, ws.masks[l], N * H);
+        x = ws.dropped[l];
+      }
+    }
+    this.fc.forward(be, ws.logits, x, N);
+    return ws;
+  }
+
+  /**
+   * One training forward + backward on (B,T) inputs and targets (targets < 0 are ignored).
+   * Zeroes and fills params.grad with the gradient of the mean loss; returns the mean loss (nats/char).
+   */
+  forwardBackward(ids: I32, targets: I32, B: number, T: number, state: RecurrentState | null, rng?: Rng): number {
+    const ws = this.run(this.workspace(B, T, true), ids, state, true, rng);
+    const be = this.backend, cfg = this.config, N = B * T, H = cfg.hiddenSize, L = cfg.numLayers;
+    let count = 0;
+    for (let b = 0; b < B; b++) for (let t = 0; t < T; t++) {
+      const y = targets[b * T + t];
+      ws.targets[t * B + b] = y;
+      if (y >= 0) count++;
+    }
+    const sum = be.softmaxXent(ws.dLogits, ws.logits, ws.targets, N, cfg.vocabSize, count ? 1 / count : 0);
+    this.params.grad.fill(0);
+    this.fc.backward(be, ws.dOut[L - 1], ws.dLogits, ws.layers[L - 1].out, N);
+    for (let l = L - 1; l >= 0; l--) {
+      const input = l === 0 ? ws.embIn : ws.dropped[l - 1];
+      const dx = l === 0 ? ws.dEmb : ws.dOut[l - 1];
+      this.layers[l].backward(be, ws.layers[l], ws.dOut[l], input, dx);
+      if (l > 0 && ws.masks[l - 1].length) be.mul(dx, dx, ws.masks[l - 1], N * H);
+    }
+    if (ws.embMask.length) be.mul(ws.dEmb, ws.dEmb, ws.embMask, ws.dEmb.length);
+    be.embeddingBackward(this.params.gradOf('embed.weight'), ws.dEmb, ws.ids, N, cfg.embeddingDim);
+    return count ? sum / count : 0;
+  }
+
+  /** Inference loss: Σ -log p and the count of scored characters (targets < 0 skipped). */
+  lossSum(ids: I32, targets: I32, B: number, T: number, state: RecurrentState | null): { sum: number; count: number } {
+    const ws = this.run(this.workspace(B, T, false), ids, state, false);
+    let count = 0;
+    for (let b = 0; b < B; b++) for (let t = 0; t < T; t++) {
+      const y = targets[b * T + t];
+      ws.targets[t * B + b] = y;
+      if (y >= 0) count++;
+    }
+    const sum = this.backend.softmaxXent(null, ws.logits, ws.targets, B * T, this.config.vocabSize, 0);
+    return { sum, count };
+  }
+
+  /** One generation step: ids (B) → logits (B,V) (a workspace view); the state is read and advanced. */
+  step(ids: I32, state: RecurrentState): F32 {
+    return this.forward(ids, state.B, 1, state, false);
+  }
+}
+
+function need(rng: Rng | undefined): Rng {
+  if (!rng) throw new Error('dropout in training needs an Rng');
+  return rng;
+}

@@ -1,0 +1,20 @@
+// Linear layer y = x·Wᵀ + b (PyTorch nn.Linear layout: W is (out,in)). Forward/backward over N rows.
+import type { Backend, F32 } from '../kernels/backend.js';
+
+export class Linear {
+  constructor(readonly W: F32, readonly b: F32, readonly dW: F32, readonly db: F32,
+              readonly inF: number, readonly outF: number) {}
+
+  /** y(N,out) = x(N,in)·Wᵀ + b */
+  forward(be: Backend, y: F32, x: F32, N: number): void {
+    be.matmul(y, x, this.W, N, this.outF, this.inF, false, true, false);
+    be.addRowVector(y, this.b, N, this.outF);
+  }
+
+  /** dW += dyᵀ·x; db += Σ dy; dx = dy·W (skipped when dx is null). */
+  backward(be: Backend, dx: F32 | null, dy: F32, x: F32, N: number): void {
+    be.matmul(this.dW, dy, x, this.outF, this.inF, N, true, false, true);
+    be.sumRows(this.db, dy, N, this.outF);
+    if (dx) be.matmul(dx, dy, this.W, N, this.inF, this.outF, false, false, false);
+  }
+}
