@@ -1,0 +1,283 @@
+// Node-API surface of the native engine: one function per Backend kernel plus setThreads/threads/isa/setIsa.
+// Typed arrays cross without copies (napi_get_typedarray_info's pointer already includes the view's byteOffset);
+// every call checks types and that each buffer is long enough for the given dimensions, then calls the kernel.
+#include <napi.h>
+
+#include <cstdlib>
+#include <cstring>
+#include <string>
+
+#include "common.h"
+#include "gemm.h"
+#include "threadpool.h"
+
+namespace charlm {
+namespace {
+
+const KernelTable* gTab = nullptr;
+int gThreads = 1;
+
+// Picks the best table at or below `cap` ("avx512" > "avx2" > "portable") that this CPU runs.
+const KernelTable* pickTable(const char* cap) {
+  const std::string c = cap ? cap : "";
+  const bool allow512 = c.empty() || c == "avx512", allow2 = allow512 || c == "avx2";
+  if (allow512) if (const KernelTable* t = tableAvx512()) return t;
+  if (allow2) if (const KernelTable* t = tableAvx2()) return t;
+  return tablePortable();
+}
+
+// Argument reader: records the first type/range error, throws it once at the end (C++ exceptions are off).
+struct Args {
+  const Napi::CallbackInfo& info;
+  napi_env env;
+  std::string err;
+  explicit Args(const Napi::CallbackInfo& i) : info(i), env(i.Env()) {}
+
+  void* arr(size_t i, napi_typedarray_type want, double need, const char* what, bool nullable = false) {
+    napi_value v = info[i];
+    napi_valuetype vt;
+    napi_typeof(env, v, &vt);
+    if (nullable && (vt == napi_null || vt == napi_undefined)) return nullptr;
+    bool is = false;
+    napi_is_typedarray(env, v, &is);
+    napi_typedarray_type type;
+    size_t len = 0;
+    void* data = nullptr;
+    if (is) napi_get_typedarray_info(env, v, &type, &len, &data, nullptr, nullptr);
+    if (!is || type != want) {
+      fail(std::string(what) + (want == napi_float32_array ? " must be a Float32Array" : " must be an Int32Array"));
+    } else if ((double)len < need) {
+      fail(std::string(what) + " is too short: " + std::to_string(len) + " < " + std::to_string((long)need));
+    }
+    return data;
+  }
+  float* f32(size_t i, double need, const char* what, bool nullable = false) {
+    return (float*)arr(i, napi_float32_array, need, what, nullable);
+  }
+  int32_t* i32(size_t i, double need, const char* what) { return (int32_t*)arr(i, napi_int32_array, need, what); }
+  double num(size_t i) {
+    double d = 0;
+    if (napi_get_value_double(env, info[i], &d) != napi_ok) fail("argument " + std::to_string(i) + " must be a number");
+    return d;
+  }
+  long dim(size_t i) {
+    const double d = num(i);
+    if (!(d >= 0 && d <= 9.0e15) || d != (double)(long)d) fail("dimension " + std::to_string(i) + " must be an integer >= 0");
+    return (long)d;
+  }
+  bool flag(size_t i) { return info[i].ToBoolean().Value(); }
+  void fail(const std::string& m) { if (err.empty()) err = m; }
+  bool ok() {
+    if (err.empty()) return true;
+    Napi::RangeError::New(env, "charlm native: " + err).ThrowAsJavaScriptException();
+    return false;
+  }
+};
+
+Napi::Value matmulImpl(const Napi::CallbackInfo& info, bool bf16) {
+  Args a(info);
+  const long M = a.dim(3), N = a.dim(4), K = a.dim(5);
+  const bool tA = a.flag(6), tB = a.flag(7), acc = a.flag(8);
+  float* C = a.f32(0, (double)M * N, "C");
+  const float* A = a.f32(1, (double)M * K, "A");
+  const float* B = a.f32(2, (double)K * N, "B");
+  if (a.ok()) sgemm(*gTab, gThreads, bf16, C, A, B, M, N, K, tA, tB, acc);
+  return info.Env().Undefined();
+}
+Napi::Value Matmul(const Napi::CallbackInfo& info) { return matmulImpl(info, false); }
+Napi::Value MatmulBf16(const Napi::CallbackInfo& info) { return matmulImpl(info, true); }
+
+Napi::Value AddRowVector(const Napi::CallbackInfo& info) {
+  Args a(info);
+  const long M = a.dim(2), N = a.dim(3);
+  float* Y = a.f32(0, (double)M * N, "Y");
+  const float* b = a.f32(1, N, "b");
+  if (a.ok()) gTab->addRowVector(Y, b, M, N);
+  return info.Env().Undefined();
+}
+
+Napi::Value SumRows(const Napi::CallbackInfo& info) {
+  Args a(info);
+  const long M = a.dim(2), N = a.dim(3);
+  float* db = a.f32(0, N, "db");
+  const float* dY = a.f32(1, (double)M * N, "dY");
+  if (a.ok()) gTab->sumRows(db, dY, M, N);
+  return info.Env().Undefined();
+}
+
+// ids must index rows of the table; checked here because a bad id would write outside the buffer.
+bool checkIds(Args& a, const int32_t* ids, long N, long rows) {
+  if (!a.err.empty()) return false;
+  for (long n = 0; n < N; n++)
+    if (ids[n] < 0 || ids[n] >= rows) { a.fail("ids[" + std::to_string(n) + "] out of range"); return false; }
+  return true;
+}
+
+Napi::Value EmbeddingForward(const Napi::CallbackInfo& info) {
+  Args a(info);
+  const long N = a.dim(3), E = a.dim(4);
+  float* out = a.f32(0, (double)N * E, "out");
+  const float* table = a.f32(1, 0, "table");
+  const int32_t* ids = a.i32(2, N, "ids");
+  if (a.err.empty()) checkIds(a, ids, N, E ? (long)(info[1].As<Napi::TypedArray>().ElementLength() / E) : 0);
+  if (a.ok()) gTab->embeddingForward(out, table, ids, N, E);
+  return info.Env().Undefined();
+}
+
+Napi::Value EmbeddingBackward(const Napi::CallbackInfo& info) {
+  Args a(info);
+  const long N = a.dim(3), E = a.dim(4);
+  float* dTable = a.f32(0, 0, "dTable");
+  const float* dOut = a.f32(1, (double)N * E, "dOut");
+  const int32_t* ids = a.i32(2, N, "ids");
+  if (a.err.empty()) checkIds(a, ids, N, E ? (long)(info[0].As<Napi::TypedArray>().ElementLength() / E) : 0);
+  if (a.ok()) gTab->embeddingBackward(dTable, dOut, ids, N, E);
+  return info.Env().Undefined();
+}
+
+Napi::Value LstmCellForward(const Napi::CallbackInfo& info) {
+  Args a(info);
+  const long B = a.dim(5), H = a.dim(6);
+  const double s = (double)B * H;
+  float* h = a.f32(0, s, "h"); float* c = a.f32(1, s, "c"); float* tc = a.f32(2, s, "tanhC");
+  float* gates = a.f32(3, 4 * s, "gates"); const float* cPrev = a.f32(4, s, "cPrev");
+  if (a.ok()) gTab->lstmCellForward(h, c, tc, gates, cPrev, B, H);
+  return info.Env().Undefined();
+}
+
+Napi::Value LstmCellBackward(const Napi::CallbackInfo& info) {
+  Args a(info);
+  const long B = a.dim(7), H = a.dim(8);
+  const double s = (double)B * H;
+  float* dG = a.f32(0, 4 * s, "dGates"); float* dcPrev = a.f32(1, s, "dcPrev"); const float* dh = a.f32(2, s, "dh");
+  const float* dc = a.f32(3, s, "dc"); const float* gates = a.f32(4, 4 * s, "gates");
+  const float* cPrev = a.f32(5, s, "cPrev"); const float* tc = a.f32(6, s, "tanhC");
+  if (a.ok()) gTab->lstmCellBackward(dG, dcPrev, dh, dc, gates, cPrev, tc, B, H);
+  return info.Env().Undefined();
+}
+
+Napi::Value GruCellForward(const Napi::CallbackInfo& info) {
+  Args a(info);
+  const long B = a.dim(5), H = a.dim(6);
+  const double s = (double)B * H;
+  float* h = a.f32(0, s, "h"); float* act = a.f32(1, 4 * s, "act"); const float* gi = a.f32(2, 3 * s, "gi");
+  const float* gh = a.f32(3, 3 * s, "gh"); const float* hPrev = a.f32(4, s, "hPrev");
+  if (a.ok()) gTab->gruCellForward(h, act, gi, gh, hPrev, B, H);
+  return info.Env().Undefined();
+}
+
+Napi::Value GruCellBackward(const Napi::CallbackInfo& info) {
+  Args a(info);
+  const long B = a.dim(6), H = a.dim(7);
+  const double s = (double)B * H;
+  float* dGi = a.f32(0, 3 * s, "dGi"); float* dGh = a.f32(1, 3 * s, "dGh"); float* dhPrev = a.f32(2, s, "dhPrev");
+  const float* dh = a.f32(3, s, "dh"); const float* act = a.f32(4, 4 * s, "act"); const float* hPrev = a.f32(5, s, "hPrev");
+  if (a.ok()) gTab->gruCellBackward(dGi, dGh, dhPrev, dh, act, hPrev, B, H);
+  return info.Env().Undefined();
+}
+
+Napi::Value TanhForward(const Napi::CallbackInfo& info) {
+  Args a(info);
+  const long n = a.dim(2);
+  float* h = a.f32(0, n, "h"); const float* pre = a.f32(1, n, "pre");
+  if (a.ok()) gTab->tanhForward(h, pre, n);
+  return info.Env().Undefined();
+}
+
+Napi::Value TanhBackward(const Napi::CallbackInfo& info) {
+  Args a(info);
+  const long n = a.dim(3);
+  float* dPre = a.f32(0, n, "dPre"); const float* dh = a.f32(1, n, "dh"); const float* h = a.f32(2, n, "h");
+  if (a.ok()) gTab->tanhBackward(dPre, dh, h, n);
+  return info.Env().Undefined();
+}
+
+Napi::Value SoftmaxXent(const Napi::CallbackInfo& info) {
+  Args a(info);
+  const long N = a.dim(3), V = a.dim(4);
+  const double scale = a.num(5);
+  float* d = a.f32(0, (double)N * V, "dLogits", true);
+  const float* logits = a.f32(1, (double)N * V, "logits");
+  const int32_t* t = a.i32(2, N, "targets");
+  for (long n = 0; a.err.empty() && n < N; n++)
+    if (t[n] >= V) a.fail("targets[" + std::to_string(n) + "] out of range");
+  if (!a.ok()) return info.Env().Undefined();
+  return Napi::Number::New(info.Env(), gTab->softmaxXent(d, logits, t, N, V, scale));
+}
+
+Napi::Value Adam(const Napi::CallbackInfo& info) {
+  Args a(info);
+  const long n = a.dim(4);
+  float* p = a.f32(0, n, "p"); const float* g = a.f32(1, n, "g"); float* m = a.f32(2, n, "m"); float* v = a.f32(3, n, "v");
+  const double lr = a.num(5), b1 = a.num(6), b2 = a.num(7), eps = a.num(8), wd = a.num(9);
+  const bool adamw = a.flag(10);
+  const double step = a.num(11);
+  if (a.ok()) gTab->adam(p, g, m, v, n, lr, b1, b2, eps, wd, adamw, step);
+  return info.Env().Undefined();
+}
+
+Napi::Value SumSquares(const Napi::CallbackInfo& info) {
+  Args a(info);
+  const long n = a.dim(1);
+  const float* x = a.f32(0, n, "x");
+  if (!a.ok()) return info.Env().Undefined();
+  return Napi::Number::New(info.Env(), gTab->sumSquares(x, n));
+}
+
+Napi::Value Scale(const Napi::CallbackInfo& info) {
+  Args a(info);
+  const long n = a.dim(1);
+  const double s = a.num(2);
+  float* x = a.f32(0, n, "x");
+  if (a.ok()) gTab->scale(x, n, (float)s);
+  return info.Env().Undefined();
+}
+
+Napi::Value Mul(const Napi::CallbackInfo& info) {
+  Args a(info);
+  const long n = a.dim(3);
+  float* out = a.f32(0, n, "out"); const float* x = a.f32(1, n, "a"); const float* y = a.f32(2, n, "b");
+  if (a.ok()) gTab->mul(out, x, y, n);
+  return info.Env().Undefined();
+}
+
+Napi::Value SetThreads(const Napi::CallbackInfo& info) {
+  Args a(info);
+  const long n = a.dim(0);
+  if (a.ok()) gThreads = n < 1 ? 1 : n > 255 ? 255 : (int)n;
+  return info.Env().Undefined();
+}
+Napi::Value GetThreads(const Napi::CallbackInfo& info) { return Napi::Number::New(info.Env(), gThreads); }
+Napi::Value Isa(const Napi::CallbackInfo& info) { return Napi::String::New(info.Env(), gTab->name); }
+Napi::Value HasBf16Native(const Napi::CallbackInfo& info) {
+  return Napi::Boolean::New(info.Env(), gTab->ukrBf16 != nullptr);
+}
+// setIsa("avx512"|"avx2"|"portable"): best path at or below that level; returns the name now in use.
+Napi::Value SetIsa(const Napi::CallbackInfo& info) {
+  const std::string want = info[0].IsString() ? info[0].As<Napi::String>().Utf8Value() : "";
+  gTab = pickTable(want.c_str());
+  return Napi::String::New(info.Env(), gTab->name);
+}
+
+Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  if (!gTab) {
+    const char* cap = std::getenv("CHARLM_ISA");
+    gTab = pickTable(cap);
+    gThreads = hardwareThreads();
+  }
+  const struct { const char* name; Napi::Value (*fn)(const Napi::CallbackInfo&); } fns[] = {
+      {"matmul", Matmul}, {"matmulBf16", MatmulBf16}, {"addRowVector", AddRowVector}, {"sumRows", SumRows},
+      {"embeddingForward", EmbeddingForward}, {"embeddingBackward", EmbeddingBackward},
+      {"lstmCellForward", LstmCellForward}, {"lstmCellBackward", LstmCellBackward},
+      {"gruCellForward", GruCellForward}, {"gruCellBackward", GruCellBackward}, {"tanhForward", TanhForward},
+      {"tanhBackward", TanhBackward}, {"softmaxXent", SoftmaxXent}, {"adam", Adam}, {"sumSquares", SumSquares},
+      {"scale", Scale}, {"mul", Mul}, {"setThreads", SetThreads}, {"getThreads", GetThreads}, {"isa", Isa},
+      {"setIsa", SetIsa}, {"hasBf16Native", HasBf16Native}};
+  for (const auto& f : fns) exports.Set(f.name, Napi::Function::New(env, f.fn, f.name));
+  return exports;
+}
+}  // namespace
+}  // namespace charlm
+
+static Napi::Object InitModule(Napi::Env env, Napi::Object exports) { return charlm::Init(env, exports); }
+NODE_API_MODULE(charlm_native, InitModule)

@@ -1,0 +1,78 @@
+// Shared declarations of the charlm native engine: the per-ISA kernel table that isa_avx512.cc, isa_avx2.cc and
+// isa_portable.cc each fill in (same kernels, different instruction sets), picked once at load time.
+// Sizes are `long`; every pointer already includes the JS view's byteOffset.
+#pragma once
+#include <cstdint>
+
+namespace charlm {
+
+// GEMM micro-kernel over packed panels: C(m,n) = Ap(MR,K)·Bp(K,NR) (+ C when beta != 0); m <= MR, n <= NR.
+// Ap[k*MR + i], Bp[k*NR + j]; panels are zero-padded so only the stores need the m,n edges.
+typedef void (*UkrFn)(long K, const float* Ap, const float* Bp, float* C, long ldc, int m, int n, int beta);
+// bf16 variant (AVX512_BF16): K2 = ceil(K/2) k-pairs; Ap[p*MR + i] and Bp[p*NR + j] hold two bf16 (k even, k odd).
+typedef void (*UkrBf16Fn)(long K2, const uint32_t* Ap, const uint32_t* Bp, float* C, long ldc, int m, int n,
+                          int beta);
+
+struct KernelTable {
+  const char* name;
+  int MR, NR;            // micro-tile
+  int KC, MC, NC;        // cache blocking (floats)
+  UkrFn ukr;
+  UkrBf16Fn ukrBf16;     // null: bf16 rounds while packing and runs the fp32 micro-kernel (exact emulation)
+  // Small-M GEMM (M <= 4) over columns [j0,j1): A contiguous (M,K).
+  // gemvNT: B stored (N,K) (dot products); gemvNN: B stored (K,N) (axpy rows). beta as above.
+  void (*gemvNT)(float* C, long ldc, const float* A, const float* B, long M, long j0, long j1, long K, int beta);
+  void (*gemvNN)(float* C, long ldc, const float* A, const float* B, long M, long j0, long j1, long K, long N,
+                 int beta);
+  void (*addRowVector)(float* Y, const float* b, long M, long N);
+  void (*sumRows)(float* db, const float* dY, long M, long N);
+  void (*embeddingForward)(float* out, const float* table, const int32_t* ids, long N, long E);
+  void (*embeddingBackward)(float* dTable, const float* dOut, const int32_t* ids, long N, long E);
+  void (*lstmCellForward)(float* h, float* c, float* tanhC, float* gates, const float* cPrev, long B, long H);
+  void (*lstmCellBackward)(float* dGates, float* dcPrev, const float* dh, const float* dc, const float* gates,
+                           const float* cPrev, const float* tanhC, long B, long H);
+  void (*gruCellForward)(float* h, float* act, const float* gi, const float* gh, const float* hPrev, long B, long H);
+  void (*gruCellBackward)(float* dGi, float* dGh, float* dhPrev, const float* dh, const float* act,
+                          const float* hPrev, long B, long H);
+  void (*tanhForward)(float* h, const float* pre, long n);
+  void (*tanhBackward)(float* dPre, const float* dh, const float* h, long n);
+  double (*softmaxXent)(float* dLogits, const float* logits, const int32_t* targets, long N, long V, double scale);
+  void (*adam)(float* p, const float* g, float* m, float* v, long n, double lr, double beta1, double beta2,
+               double eps, double weightDecay, bool adamw, double step);
+  double (*sumSquares)(const float* x, long n);
+  void (*scale)(float* x, long n, float s);
+  void (*mul)(float* out, const float* a, const float* b, long n);
+};
+
+// Each returns null when this build or this CPU cannot run that path.
+const KernelTable* tablePortable();
+const KernelTable* tableAvx2();
+const KernelTable* tableAvx512();
+
+// float -> bf16 bits, round to nearest even (NaN stays NaN). Matches src/kernels/ref/bf16.ts. `static` on purpose:
+// ISA translation units are compiled with -mavx2/-mavx512f and must not share inline copies with generic code.
+static inline uint32_t bf16Bits(float x) {
+  uint32_t u;
+  __builtin_memcpy(&u, &x, 4);
+  if ((u & 0x7fffffffu) > 0x7f800000u) return (u >> 16) | 0x40u;
+  return (u + 0x7fffu + ((u >> 16) & 1u)) >> 16;
+}
+static inline float bf16Round(float x) {
+  uint32_t u = bf16Bits(x) << 16;
+  float f;
+  __builtin_memcpy(&f, &u, 4);
+  return f;
+}
+
+}  // namespace charlm
+
+// Fills the table entries every ISA implements from the same source (pointwise_impl.h, gemv_impl.h); used inside
+// each ISA namespace so the names resolve to that ISA's copies.
+#define CHARLM_FILL_COMMON(t)                                                               \
+  (t).gemvNT = gemvNT; (t).gemvNN = gemvNN; (t).addRowVector = addRowVector;                \
+  (t).sumRows = sumRows; (t).embeddingForward = embeddingForward;                           \
+  (t).embeddingBackward = embeddingBackward; (t).lstmCellForward = lstmCellForward;         \
+  (t).lstmCellBackward = lstmCellBackward; (t).gruCellForward = gruCellForward;             \
+  (t).gruCellBackward = gruCellBackward; (t).tanhForward = tanhForward;                     \
+  (t).tanhBackward = tanhBackward; (t).softmaxXent = softmaxXent; (t).adam = adam;          \
+  (t).sumSquares = sumSquares; (t).scale = scale; (t).mul = mul

@@ -1,0 +1,195 @@
+// SGEMM driver (see gemm.h). Loop nest per thread, Goto-style: jc (NC cols of B, L3) > pc (KC deep, packed B
+// panel) > ic (MC rows, packed A block in L2) > jr (NR-wide B micro-panel in L1) > ir (MR rows: micro-kernel).
+// Threads split C into contiguous row (or column) ranges, each with its own pack buffers; buffers grow once and
+// are reused, so steady-state calls never allocate. Packing reads any op(A)/op(B) layout, so TT needs no extra path.
+#include "gemm.h"
+
+#include <cstdlib>
+#include <cstring>
+
+#include "threadpool.h"
+
+namespace charlm {
+namespace {
+
+const int kMaxThreads = 256;
+
+struct Buf {
+  void* p = nullptr;
+  size_t cap = 0;
+  void* get(size_t bytes) {
+    if (bytes > cap) {
+      std::free(p);
+      cap = (bytes + 4095) & ~(size_t)4095;
+      p = std::aligned_alloc(64, cap);
+    }
+    return p;
+  }
+};
+Buf gPackA[kMaxThreads], gPackB[kMaxThreads], gSmallA;
+
+// X(r,k) = p[r*rs + k*cs]: a row-panel view of op(A) (r = i) or of op(B)ᵀ (r = j). Either rs or cs is 1.
+struct Mat { const float* p; long rs, cs; };
+
+inline long lmin(long a, long b) { return a < b ? a : b; }
+
+// Rows [r0,r0+cnt) × k [k0,k0+kc) of X into R-row panels: dst[panel*R*kc + k*R + r], zero-padded to R rows.
+void packF32(float* dst, Mat X, long r0, long cnt, long k0, long kc, int R, bool round) {
+  for (long p = 0; p < cnt; p += R) {
+    const int rr = (int)lmin(R, cnt - p);
+    float* d = dst + p * kc;
+    if (X.cs == 1) {
+      for (int r = 0; r < rr; r++) {
+        const float* s = X.p + (r0 + p + r) * X.rs + k0;
+        if (round) for (long k = 0; k < kc; k++) d[k * R + r] = bf16Round(s[k]);
+        else for (long k = 0; k < kc; k++) d[k * R + r] = s[k];
+      }
+      for (int r = rr; r < R; r++) for (long k = 0; k < kc; k++) d[k * R + r] = 0;
+    } else {
+      for (long k = 0; k < kc; k++) {
+        const float* s = X.p + (k0 + k) * X.cs + r0 + p;
+        float* dk = d + k * R;
+        if (round) for (int r = 0; r < rr; r++) dk[r] = bf16Round(s[r]);
+        else std::memcpy(dk, s, rr * sizeof(float));
+        for (int r = rr; r < R; r++) dk[r] = 0;
+      }
+    }
+  }
+}
+
+// Same, as bf16 k-pairs for vdpbf16ps: dst[panel*R*kc2 + q*R + r] = bf16(X(r,2q)) | bf16(X(r,2q+1)) << 16.
+void packBf16(uint32_t* dst, Mat X, long r0, long cnt, long k0, long kc, int R) {
+  const long kc2 = (kc + 1) / 2;
+  for (long p = 0; p < cnt; p += R) {
+    const int rr = (int)lmin(R, cnt - p);
+    uint32_t* d = dst + p * kc2;
+    for (int r = 0; r < R; r++) {
+      if (r >= rr) { for (long q = 0; q < kc2; q++) d[q * R + r] = 0; continue; }
+      const float* s = X.p + (r0 + p + r) * X.rs + k0 * X.cs;
+      for (long q = 0; q < kc2; q++) {
+        const uint32_t lo = bf16Bits(s[2 * q * X.cs]);
+        const uint32_t hi = 2 * q + 1 < kc ? bf16Bits(s[(2 * q + 1) * X.cs]) : 0;
+        d[q * R + r] = lo | hi << 16;
+      }
+    }
+  }
+}
+
+struct Job {
+  const KernelTable* t;
+  bool bf16, native16;     // native16: vdpbf16ps kernel; else bf16 rounds while packing
+  float* C;
+  long ldc, M, N, K;
+  Mat A, B;                // A(i,k); B as (j,k)
+  bool acc, splitM;
+  long chunk;              // rows (splitM) or columns per thread
+};
+
+void blockGemm(const Job& jb, int tid, float* C, Mat A, Mat B, long M, long N) {
+  const KernelTable& t = *jb.t;
+  const int MR = t.MR, NR = t.NR;
+  const long K = jb.K, ldc = jb.ldc;
+  float* Ap = (float*)gPackA[tid].p;
+  float* Bp = (float*)gPackB[tid].p;
+  for (long jc = 0; jc < N; jc += t.NC) {
+    const long nc = lmin(t.NC, N - jc);
+    for (long pc = 0; pc < K; pc += t.KC) {
+      const long kc = lmin(t.KC, K - pc), kc2 = (kc + 1) / 2;
+      const int beta = (pc > 0 || jb.acc) ? 1 : 0;
+      if (jb.native16) packBf16((uint32_t*)Bp, B, jc, nc, pc, kc, NR);
+      else packF32(Bp, B, jc, nc, pc, kc, NR, jb.bf16);
+      for (long ic = 0; ic < M; ic += t.MC) {
+        const long mc = lmin(t.MC, M - ic);
+        if (jb.native16) packBf16((uint32_t*)Ap, A, ic, mc, pc, kc, MR);
+        else packF32(Ap, A, ic, mc, pc, kc, MR, jb.bf16);
+        for (long jr = 0; jr < nc; jr += NR) {
+          const int n = (int)lmin(NR, nc - jr);
+          for (long ir = 0; ir < mc; ir += MR) {
+            const int m = (int)lmin(MR, mc - ir);
+            float* c = C + (ic + ir) * ldc + jc + jr;
+            if (jb.native16)
+              t.ukrBf16(kc2, (const uint32_t*)Ap + ir * kc2, (const uint32_t*)Bp + jr * kc2, c, ldc, m, n, beta);
+            else
+              t.ukr(kc, Ap + ir * kc, Bp + jr * kc, c, ldc, m, n, beta);
+          }
+        }
+      }
+    }
+  }
+}
+
+void jobThread(void* ctx, int tid) {
+  const Job& jb = *(const Job*)ctx;
+  const long lo = tid * jb.chunk;
+  if (jb.splitM) {
+    if (lo >= jb.M) return;
+    Mat A = jb.A; A.p += lo * A.rs;
+    blockGemm(jb, tid, jb.C + lo * jb.ldc, A, jb.B, lmin(jb.chunk, jb.M - lo), jb.N);
+  } else {
+    if (lo >= jb.N) return;
+    Mat B = jb.B; B.p += lo * B.rs;
+    blockGemm(jb, tid, jb.C + lo, jb.A, B, jb.M, lmin(jb.chunk, jb.N - lo));
+  }
+}
+
+struct SmallJob {
+  const KernelTable* t;
+  float* C; const float* A; const float* B;
+  long M, N, K, chunk;
+  bool transB;
+  int beta;
+};
+
+void smallThread(void* ctx, int tid) {
+  const SmallJob& s = *(const SmallJob*)ctx;
+  const long j0 = tid * s.chunk, j1 = lmin(s.N, j0 + s.chunk);
+  if (j0 >= j1) return;
+  if (s.transB) s.t->gemvNT(s.C, s.N, s.A, s.B, s.M, j0, j1, s.K, s.beta);
+  else s.t->gemvNN(s.C, s.N, s.A, s.B, s.M, j0, j1, s.K, s.N, s.beta);
+}
+
+long ceilDiv(long a, long b) { return (a + b - 1) / b; }
+}  // namespace
+
+void sgemm(const KernelTable& t, int threads, bool bf16, float* C, const float* A, const float* B, long M, long N,
+           long K, bool transA, bool transB, bool acc) {
+  if (M <= 0 || N <= 0) return;
+  if (K <= 0) { if (!acc) std::memset(C, 0, sizeof(float) * M * N); return; }
+  if (threads > kMaxThreads) threads = kMaxThreads;
+  if (threads < 1) threads = 1;
+  const double macs = (double)M * N * K;
+
+  if (M <= 4 && !bf16) {
+    // Batch-1 sampling and friends: stream B once; A (tiny) made contiguous (M,K) first.
+    const float* Ac = A;
+    if (transA && M > 1) {
+      float* s = (float*)gSmallA.get(sizeof(float) * M * K);
+      for (long k = 0; k < K; k++) for (long i = 0; i < M; i++) s[i * K + k] = A[k * M + i];
+      Ac = s;
+    }
+    SmallJob s{&t, C, Ac, B, M, N, K, 0, transB, acc ? 1 : 0};
+    int nt = macs >= (1 << 17) ? threads : 1;
+    s.chunk = ceilDiv(ceilDiv(N, nt), 64) * 64;
+    nt = (int)ceilDiv(N, s.chunk);
+    poolRun(nt, smallThread, &s);
+    return;
+  }
+
+  Job jb;
+  jb.t = &t; jb.bf16 = bf16; jb.native16 = bf16 && t.ukrBf16 != nullptr;
+  jb.C = C; jb.ldc = N; jb.M = M; jb.N = N; jb.K = K; jb.acc = acc;
+  jb.A = transA ? Mat{A, 1, M} : Mat{A, K, 1};
+  jb.B = transB ? Mat{B, K, 1} : Mat{B, 1, N};
+  const long tilesM = ceilDiv(M, t.MR), tilesN = ceilDiv(N, t.NR);
+  int nt = macs < (1 << 20) ? 1 : threads;
+  jb.splitM = tilesM >= tilesN;
+  const long tiles = jb.splitM ? tilesM : tilesN, unit = jb.splitM ? t.MR : t.NR;
+  if (nt > tiles) nt = (int)tiles;
+  jb.chunk = ceilDiv(tiles, nt) * unit;
+  nt = (int)ceilDiv(jb.splitM ? M : N, jb.chunk);
+  const size_t aBytes = sizeof(float) * (size_t)ceilDiv(t.MC, t.MR) * t.MR * t.KC;
+  const size_t bBytes = sizeof(float) * (size_t)ceilDiv(t.NC, t.NR) * t.NR * t.KC;
+  for (int i = 0; i < nt; i++) { gPackA[i].get(aBytes); gPackB[i].get(bBytes); }
+  poolRun(nt, jobThread, &jb);
+}
+}  // namespace charlm

@@ -1,0 +1,115 @@
+// Width-generic GEMM pieces on simd.h's vf: the small-M (M <= 4, batch-1 sampling) kernels that stream the weights
+// once, and a portable packed micro-kernel. Included INSIDE each ISA namespace after simd.h.
+
+// C(M, j0..j1) (+)= A(M,K) · B(N,K)ᵀ: dot products along k, 4 columns × MM rows of vector accumulators.
+template <int MM>
+static void gemvNTm(float* C, long ldc, const float* A, const float* B, long j0, long j1, long K, int beta) {
+  long j = j0;
+  for (; j < j1; j += 4) {
+    const long nj = j1 - j < 4 ? j1 - j : 4;
+    vf acc[MM][4] = {};
+    long k = 0;
+    for (; k + W <= K; k += W) {
+      vf a[MM];
+      for (int i = 0; i < MM; i++) a[i] = vload(A + i * K + k);
+      for (int q = 0; q < 4; q++) {
+        if (q >= nj) break;
+        const vf b = vload(B + (j + q) * K + k);
+        for (int i = 0; i < MM; i++) acc[i][q] += a[i] * b;
+      }
+    }
+    for (int q = 0; q < nj; q++) {
+      for (int i = 0; i < MM; i++) {
+        float s = vhsum(acc[i][q]);
+        for (long kk = k; kk < K; kk++) s += A[i * K + kk] * B[(j + q) * K + kk];
+        float* c = C + i * ldc + j + q;
+        *c = beta ? *c + s : s;
+      }
+    }
+  }
+}
+
+// C(M, j0..j1) (+)= A(M,K) · B(K,N): rows of B streamed once, 4 vectors of columns × MM rows in registers.
+template <int MM>
+static void gemvNNm(float* C, long ldc, const float* A, const float* B, long j0, long j1, long K, long N, int beta) {
+  for (long j = j0; j < j1; j += 4 * W) {
+    const long cnt = j1 - j < 4 * W ? j1 - j : 4 * W;
+    vf acc[MM][4] = {};
+    if (cnt == 4 * W) {
+      for (long k = 0; k < K; k++) {
+        const float* b = B + k * N + j;
+        const vf b0 = vload(b), b1 = vload(b + W), b2 = vload(b + 2 * W), b3 = vload(b + 3 * W);
+        for (int i = 0; i < MM; i++) {
+          const float a = A[i * K + k];
+          acc[i][0] += a * b0; acc[i][1] += a * b1; acc[i][2] += a * b2; acc[i][3] += a * b3;
+        }
+      }
+    } else {
+      for (long k = 0; k < K; k++) {
+        const float* b = B + k * N + j;
+        for (int v = 0; v < 4; v++) {
+          const long c = cnt - v * W;
+          if (c <= 0) break;
+          const vf bv = c >= W ? vload(b + v * W) : vloadn(b + v * W, c);
+          for (int i = 0; i < MM; i++) acc[i][v] += A[i * K + k] * bv;
+        }
+      }
+    }
+    for (int i = 0; i < MM; i++) {
+      for (int v = 0; v < 4; v++) {
+        const long c = cnt - v * W;
+        if (c <= 0) break;
+        float* cp = C + i * ldc + j + v * W;
+        const long w = c >= W ? W : c;
+        vf r = acc[i][v];
+        if (beta) r += vloadn(cp, w);
+        vstoren(cp, r, w);
+      }
+    }
+  }
+}
+
+static void gemvNT(float* C, long ldc, const float* A, const float* B, long M, long j0, long j1, long K, int beta) {
+  switch (M) {
+    case 1: gemvNTm<1>(C, ldc, A, B, j0, j1, K, beta); break;
+    case 2: gemvNTm<2>(C, ldc, A, B, j0, j1, K, beta); break;
+    case 3: gemvNTm<3>(C, ldc, A, B, j0, j1, K, beta); break;
+    default: gemvNTm<4>(C, ldc, A, B, j0, j1, K, beta); break;
+  }
+}
+
+static void gemvNN(float* C, long ldc, const float* A, const float* B, long M, long j0, long j1, long K, long N,
+                   int beta) {
+  switch (M) {
+    case 1: gemvNNm<1>(C, ldc, A, B, j0, j1, K, N, beta); break;
+    case 2: gemvNNm<2>(C, ldc, A, B, j0, j1, K, N, beta); break;
+    case 3: gemvNNm<3>(C, ldc, A, B, j0, j1, K, N, beta); break;
+    default: gemvNNm<4>(C, ldc, A, B, j0, j1, K, N, beta); break;
+  }
+}
+
+// Portable packed micro-kernel: MR × (NV vectors) accumulators; edge tiles go through a local tile.
+template <int MR, int NV>
+static void ukrGeneric(long K, const float* Ap, const float* Bp, float* C, long ldc, int m, int n, int beta) {
+  vf acc[MR][NV] = {};
+  for (long k = 0; k < K; k++) {
+    vf b[NV];
+    for (int v = 0; v < NV; v++) b[v] = vload(Bp + v * W);
+    for (int i = 0; i < MR; i++) {
+      const float a = Ap[i];
+      for (int v = 0; v < NV; v++) acc[i][v] += a * b[v];
+    }
+    Ap += MR; Bp += NV * W;
+  }
+  for (int i = 0; i < MR; i++) {
+    if (i >= m) break;
+    float* c = C + i * ldc;
+    if (n == NV * W) {
+      for (int v = 0; v < NV; v++) vstore(c + v * W, beta ? vload(c + v * W) + acc[i][v] : acc[i][v]);
+    } else {
+      float t[NV * W];
+      for (int v = 0; v < NV; v++) vstore(t + v * W, acc[i][v]);
+      for (int j = 0; j < n; j++) c[j] = beta ? c[j] + t[j] : t[j];
+    }
+  }
+}

@@ -1,0 +1,55 @@
+// Width-generic SIMD helpers on GCC/Clang vector extensions (SSE/NEON/AVX2/AVX-512 from one source) plus the
+// vectorised exp/tanh/sigmoid the cell kernels use. Included INSIDE each ISA namespace after CHARLM_W is defined;
+// everything is `static` so the per-ISA copies never merge at link time.
+// Accuracy: exp is Cephes' expf (~1 ulp); tanh is Eigen's [13/6] rational (a few ulp, abs err < 3e-7).
+
+typedef float vf __attribute__((vector_size(CHARLM_W * 4)));
+typedef int32_t vi __attribute__((vector_size(CHARLM_W * 4)));
+static const long W = CHARLM_W;
+
+static inline vf vload(const float* p) { vf v; __builtin_memcpy(&v, p, sizeof v); return v; }
+static inline void vstore(float* p, vf v) { __builtin_memcpy(p, &v, sizeof v); }
+// Partial load/store of the first n < W lanes (tails); missing lanes are zero.
+static inline vf vloadn(const float* p, long n) { vf v = {}; __builtin_memcpy(&v, p, n * 4); return v; }
+static inline void vstoren(float* p, vf v, long n) { __builtin_memcpy(p, &v, n * 4); }
+static inline vf vset(float x) { vf v = {}; return v + x; }
+static inline vf vsel(vi m, vf a, vf b) { return (vf)(((vi)a & m) | ((vi)b & ~m)); }
+static inline vf vmax(vf a, vf b) { return vsel(a > b, a, b); }
+static inline vf vmin(vf a, vf b) { return vsel(a < b, a, b); }
+static inline float vhsum(vf v) { float s = 0; for (long i = 0; i < W; i++) s += v[i]; return s; }
+static inline float vhmax(vf v) { float s = v[0]; for (long i = 1; i < W; i++) s = v[i] > s ? v[i] : s; return s; }
+
+static inline vf vexp(vf x) {
+  x = vmin(vmax(x, vset(-87.3f)), vset(88.3f));     // keeps 2^n a normal float
+  vf n = (x * 1.44269504088896341f + 12582912.0f) - 12582912.0f;  // round(x/ln2), ties to even
+  vf r = x - n * 0.693359375f;
+  r = r - n * -2.12194440e-4f;
+  vf y = vset(1.9875691500e-4f);
+  y = y * r + 1.3981999507e-3f;
+  y = y * r + 8.3334519073e-3f;
+  y = y * r + 4.1665795894e-2f;
+  y = y * r + 1.6666665459e-1f;
+  y = y * r + 5.0000001201e-1f;
+  y = y * (r * r) + r + 1.0f;
+  vi e = (__builtin_convertvector(n, vi) + 127) << 23;
+  return y * (vf)e;
+}
+
+static inline vf vtanh(vf x) {
+  vf ax = vsel(x < vset(0.0f), -x, x);
+  vf xc = vmin(vmax(x, vset(-7.90531110763549805f)), vset(7.90531110763549805f));
+  vf x2 = xc * xc;
+  vf p = x2 * -2.76076847742355e-16f + 2.00018790482477e-13f;
+  p = p * x2 + -8.60467152213735e-11f;
+  p = p * x2 + 5.12229709037114e-08f;
+  p = p * x2 + 1.48572235717979e-05f;
+  p = p * x2 + 6.37261928875436e-04f;
+  p = p * x2 + 4.89352455891786e-03f;
+  p = p * xc;
+  vf q = x2 * 1.19825839466702e-06f + 1.18534705686654e-04f;
+  q = q * x2 + 2.26843463243900e-03f;
+  q = q * x2 + 4.89352518554385e-03f;
+  return vsel(ax < vset(0.0004f), x, p / q);
+}
+
+static inline vf vsigmoid(vf x) { return vset(1.0f) / (vexp(-x) + 1.0f); }

@@ -1,0 +1,67 @@
+// Shared CLI plumbing: loading a model for a command, number parsing for flags, and stdout streaming.
+import type { Command } from 'commander';
+import { CharlmError } from '../errors.js';
+import { createBackend, nativeUnavailableReason, type BackendName } from '../kernels/registry.js';
+import { loadModelFile, type LoadedModel } from '../model/io.js';
+import type { Backend } from '../kernels/backend.js';
+
+export function parseNumber(name: string, integer = false) {
+  return (raw: string): number => {
+    const n = Number(raw);
+    if (raw.trim() === '' || !Number.isFinite(n) || (integer && !Number.isInteger(n))) {
+      throw new CharlmError('BAD_OPTION', `--${name} must be ${integer ? 'a whole number' : 'a number'}, got "${raw}"`, `e.g. --${name} ${integer ? '100' : '0.8'}`);
+    }
+    return n;
+  };
+}
+
+export function checkBackendName(raw: string): BackendName {
+  if (raw !== 'auto' && raw !== 'native' && raw !== 'ref') {
+    throw new CharlmError('BAD_OPTION', `--backend must be auto, native or ref, got "${raw}"`, 'use --backend auto');
+  }
+  return raw;
+}
+
+let noticed = false;
+/** Creates the backend; prints one notice line (stderr) when auto falls back to ref. */
+export async function backendFor(name: BackendName, threads?: number, precision?: 'fp32' | 'bf16'): Promise<Backend> {
+  const be = await createBackend(name, { threads, precision });
+  if (name === 'auto' && be.name === 'ref' && !noticed && !process.env.CHARLM_QUIET_NATIVE) {
+    noticed = true;
+    const why = nativeUnavailableReason();
+    process.stderr.write(`charlm: native backend unavailable${why ? ` (${why.split('\n')[0].slice(0, 160)})` : ''}; using the slower ref backend\n`);
+  }
+  return be;
+}
+
+export async function loadForCli(path: string, backend: BackendName, threads?: number): Promise<LoadedModel> {
+  return loadModelFile(path, await backendFor(backend, threads));
+}
+
+/** Adds the backend/threads options shared by model-using commands. */
+export function backendOptions(cmd: Command): Command {
+  return cmd
+    .option('--backend <name>', 'auto | native | ref', checkBackendName, 'auto' as BackendName)
+    .option('--threads <n>', 'worker threads for the native backend (default: all cores)', parseNumber('threads', true));
+}
+
+/**
+ * Writes characters to stdout as they come: immediately on a terminal, in small chunks (≤ 20 ms late) otherwise,
+ * so piping stays fast. Call end() to flush.
+ */
+export class StdoutStream {
+  private buf: string[] = [];
+  private last = performance.now();
+  private tty = process.stdout.isTTY === true;
+  write(s: string): void {
+    this.buf.push(s);
+    const now = performance.now();
+    if (this.tty || this.buf.length >= 256 || now - this.last > 20) this.flush(now);
+  }
+  flush(now = performance.now()): void {
+    if (this.buf.length) process.stdout.write(this.buf.join(''));
+    this.buf = [];
+    this.last = now;
+  }
+  end(): void { this.flush(); }
+}

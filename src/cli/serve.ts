@@ -1,0 +1,84 @@
+// `charlm serve <model...>`: loads one or more checkpoints and serves the HTTP API and the web page.
+// Each model is named by its file's basename without extension, or explicitly as name=path.
+import { existsSync } from 'node:fs';
+import type { Command } from 'commander';
+import { CharlmError } from '../errors.js';
+import { createBackend, type BackendName } from '../kernels/registry.js';
+import { loadModelFile, type LoadedModel } from '../model/io.js';
+import { modelNameFromPath, startServer, type CharlmServer } from '../server/index.js';
+
+export interface ServeFlags { host: string; port: string; backend: string; threads?: string; maxBatch: string; timeout: string }
+
+const BACKENDS = ['auto', 'native', 'ref'];
+
+function posInt(flag: string, v: string, max: number): number {
+  const n = Number(v);
+  if (!/^\d+$/.test(v.trim()) || !Number.isInteger(n) || n < 0 || n > max) {
+    throw new CharlmError('BAD_OPTION', `${flag} must be a whole number in [0, ${max}], got "${v}"`, 'see `charlm serve --help`');
+  }
+  return n;
+}
+
+/** "name=path" or "path" → {name, path}. */
+export function parseModelArg(arg: string): { name: string; path: string } {
+  const eq = arg.indexOf('=');
+  // A "=" counts as a name only when the part before it is a plain name (so paths containing "=" still work).
+  if (eq > 0 && /^[\w.-]+$/.test(arg.slice(0, eq)) && !existsSync(arg)) return { name: arg.slice(0, eq), path: arg.slice(eq + 1) };
+  return { name: modelNameFromPath(arg), path: arg };
+}
+
+/** Loads the models and starts listening; prints one line per model and the address. */
+export async function runServe(models: string[], flags: ServeFlags): Promise<CharlmServer & { url: string }> {
+  if (!BACKENDS.includes(flags.backend)) {
+    throw new CharlmError('BAD_OPTION', `--backend must be one of ${BACKENDS.join(', ')}, got "${flags.backend}"`, 'use --backend auto');
+  }
+  const port = posInt('--port', flags.port, 65535);
+  const threads = flags.threads === undefined ? undefined : posInt('--threads', flags.threads, 1024);
+  const maxBatch = Math.max(1, posInt('--max-batch', flags.maxBatch, 4096));
+  const timeoutS = Math.max(1, posInt('--timeout', flags.timeout, 86400));
+  const backend = await createBackend(flags.backend as BackendName, { threads });
+  const loaded: { name: string; loaded: LoadedModel }[] = [];
+  for (const arg of models) {
+    const { name, path } = parseModelArg(arg);
+    if (loaded.some((m) => m.name === name)) {
+      throw new CharlmError('BAD_OPTION', `two models are named "${name}"`, 'name them apart with name=path');
+    }
+    loaded.push({ name, loaded: loadModelFile(path, backend) });
+  }
+  let server: CharlmServer & { url: string };
+  try {
+    server = await startServer({ models: loaded, host: flags.host, port, limits: { maxBatch, requestTimeoutMs: timeoutS * 1000 } });
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === 'EADDRINUSE' || code === 'EACCES' || code === 'EADDRNOTAVAIL' || code === 'ENOTFOUND') {
+      throw new CharlmError('LISTEN_FAILED', `cannot listen on ${flags.host}:${port} (${code})`,
+        code === 'EADDRINUSE' ? 'another program uses that port; pick one with --port' : 'check --host and --port');
+    }
+    throw e;
+  }
+  for (const m of loaded) {
+    const c = m.loaded.config;
+    console.log(`charlm: model "${m.name}" — ${c.cell} ${c.numLayers}×${c.hiddenSize}, ${m.loaded.model.params.size.toLocaleString('en-US')} parameters, ` +
+      `${m.loaded.vocab.size} characters (${backend.name} backend)`);
+  }
+  console.log(`charlm: serving on ${server.url}  (page: ${server.url}/, API: POST ${server.url}/v1/generate)`);
+  return server;
+}
+
+export function register(program: Command): void {
+  program.command('serve')
+    .description('serve models over HTTP: a JSON/SSE API (/v1/generate, /v1/next, /v1/models) and a web page at /')
+    .argument('<model...>', 'checkpoint files (.safetensors); name one with name=path')
+    .option('--host <host>', 'interface to listen on', '127.0.0.1')
+    .option('--port <port>', 'port (0 = any free port)', '8080')
+    .option('--backend <name>', 'compute backend: auto, native or ref', 'auto')
+    .option('--threads <n>', 'threads for the native backend')
+    .option('--max-batch <n>', 'most sequences stepped together (1 = no batching)', '64')
+    .option('--timeout <s>', 'longest generation per request, in seconds', '60')
+    .action(async (models: string[], flags: ServeFlags) => {
+      const server = await runServe(models, flags);
+      const stop = () => { void server.close().then(() => process.exit(0)); };
+      process.once('SIGINT', stop);
+      process.once('SIGTERM', stop);
+    });
+}

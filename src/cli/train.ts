@@ -1,0 +1,83 @@
+// `charlm train <corpus>`: flags → resolved config (printed first) → library train() → progress on stderr/stdout.
+// Ctrl-C finishes the current step, saves, and exits with 130; a second Ctrl-C exits at once (files are atomic).
+import { Command, Option } from 'commander';
+import { basename } from 'node:path';
+import { CONFIG_KEYS, DEFAULTS, kebab, PRESETS, readConfigFile, resolveConfig, type TrainConfig } from '../config.js';
+import { CharlmError } from '../errors.js';
+import { loadCorpusText, DATASETS } from '../data/datasets.js';
+import { train, type TrainEvent } from '../train/loop.js';
+import { backendFor } from './common.js';
+import { Progress } from './progress.js';
+
+const HELP: Partial<Record<keyof TrainConfig, string>> = {
+  seqLength: 'characters per training window (T)', batchSize: 'windows per step (B)', embeddingDim: 'embedding size (E)',
+  hiddenSize: 'hidden size (H)', numLayers: 'recurrent layers (L)', epochs: 'epochs (one = train chars / (B·T) steps)',
+  learningRate: 'Adam learning rate', steps: 'total steps (overrides epochs when > 0)', seed: 'random seed',
+  cell: 'lstm | gru | rnn', clip: 'clip gradients to this global norm (0 = off)', valFraction: 'held-out tail of the corpus',
+  backend: 'auto | native | ref', threads: 'native worker threads (0 = all cores)', precision: 'fp32 | bf16 (native)',
+  schedule: 'constant | cosine | step | plateau', batching: 'random | stateful', dropout: 'dropout between recurrent layers',
+  evalInterval: 'evaluate and save every N steps', patience: 'stop after N evaluations without improvement (0 = never)',
+};
+
+export function register(program: Command): void {
+  const cmd = program.command('train')
+    .description('train a model on a text file or a named dataset (shakespeare, sotu)')
+    .argument('[corpus]', `text file, or one of: ${DATASETS.map((d) => d.name).join(', ')}`)
+    .option('--preset <name>', `start from a preset: ${Object.keys(PRESETS).join(', ')}`)
+    .option('--config <file.json>', 'JSON file of config keys (overrides the preset; flags override it)')
+    .option('--out <dir>', 'output folder (default runs/<corpus name>)')
+    .option('--resume <dir>', 'continue the run saved in this folder')
+    .option('--init-from <model>', 'fine-tune: start from this checkpoint (keeps its vocabulary)')
+    .option('--quiet', 'no progress output');
+  for (const key of CONFIG_KEYS) {
+    cmd.addOption(new Option(`--${kebab(key)} <value>`, `${HELP[key] ?? key} (default ${JSON.stringify(DEFAULTS[key])})`));
+  }
+  cmd.action(async (corpusArg: string | undefined, o: Record<string, unknown>) => {
+    if (!corpusArg && !o.resume) {
+      throw new CharlmError('MISSING_CORPUS', 'train needs a corpus', 'e.g. `charlm train shakespeare --preset tiny` or `charlm train my.txt`');
+    }
+    const flags: Record<string, unknown> = {};
+    for (const key of CONFIG_KEYS) if (o[key] !== undefined) flags[key] = o[key];
+    const file = o.config ? readConfigFile(String(o.config)) : undefined;
+    const config = resolveConfig({ preset: o.preset as string | undefined, file, fileName: o.config as string, flags });
+    let corpusSpec = corpusArg;
+    const outDir = (o.resume as string | undefined) ?? (o.out as string | undefined);
+    if (!corpusSpec && o.resume) {
+      const { loadTrainState } = await import('../train/state.js');
+      corpusSpec = loadTrainState(`${o.resume}/state.safetensors`).meta.corpus;
+    }
+    const corpus = await loadCorpusText(corpusSpec!, { log: (l) => process.stderr.write(`charlm: ${l}\n`) });
+    const out = outDir ?? `runs/${basename(corpus.name).replace(/\.[^.]*$/, '') || 'model'}`;
+    const quiet = o.quiet === true;
+    if (!quiet) {
+      console.log(`charlm train — corpus ${corpus.source} (${corpus.text.length.toLocaleString('en-US')} characters), out ${out}`);
+      console.log(`config ${JSON.stringify(config)}`);
+    }
+    const backend = await backendFor(config.backend, config.threads || undefined, config.precision);
+    const ac = new AbortController();
+    let interrupts = 0;
+    const onSig = () => {
+      if (++interrupts > 1) process.exit(130);
+      process.stderr.write('\ncharlm: interrupted — finishing this step and saving (Ctrl-C again to quit now)\n');
+      ac.abort();
+    };
+    process.on('SIGINT', onSig);
+    const progress = new Progress(quiet);
+    try {
+      const r = await train({ config, corpus, outDir: out, backend, resume: !!o.resume, initFrom: o.initFrom as string | undefined,
+                              signal: ac.signal, onEvent: (e: TrainEvent) => progress.event(e) });
+      progress.stop();
+      if (!quiet) {
+        const val = r.bestValLoss !== null ? `, best val ${r.bestValLoss.toFixed(4)} nats/char (${(r.bestValLoss / Math.LN2).toFixed(3)} bits/char)` : '';
+        console.log(`${r.stopped === 'done' ? 'done' : r.stopped}: ${r.steps} steps in ${r.elapsedS.toFixed(1)} s, ` +
+                    `${Math.round(r.charsPerS).toLocaleString('en-US')} chars/s, train loss ${r.trainLoss?.toFixed(4) ?? '—'}${val}`);
+        console.log(`saved ${r.lastPath}${r.bestPath ? ` and ${r.bestPath}` : ''}`);
+        console.log(`next: charlm sample ${r.bestPath ?? r.lastPath} --prime "..." --length 500`);
+      }
+      if (r.stopped === 'interrupted') process.exitCode = 130;
+    } finally {
+      progress.stop();
+      process.off('SIGINT', onSig);
+    }
+  });
+}

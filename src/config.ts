@@ -1,0 +1,157 @@
+// Training configuration: typed DEFAULTS, named presets (overrides only), and resolve() with the precedence
+// defaults < --preset < --config file.json < flags. Unknown keys and bad values are errors that name them.
+import { readFileSync } from 'node:fs';
+import { CharlmError } from './errors.js';
+
+export interface TrainConfig {
+  // model (the seed's config.py names in camelCase)
+  cell: 'lstm' | 'gru' | 'rnn';
+  embeddingDim: number;
+  hiddenSize: number;
+  numLayers: number;
+  dropout: number;
+  embedDropout: number;
+  // data
+  seqLength: number;
+  batchSize: number;
+  batching: 'random' | 'stateful';
+  valFraction: number;
+  // optimisation
+  epochs: number;
+  /** Total optimizer steps; 0 = epochs × (train chars / (batch·seq)). */
+  steps: number;
+  learningRate: number;
+  weightDecay: number;
+  optimizer: 'adam' | 'adamw';
+  clip: number;
+  schedule: 'constant' | 'cosine' | 'step' | 'plateau';
+  warmupSteps: number;
+  minLrRatio: number;
+  lrDecay: number;
+  lrDecayAfterEpochs: number;
+  // evaluation and logging
+  evalInterval: number;
+  evalChars: number;
+  patience: number;
+  logInterval: number;
+  sampleChars: number;
+  // run
+  seed: number;
+  backend: 'auto' | 'native' | 'ref';
+  threads: number;
+  precision: 'fp32' | 'bf16';
+}
+
+export const DEFAULTS: TrainConfig = {
+  cell: 'lstm', embeddingDim: 256, hiddenSize: 512, numLayers: 2, dropout: 0, embedDropout: 0,
+  seqLength: 100, batchSize: 64, batching: 'random', valFraction: 0.1,
+  epochs: 30, steps: 0, learningRate: 0.001, weightDecay: 0, optimizer: 'adam', clip: 5,
+  schedule: 'constant', warmupSteps: 0, minLrRatio: 0.1, lrDecay: 0.97, lrDecayAfterEpochs: 10,
+  evalInterval: 200, evalChars: 100_000, patience: 0, logInterval: 10, sampleChars: 200,
+  seed: 1337, backend: 'auto', threads: 0, precision: 'fp32',
+};
+
+export const PRESETS: Record<string, { description: string; config: Partial<TrainConfig> }> = {
+  seed: {
+    description: "exactly the seed's config.py: seq 100, batch 64, embedding 256, hidden 512, 2 LSTM layers, 30 epochs, Adam 1e-3, no clipping, no validation split",
+    config: { cell: 'lstm', seqLength: 100, batchSize: 64, embeddingDim: 256, hiddenSize: 512, numLayers: 2,
+              epochs: 30, learningRate: 0.001, clip: 0, valFraction: 0, schedule: 'constant' },
+  },
+  tiny: {
+    description: 'a small LSTM (2×128) that learns visible structure in about a minute on 2 CPU cores',
+    config: { embeddingDim: 64, hiddenSize: 128, numLayers: 2, seqLength: 64, batchSize: 32, steps: 600,
+              learningRate: 0.004, schedule: 'cosine', warmupSteps: 30, evalInterval: 150, evalChars: 20_000,
+              logInterval: 25, sampleChars: 160 },
+  },
+  shakespeare: {
+    description: 'tuned for the best validation loss on tiny Shakespeare within an hour on 2 CPU cores',
+    config: { embeddingDim: 128, hiddenSize: 512, numLayers: 2, dropout: 0.2, seqLength: 128, batchSize: 32,
+              learningRate: 0.002, schedule: 'cosine', warmupSteps: 100, steps: 6000, evalInterval: 250,
+              evalChars: 111_000, clip: 5, valFraction: 0.1 },
+  },
+};
+
+type Kind = { type: 'int'; min: number } | { type: 'num'; min: number; max?: number; maxExclusive?: boolean }
+  | { type: 'enum'; values: readonly string[] };
+const SPEC: Record<keyof TrainConfig, Kind> = {
+  cell: { type: 'enum', values: ['lstm', 'gru', 'rnn'] },
+  embeddingDim: { type: 'int', min: 1 }, hiddenSize: { type: 'int', min: 1 }, numLayers: { type: 'int', min: 1 },
+  dropout: { type: 'num', min: 0, max: 1, maxExclusive: true }, embedDropout: { type: 'num', min: 0, max: 1, maxExclusive: true },
+  seqLength: { type: 'int', min: 1 }, batchSize: { type: 'int', min: 1 },
+  batching: { type: 'enum', values: ['random', 'stateful'] }, valFraction: { type: 'num', min: 0, max: 0.5 },
+  epochs: { type: 'num', min: 0 }, steps: { type: 'int', min: 0 }, learningRate: { type: 'num', min: 0 },
+  weightDecay: { type: 'num', min: 0 }, optimizer: { type: 'enum', values: ['adam', 'adamw'] }, clip: { type: 'num', min: 0 },
+  schedule: { type: 'enum', values: ['constant', 'cosine', 'step', 'plateau'] }, warmupSteps: { type: 'int', min: 0 },
+  minLrRatio: { type: 'num', min: 0, max: 1 }, lrDecay: { type: 'num', min: 0, max: 1 }, lrDecayAfterEpochs: { type: 'num', min: 0 },
+  evalInterval: { type: 'int', min: 0 }, evalChars: { type: 'int', min: 0 }, patience: { type: 'int', min: 0 },
+  logInterval: { type: 'int', min: 1 }, sampleChars: { type: 'int', min: 0 },
+  seed: { type: 'int', min: 0 }, backend: { type: 'enum', values: ['auto', 'native', 'ref'] }, threads: { type: 'int', min: 0 },
+  precision: { type: 'enum', values: ['fp32', 'bf16'] },
+};
+
+export const CONFIG_KEYS = Object.keys(SPEC) as (keyof TrainConfig)[];
+
+export function kebab(key: string): string {
+  return key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
+}
+
+function badKey(key: string, where: string): CharlmError {
+  return new CharlmError('UNKNOWN_CONFIG_KEY', `unknown config key "${key}" in ${where}`,
+    `valid keys: ${CONFIG_KEYS.map(kebab).join(', ')}`);
+}
+
+/** Checks one value (string values from flags are parsed) and returns it typed. */
+export function checkValue(key: keyof TrainConfig, raw: unknown, where: string): TrainConfig[typeof key] {
+  const k = SPEC[key];
+  const fail = (why: string) => new CharlmError('BAD_CONFIG_VALUE', `${kebab(key)} ${why} (in ${where})`,
+    `got ${JSON.stringify(raw)}`);
+  if (k.type === 'enum') {
+    if (typeof raw !== 'string' || !k.values.includes(raw)) throw fail(`must be one of ${k.values.join(', ')}`);
+    return raw as never;
+  }
+  const n = typeof raw === 'string' && raw.trim() !== '' ? Number(raw) : raw;
+  if (typeof n !== 'number' || !Number.isFinite(n)) throw fail('must be a number');
+  if (k.type === 'int' && !Number.isInteger(n)) throw fail('must be a whole number');
+  if (n < k.min) throw fail(`must be ≥ ${k.min}`);
+  if (k.type === 'num' && k.max !== undefined && (k.maxExclusive ? n >= k.max : n > k.max)) {
+    throw fail(`must be ${k.maxExclusive ? '<' : '≤'} ${k.max}`);
+  }
+  return n as never;
+}
+
+function applyObject(into: TrainConfig, obj: Record<string, unknown>, where: string): void {
+  for (const [rawKey, v] of Object.entries(obj)) {
+    const key = rawKey.replace(/[-_]([a-z])/g, (_, c: string) => c.toUpperCase()) as keyof TrainConfig;
+    if (!(key in SPEC)) throw badKey(rawKey, where);
+    (into as unknown as Record<string, unknown>)[key] = checkValue(key, v, where);
+  }
+}
+
+export function readConfigFile(path: string): Record<string, unknown> {
+  let text: string;
+  try { text = readFileSync(path, 'utf8'); } catch (e) {
+    throw new CharlmError('FILE_NOT_FOUND', `cannot read config file ${path}: ${(e as NodeJS.ErrnoException).code ?? e}`, 'check the --config path');
+  }
+  let obj: unknown;
+  try { obj = JSON.parse(text); } catch (e) {
+    throw new CharlmError('BAD_CONFIG_FILE', `config file ${path} is not valid JSON: ${(e as Error).message}`, 'fix the JSON syntax');
+  }
+  if (!obj || typeof obj !== 'object' || Array.isArray(obj)) {
+    throw new CharlmError('BAD_CONFIG_FILE', `config file ${path} must hold a JSON object`, 'e.g. {"hidden-size": 256}');
+  }
+  return obj as Record<string, unknown>;
+}
+
+/** defaults < preset < config file < flags. `flags` keys may be camelCase or kebab-case. */
+export function resolveConfig(opts: { preset?: string; file?: Record<string, unknown>; fileName?: string;
+                                      flags?: Record<string, unknown> } = {}): TrainConfig {
+  const cfg: TrainConfig = { ...DEFAULTS };
+  if (opts.preset !== undefined) {
+    const p = PRESETS[opts.preset];
+    if (!p) throw new CharlmError('UNKNOWN_PRESET', `unknown preset "${opts.preset}"`, `presets: ${Object.keys(PRESETS).join(', ')}`);
+    Object.assign(cfg, p.config);
+  }
+  if (opts.file) applyObject(cfg, opts.file, opts.fileName ?? 'config file');
+  if (opts.flags) applyObject(cfg, Object.fromEntries(Object.entries(opts.flags).filter(([, v]) => v !== undefined)), 'flags');
+  return cfg;
+}

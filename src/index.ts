@@ -1,0 +1,11 @@
+// Public, browser-safe API: the model, kernels, vocabulary, sampling and configuration (no file system).
+export { CharlmError, isCharlmError, formatError } from './errors.js';
+export type { Backend } from './kernels/backend.js';
+export { refBackend } from './kernels/ref/index.js';
+export { CharModel, paramSpecs, type RecurrentState } from './model/charmodel.js';
+export type { ModelConfig } from './model/config.js';
+export { Vocab } from './data/vocab.js';
+export { Rng } from './sample/rng.js';
+export { Picker, type PickOptions } from './sample/pick.js';
+export { generate, generateBatch, SAMPLE_DEFAULTS, type SampleOptions } from './sample/generate.js';
+export { DEFAULTS, PRESETS, resolveConfig, type TrainConfig } from './config.js';

@@ -1,0 +1,102 @@
+// Loader for the optional native backend: build/Release/charlm_native.node, built from native/ by
+// scripts/build-native.mjs. loadNative() never throws. The backend's kernels ARE the addon's functions (typed arrays
+// cross without copies); the thread pool and the ISA are process-wide, shared by every native backend object.
+import { createRequire } from 'node:module';
+import type { Backend } from '../backend.js';
+import { CharlmError } from '../../errors.js';
+
+export type Precision = 'fp32' | 'bf16';
+export type Isa = 'avx512' | 'avx2' | 'portable';
+export interface NativeOptions { threads?: number; precision?: Precision }
+
+/** Backend plus the native knobs. `threads` and `isa` read the process-wide settings. */
+export type NativeBackend = Backend & {
+  setThreads(n: number): void;
+  readonly threads: number;
+  readonly isa: string;
+  readonly precision: Precision;
+};
+
+/** The addon's exports (native/binding.cc). Kernel signatures are exactly Backend's. */
+interface Addon extends Omit<Backend, 'name'> {
+  matmulBf16: Backend['matmul'];
+  setThreads(n: number): void;
+  getThreads(): number;
+  isa(): string;
+  setIsa(name: string): string;
+  hasBf16Native(): boolean;
+}
+
+/** Kernel names copied straight from the addon onto every native backend. */
+const KERNELS = ['matmul', 'addRowVector', 'sumRows', 'embeddingForward', 'embeddingBackward', 'lstmCellForward',
+  'lstmCellBackward', 'gruCellForward', 'gruCellBackward', 'tanhForward', 'tanhBackward', 'softmaxXent', 'adam',
+  'sumSquares', 'scale', 'mul'] as const;
+
+// src/kernels/native/index.ts and dist/kernels/native/index.js are both three levels below the package root.
+const ADDON_PATH = '../../../build/Release/charlm_native.node';
+let loaded: { addon: Addon } | { error: string } | undefined;
+
+function loadAddon(): { addon: Addon } | { error: string } {
+  if (loaded) return loaded;
+  try {
+    const addon = createRequire(import.meta.url)(ADDON_PATH) as Addon;
+    const missing = [...KERNELS, 'matmulBf16', 'setThreads', 'isa'].filter((k) => typeof (addon as never)[k] !== 'function');
+    loaded = missing.length ? { error: `addon is stale (missing ${missing.join(', ')}); rebuild it` } : { addon };
+  } catch (e) {
+    const msg = (e as Error).message.split('\n')[0];
+    loaded = { error: msg.includes('Cannot find module') ? 'addon not built (build/Release/charlm_native.node missing)' : msg };
+  }
+  return loaded;
+}
+
+function makeBackend(addon: Addon, opts: NativeOptions): NativeBackend {
+  const precision: Precision = opts.precision ?? 'fp32';
+  if (precision !== 'fp32' && precision !== 'bf16') throw new Error(`unknown precision ${String(precision)}`);
+  if (opts.threads !== undefined) addon.setThreads(opts.threads);
+  const kernels = Object.fromEntries(KERNELS.map((k) => [k, addon[k]])) as Omit<Backend, 'name'>;
+  return {
+    name: precision === 'bf16' ? 'native-bf16' : 'native',
+    ...kernels,
+    matmul: precision === 'bf16' ? addon.matmulBf16 : addon.matmul,
+    precision,
+    setThreads: (n: number) => addon.setThreads(n),
+    get threads() { return addon.getThreads(); },
+    get isa() { return addon.isa(); },
+  };
+}
+
+/** The native backend, or why it is unavailable. Never throws. */
+export function loadNative(opts: NativeOptions = {}): { backend: NativeBackend } | { error: string } {
+  const r = loadAddon();
+  if ('error' in r) return r;
+  try {
+    return { backend: makeBackend(r.addon, opts) };
+  } catch (e) {
+    return { error: (e as Error).message };
+  }
+}
+
+/** The native backend; throws CharlmError NATIVE_UNAVAILABLE when the addon is missing. */
+export function createNativeBackend(opts: NativeOptions = {}): NativeBackend {
+  const r = loadAddon();
+  if ('error' in r) {
+    throw new CharlmError('NATIVE_UNAVAILABLE', `the native backend is not available: ${r.error}`,
+      'rebuild it with `npm run build` (needs a C++ compiler), or use the ref backend');
+  }
+  return makeBackend(r.addon, opts);
+}
+
+/**
+ * Switches the process-wide kernel path to the best one at or below `isa` that this CPU runs (for tests and
+ * benchmarks; CHARLM_ISA does the same at load). Returns the path now in use, or null without the addon.
+ */
+export function setNativeIsa(isa: Isa): string | null {
+  const r = loadAddon();
+  return 'error' in r ? null : r.addon.setIsa(isa);
+}
+
+/** Whether bf16 matmuls run on AVX512_BF16 dot products (else: exact fp32 emulation over bf16-rounded inputs). */
+export function nativeHasBf16Dot(): boolean {
+  const r = loadAddon();
+  return 'error' in r ? false : r.addon.hasBf16Native();
+}

@@ -1,0 +1,189 @@
+// Checkpoints as safetensors: u64 LE header length N, N bytes of JSON header (space-padded to a multiple of 8),
+// then raw little-endian F32 data. The decoder trusts nothing in the file: every length and offset is checked
+// before use, so a truncated or foreign file is a CharlmError, never a crash, hang or giant allocation.
+// writeFileAtomic replaces a file so that a crash or full disk never leaves a half-written checkpoint.
+
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { CharlmError } from '../errors.js';
+import { readFileBytes } from '../data/corpus.js';
+
+export interface NamedTensor {
+  name: string;
+  shape: number[];
+  data: Float32Array;
+}
+
+export interface DecodedSafetensors {
+  tensors: Map<string, NamedTensor>;
+  /** Tensor names in the order their data lies in the file. */
+  order: string[];
+  metadata: Record<string, string>;
+}
+
+const MAX_HEADER_BYTES = 100 * 1024 * 1024;
+const LITTLE_ENDIAN = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
+const CORRUPT_HINT = 'the file is truncated or not a safetensors checkpoint; use another checkpoint or retrain';
+
+/** Tensors (data laid out in the given order) + string metadata -> safetensors bytes. */
+export function encodeSafetensors(tensors: NamedTensor[], metadata: Record<string, string>): Uint8Array {
+  const header: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(metadata)) {
+    if (typeof v !== 'string') throw new TypeError(`safetensors metadata value for '${k}' must be a string`);
+  }
+  if (Object.keys(metadata).length > 0) header.__metadata__ = metadata;
+  let offset = 0;
+  for (const t of tensors) {
+    if (t.name === '__metadata__' || Object.hasOwn(header, t.name)) throw new Error(`duplicate or reserved tensor name '${t.name}'`);
+    const count = t.shape.reduce((a, d) => a * d, 1);
+    if (count !== t.data.length) throw new Error(`tensor '${t.name}': shape [${t.shape}] does not match ${t.data.length} values`);
+    header[t.name] = { dtype: 'F32', shape: t.shape, data_offsets: [offset, offset + 4 * count] };
+    offset += 4 * count;
+  }
+  const json = new TextEncoder().encode(JSON.stringify(header));
+  const padded = Math.ceil(json.length / 8) * 8;
+  const out = new Uint8Array(8 + padded + offset);
+  new DataView(out.buffer).setBigUint64(0, BigInt(padded), true);
+  out.set(json, 8);
+  out.fill(0x20, 8 + json.length, 8 + padded);
+  let at = 8 + padded;
+  for (const t of tensors) {
+    if (LITTLE_ENDIAN) {
+      out.set(new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength), at);
+    } else {
+      const dv = new DataView(out.buffer, at, t.data.byteLength);
+      for (let i = 0; i < t.data.length; i++) dv.setFloat32(4 * i, t.data[i], true);
+    }
+    at += t.data.byteLength;
+  }
+  return out;
+}
+
+/** safetensors bytes -> tensors (fresh, aligned copies) and metadata. `source` names the file in errors. */
+export function decodeSafetensors(bytes: Uint8Array, source: string): DecodedSafetensors {
+  const corrupt = (problem: string) =>
+    new CharlmError('CHECKPOINT_CORRUPT', `${source} is not a valid checkpoint: ${problem}`, CORRUPT_HINT);
+
+  if (bytes.length < 8) throw corrupt(`it is ${bytes.length} bytes, shorter than the 8-byte safetensors prefix`);
+  const headerLen = new DataView(bytes.buffer, bytes.byteOffset, 8).getBigUint64(0, true);
+  if (headerLen > BigInt(bytes.length - 8)) {
+    throw corrupt(`the header claims ${headerLen} bytes but only ${bytes.length - 8} follow the prefix`);
+  }
+  if (headerLen > BigInt(MAX_HEADER_BYTES)) throw corrupt(`the header claims ${headerLen} bytes (limit ${MAX_HEADER_BYTES})`);
+  const N = Number(headerLen);
+
+  let header: unknown;
+  try {
+    header = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(bytes.subarray(8, 8 + N)));
+  } catch {
+    throw corrupt('the header is not valid UTF-8 JSON');
+  }
+  if (!isPlainObject(header)) throw corrupt('the header is not a JSON object');
+
+  const metadata: Record<string, string> = {};
+  const rawMeta = header.__metadata__;
+  if (rawMeta !== undefined) {
+    if (!isPlainObject(rawMeta)) throw corrupt('__metadata__ is not an object');
+    for (const [k, v] of Object.entries(rawMeta)) {
+      if (typeof v !== 'string') throw corrupt(`__metadata__.${k} is not a string`);
+      metadata[k] = v;
+    }
+  }
+
+  const dataStart = 8 + N;
+  const dataLen = bytes.length - dataStart;
+  const entries: { name: string; shape: number[]; begin: number; end: number }[] = [];
+  for (const [name, raw] of Object.entries(header)) {
+    if (name === '__metadata__') continue;
+    if (!isPlainObject(raw)) throw corrupt(`tensor '${name}' has no description object`);
+    const { dtype, shape, data_offsets: offs } = raw;
+    if (typeof dtype !== 'string') throw corrupt(`tensor '${name}' has no dtype`);
+    if (dtype !== 'F32') {
+      throw new CharlmError('CHECKPOINT_UNSUPPORTED', `${source}: tensor '${name}' has dtype ${dtype}; charlm reads only F32`,
+        'convert the checkpoint to float32 (e.g. in PyTorch: model.float() before saving)');
+    }
+    if (!Array.isArray(shape) || !shape.every((d) => Number.isSafeInteger(d) && d >= 0)) {
+      throw corrupt(`tensor '${name}' has an invalid shape`);
+    }
+    const count = shape.reduce((a: number, d: number) => a * d, 1);
+    if (!Array.isArray(offs) || offs.length !== 2 || !offs.every((o) => Number.isSafeInteger(o) && o >= 0)) {
+      throw corrupt(`tensor '${name}' has invalid data_offsets`);
+    }
+    const [begin, end] = offs as number[];
+    if (begin > end || end > dataLen) {
+      throw corrupt(`tensor '${name}' data [${begin}, ${end}) lies outside the ${dataLen}-byte data section`);
+    }
+    if (end - begin !== 4 * count) {
+      throw corrupt(`tensor '${name}' has ${end - begin} data bytes but shape [${shape}] needs ${4 * count}`);
+    }
+    entries.push({ name, shape: shape.slice(), begin, end });
+  }
+
+  entries.sort((a, b) => a.begin - b.begin || a.end - b.end);
+  for (let i = 1; i < entries.length; i++) {
+    if (entries[i].begin < entries[i - 1].end) {
+      throw corrupt(`tensors '${entries[i - 1].name}' and '${entries[i].name}' overlap`);
+    }
+  }
+
+  const tensors = new Map<string, NamedTensor>();
+  for (const e of entries) {
+    const data = new Float32Array((e.end - e.begin) / 4);
+    const src = bytes.subarray(dataStart + e.begin, dataStart + e.end);
+    if (LITTLE_ENDIAN) {
+      new Uint8Array(data.buffer).set(src); // byte copy: the source offset may not be 4-aligned
+    } else {
+      const dv = new DataView(src.buffer, src.byteOffset, src.byteLength);
+      for (let i = 0; i < data.length; i++) data[i] = dv.getFloat32(4 * i, true);
+    }
+    tensors.set(e.name, { name: e.name, shape: e.shape, data });
+  }
+  return { tensors, order: entries.map((e) => e.name), metadata };
+}
+
+function isPlainObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+/** Reads and decodes a .safetensors file; missing/unreadable files and corrupt contents are CharlmErrors. */
+export function readSafetensorsFile(file: string): DecodedSafetensors {
+  return decodeSafetensors(readFileBytes(file, 'checkpoint'), file);
+}
+
+/** The file-system calls writeFileAtomic makes; tests replace some of them to simulate failures. */
+export type AtomicWriteFs = Pick<typeof fs,
+  'mkdirSync' | 'openSync' | 'writeSync' | 'fsyncSync' | 'closeSync' | 'renameSync' | 'unlinkSync'>;
+
+/**
+ * Replaces `file` with `bytes` atomically: write a uniquely named temp file in the same directory, fsync,
+ * rename over the target, fsync the directory. On failure the temp file is removed and any existing `file` is
+ * left as it was. Parent directories are created.
+ */
+export function writeFileAtomic(file: string, bytes: Uint8Array, io: AtomicWriteFs = fs): void {
+  const dir = path.dirname(path.resolve(file));
+  const tmp = path.join(dir, `.${path.basename(file)}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`);
+  let fd: number | undefined;
+  let created = false;
+  try {
+    io.mkdirSync(dir, { recursive: true });
+    fd = io.openSync(tmp, 'wx', 0o644);
+    created = true;
+    for (let off = 0; off < bytes.length;) off += io.writeSync(fd, bytes, off, bytes.length - off);
+    io.fsyncSync(fd);
+    io.closeSync(fd);
+    fd = undefined;
+    io.renameSync(tmp, file);
+    created = false;
+  } catch (e) {
+    if (fd !== undefined) try { io.closeSync(fd); } catch { /* already failing */ }
+    if (created) try { io.unlinkSync(tmp); } catch { /* best effort */ }
+    const err = e as NodeJS.ErrnoException;
+    throw new CharlmError('WRITE_FAILED', `could not write ${file}: ${err.code ? err.code + ' ' : ''}${err.message}`,
+      `check free disk space and permissions in ${dir}; any previous ${path.basename(file)} is unchanged`);
+  }
+  try { // make the rename itself durable; not every platform lets a directory be fsynced
+    const dfd = fs.openSync(dir, 'r');
+    try { fs.fsyncSync(dfd); } finally { fs.closeSync(dfd); }
+  } catch { /* best effort */ }
+}

@@ -1,0 +1,196 @@
+// Continuous batching for one model: every active sequence is advanced by ONE batched model.step per character.
+// Sequences join (after priming their prompt on their own, B = 1, a chunk per turn) and leave at any step; the
+// batched RecurrentState is rebuilt by copying rows. Work runs in bounded slices, then setImmediate, so the
+// event loop is never blocked for more than a few milliseconds.
+import type { CharModel, RecurrentState } from '../model/charmodel.js';
+import type { Vocab } from '../data/vocab.js';
+import { Picker } from '../sample/pick.js';
+import { Sequence, type SequenceSpec } from './sequence.js';
+
+export interface BatcherOptions {
+  /** Most sequences in one batched step; the rest wait (1 = no batching). */
+  maxBatch: number;
+  /** Milliseconds of work per event-loop turn. */
+  sliceMs: number;
+  /** Most prompt characters primed per forward call (fewer when the model is slow; see primeChunk()). */
+  primeChunk: number;
+}
+
+export interface Primed { state: RecurrentState; logits: Float32Array }
+
+export interface BatchStats {
+  /** Batched forward passes (one per character position across all active sequences). */
+  steps: number;
+  /** Sequence-steps done by those passes (Σ B); seqSteps / steps is the mean batch size. */
+  seqSteps: number;
+  maxBatchSeen: number;
+  primeChunks: number;
+  /** Longest single slice of work (ms): how long the event loop was held at worst. */
+  maxSliceMs: number;
+  active: number;
+  queued: number;
+}
+
+interface PrimeJob {
+  ids: Int32Array; pos: number; state: RecurrentState;
+  resolve(p: Primed): void; reject(e: Error): void; cancelled: () => boolean;
+}
+
+export class Batcher {
+  readonly opts: BatcherOptions;
+  private readonly picker: Picker;
+  private active: Sequence[] = [];
+  private queue: Sequence[] = [];
+  private primes: PrimeJob[] = [];
+  private state: RecurrentState | null = null;   // h, c: (L,B,H) for B = active.length
+  private ids = new Int32Array(0);                // (B) last picked id per row
+  private dirty = false;
+  private scheduled = false;
+  private closed = false;
+  private counters = { steps: 0, seqSteps: 0, maxBatchSeen: 0, primeChunks: 0, maxSliceMs: 0 };
+  private msPerPrimeChar = 0;                     // running estimate, sizes prime chunks to fit a slice
+
+  constructor(readonly model: CharModel, readonly vocab: Vocab, opts: Partial<BatcherOptions> = {}) {
+    this.opts = { maxBatch: 64, sliceMs: 4, primeChunk: 64, ...opts };
+    this.picker = new Picker(vocab.size);
+  }
+
+  get stats(): BatchStats {
+    return { ...this.counters, active: this.active.length, queued: this.queue.length };
+  }
+
+  /** Runs the prompt through the model (B = 1) in chunks; resolves with its state and next-character logits. */
+  prime(ids: Int32Array, cancelled: () => boolean = () => false): Promise<Primed> {
+    if (this.closed) return Promise.reject(new Error('batcher closed'));
+    return new Promise((resolve, reject) => {
+      this.primes.push({ ids, pos: 0, state: this.model.createState(1), resolve, reject, cancelled });
+      this.schedule();
+    });
+  }
+
+  /** Picks the first character from the primed logits, then queues the sequence to join the batch. */
+  start(spec: SequenceSpec): Sequence {
+    const seq = new Sequence(spec);
+    if (spec.length <= 0) { seq.finish('length'); return seq; }
+    if (this.closed) { seq.finish('cancelled'); return seq; }
+    const id = this.picker.pick(spec.logits, 0, spec.pick, spec.rng);
+    if (!seq.push(id, this.vocab.charAt(id))) {
+      this.queue.push(seq);
+      this.schedule();
+    }
+    return seq;
+  }
+
+  /** Removes a sequence at once (its client went away); the batch shrinks at the next step. */
+  cancel(seq: Sequence): void {
+    if (seq.finished) return;
+    seq.finish('cancelled');
+    this.removeFinished();
+  }
+
+  close(): void {
+    this.closed = true;
+    for (const s of [...this.active, ...this.queue]) s.finish('cancelled');
+    this.removeFinished();
+    for (const j of this.primes.splice(0)) j.reject(new Error('batcher closed'));
+  }
+
+  private schedule(): void {
+    if (this.scheduled || this.closed) return;
+    this.scheduled = true;
+    setImmediate(() => this.tick());
+  }
+
+  private hasWork(): boolean {
+    return this.primes.length > 0 || this.active.length > 0 || this.queue.length > 0;
+  }
+
+  private tick(): void {
+    this.scheduled = false;
+    const t0 = performance.now();
+    try {
+      while (this.hasWork() && !this.closed) {
+        if (this.primes.length) this.primeChunk();
+        if (this.active.length || this.queue.length) this.step();
+        if (performance.now() - t0 >= this.opts.sliceMs) break;
+      }
+    } finally {
+      for (const s of this.active) s.flush();
+      this.counters.maxSliceMs = Math.max(this.counters.maxSliceMs, performance.now() - t0);
+      if (this.hasWork()) this.schedule();
+    }
+  }
+
+  private primeChunk(): void {
+    const job = this.primes[0];
+    if (job.cancelled()) { this.primes.shift(); job.reject(new Error('cancelled')); return; }
+    const V = this.vocab.size;
+    // As many characters as fit in half a slice at the measured speed (1 until measured), at most primeChunk.
+    const fit = this.msPerPrimeChar > 0 ? Math.floor(this.opts.sliceMs / 2 / this.msPerPrimeChar) : 1;
+    const T = Math.max(1, Math.min(this.opts.primeChunk, fit, job.ids.length - job.pos));
+    const t0 = performance.now();
+    const logits = this.model.forward(job.ids.subarray(job.pos, job.pos + T), 1, T, job.state); // (T,1,V)
+    const per = (performance.now() - t0) / T;
+    this.msPerPrimeChar = this.msPerPrimeChar > 0 ? 0.8 * this.msPerPrimeChar + 0.2 * per : per;
+    job.pos += T;
+    this.counters.primeChunks++;
+    if (job.pos < job.ids.length) return;
+    this.primes.shift();
+    job.resolve({ state: job.state, logits: logits.slice((T - 1) * V, T * V) });
+  }
+
+  /** One character for every active sequence: admit waiting ones, one batched model.step, pick per row. */
+  private step(): void {
+    const now = Date.now();
+    for (const s of this.queue) if (now > s.spec.deadline) s.finish('timeout');
+    this.removeFinished();
+    while (this.queue.length && this.active.length < this.opts.maxBatch) {
+      this.active.push(this.queue.shift()!);
+      this.dirty = true;
+    }
+    if (!this.active.length) return;
+    if (this.dirty) this.rebuild();
+    const B = this.active.length, V = this.vocab.size, ids = this.ids;
+    for (let b = 0; b < B; b++) ids[b] = this.active[b].lastId;
+    const logits = this.model.step(ids, this.state!); // (B,V)
+    this.counters.steps++;
+    this.counters.seqSteps += B;
+    this.counters.maxBatchSeen = Math.max(this.counters.maxBatchSeen, B);
+    for (let b = 0; b < B; b++) {
+      const s = this.active[b];
+      const id = this.picker.pick(logits, b * V, s.spec.pick, s.spec.rng);
+      if (!s.push(id, this.vocab.charAt(id)) && now > s.spec.deadline) s.finish('timeout');
+    }
+    this.removeFinished();
+  }
+
+  private removeFinished(): void {
+    const keep = this.active.filter((s) => !s.finished);
+    if (keep.length !== this.active.length) { this.active = keep; this.dirty = true; }
+    this.queue = this.queue.filter((s) => !s.finished);
+  }
+
+  /** New batched state for the current active list: survivors' rows copied over, newcomers' B = 1 states copied in. */
+  private rebuild(): void {
+    const B = this.active.length, old = this.state;
+    const next = this.model.createState(B);
+    this.active.forEach((s, j) => {
+      if (s.row >= 0 && old) copyRow(next, j, old, s.row, this.model);
+      else copyRow(next, j, s.spec.state, 0, this.model);
+      s.row = j;
+    });
+    this.state = next;
+    this.ids = new Int32Array(B);
+    this.dirty = false;
+  }
+}
+
+/** dst row j ← src row i, for every layer; h, c are (L,B,H). */
+function copyRow(dst: RecurrentState, j: number, src: RecurrentState, i: number, model: CharModel): void {
+  const H = model.config.hiddenSize, L = model.config.numLayers;
+  for (let l = 0; l < L; l++) {
+    const s = (l * src.B + i) * H, d = (l * dst.B + j) * H;
+    dst.h.set(src.h.subarray(s, s + H), d);
+    if (dst.c && src.c) dst.c.set(src.c.subarray(s, s + H), d);
+  }
+}

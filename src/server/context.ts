@@ -1,0 +1,82 @@
+// What every route shares: the served models (each with its own Batcher), the limits, and the counters of
+// requests in flight that the 429 limits are checked against.
+import { basename } from 'node:path';
+import type { LoadedModel } from '../model/io.js';
+import { isCharlmError } from '../errors.js';
+import { primeIds } from '../sample/generate.js';
+import { Batcher, type BatcherOptions } from './batcher.js';
+import { HttpError } from './httperror.js';
+import type { Limits } from './limits.js';
+
+export interface ServedModel { name: string; loaded: LoadedModel; batcher: Batcher }
+
+export class ServerContext {
+  readonly models = new Map<string, ServedModel>();
+  readonly inflight = { requests: 0, streams: 0 };
+  readonly startedAt = Date.now();
+
+  constructor(models: { name: string; loaded: LoadedModel }[], readonly limits: Limits,
+              batcher: Partial<BatcherOptions> = {}) {
+    if (models.length === 0) throw new Error('createServer needs at least one model');
+    for (const m of models) {
+      if (this.models.has(m.name)) throw new Error(`two models are named "${m.name}"`);
+      const b = new Batcher(m.loaded.model, m.loaded.vocab, { maxBatch: limits.maxBatch, ...batcher });
+      this.models.set(m.name, { name: m.name, loaded: m.loaded, batcher: b });
+    }
+  }
+
+  /** The named model, or the first one when no name is given; 404 otherwise. */
+  model(name: string | null): ServedModel {
+    if (name === null) return this.models.values().next().value!;
+    const m = this.models.get(name);
+    if (!m) {
+      throw new HttpError(404, 'MODEL_NOT_FOUND', `no model named "${name}"; this server has: ${[...this.models.keys()].join(', ')}`,
+        'model');
+    }
+    return m;
+  }
+
+  /** Prompt → ids; characters outside the vocabulary are a 422 that lists them (unless unknown = 'skip'). */
+  encode(m: ServedModel, prompt: string, unknown: 'error' | 'skip'): Int32Array {
+    try {
+      return primeIds(m.loaded.vocab, prompt, unknown);
+    } catch (e) {
+      if (isCharlmError(e) && e.code === 'UNKNOWN_CHARS') {
+        throw new HttpError(422, 'UNKNOWN_CHARS', `${e.message}; send "unknown": "skip" to drop them`, 'prompt',
+          { chars: m.loaded.vocab.unknownChars(prompt) });
+      }
+      throw e;
+    }
+  }
+
+  /** Reserves a request slot (429 when full); call the returned function exactly once when done. */
+  admit(stream: boolean): () => void {
+    const { maxRequests, maxStreams } = this.limits;
+    if (this.inflight.requests >= maxRequests) {
+      throw new HttpError(429, 'TOO_MANY_REQUESTS', `the server is handling ${maxRequests} requests already; retry shortly`);
+    }
+    if (stream && this.inflight.streams >= maxStreams) {
+      throw new HttpError(429, 'TOO_MANY_STREAMS', `the server is streaming to ${maxStreams} clients already; retry shortly`);
+    }
+    this.inflight.requests++;
+    if (stream) this.inflight.streams++;
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      this.inflight.requests--;
+      if (stream) this.inflight.streams--;
+    };
+  }
+
+  close(): void {
+    for (const m of this.models.values()) m.batcher.close();
+  }
+}
+
+/** "path/to/shakespeare.safetensors" → "shakespeare". */
+export function modelNameFromPath(path: string): string {
+  const base = basename(path);
+  const dot = base.lastIndexOf('.');
+  return dot > 0 ? base.slice(0, dot) : base;
+}

@@ -1,0 +1,102 @@
+// POST /v1/generate: n samples continuing a prompt, as one JSON answer or (stream: true) as Server-Sent Events
+// (`chunk` {index, text} as characters are generated, `sample` {index, finishReason, chars} as each ends, then
+// `done` with the full answer). A client that goes away has its sequences removed from the batch at once.
+import { randomInt } from 'node:crypto';
+import type { FastifyInstance, FastifyReply } from 'fastify';
+import { Rng } from '../../sample/rng.js';
+import type { Sequence, SampleResult } from '../sequence.js';
+import type { ServedModel, ServerContext } from '../context.js';
+import { parseGenerate, type GenerateParams } from '../validation.js';
+import { SseStream } from '../sse.js';
+
+export interface GenerateAnswer {
+  model: string; seed: number;
+  samples: SampleResult[];
+  usage: { promptChars: number; generatedChars: number };
+}
+
+interface RunHooks { onText?: (index: number, text: string) => void; onSample?: (index: number, r: SampleResult) => void }
+
+export function registerGenerate(app: FastifyInstance, ctx: ServerContext): void {
+  app.post('/v1/generate', async (req, reply) => {
+    const p = parseGenerate(req.body, ctx.limits);
+    const m = ctx.model(p.model);
+    const ids = ctx.encode(m, p.prompt, p.unknown);
+    const release = ctx.admit(p.stream);
+    try {
+      return p.stream ? await stream(reply, ctx, m, p, ids) : await answer(reply, ctx, m, p, ids);
+    } finally {
+      release();
+    }
+  });
+}
+
+async function answer(reply: FastifyReply, ctx: ServerContext, m: ServedModel, p: GenerateParams,
+                      ids: Int32Array): Promise<GenerateAnswer | FastifyReply> {
+  const result = await startRun(reply, ctx, m, p, ids, {});
+  return result ?? reply; // null: the client went away; nothing to send
+}
+
+async function stream(reply: FastifyReply, ctx: ServerContext, m: ServedModel, p: GenerateParams,
+                      ids: Int32Array): Promise<FastifyReply> {
+  reply.hijack();
+  const sse = new SseStream(reply.raw);
+  sse.open();
+  sse.event('start', { model: m.name, n: p.n });
+  const result = await startRun(reply, ctx, m, p, ids, {
+    onText: (index, text) => sse.event('chunk', { index, text }),
+    onSample: (index, r) => sse.event('sample', { index, finishReason: r.finishReason, chars: r.chars }),
+  });
+  if (result) sse.event('done', result);
+  sse.end();
+  return reply;
+}
+
+/**
+ * Primes the prompt once, starts n sequences (seeds seed, seed+1, …) in the model's batcher and resolves with
+ * the answer, or with null as soon as the client disconnects (its sequences are cancelled).
+ */
+function startRun(reply: FastifyReply, ctx: ServerContext, m: ServedModel, p: GenerateParams, ids: Int32Array,
+                  hooks: RunHooks): Promise<GenerateAnswer | null> {
+  const seed = p.seed ?? randomInt(2 ** 31);
+  const deadline = Date.now() + ctx.limits.requestTimeoutMs;
+  const promptChars = [...p.prompt].length;
+  return new Promise((resolve, reject) => {
+    const seqs: Sequence[] = [];
+    const results: SampleResult[] = new Array(p.n);
+    let remaining = p.n, gone = false;
+    const onClose = () => {
+      if (reply.raw.writableFinished || gone) return;
+      gone = true;
+      for (const s of seqs) m.batcher.cancel(s);
+      resolve(null);
+    };
+    reply.raw.on('close', onClose);
+    const finish = () => {
+      reply.raw.off('close', onClose);
+      const generatedChars = results.reduce((a, r) => a + r.chars, 0);
+      resolve({ model: m.name, seed, samples: results, usage: { promptChars, generatedChars } });
+    };
+    m.batcher.prime(ids, () => gone).then((primed) => {
+      if (gone) return;
+      for (let i = 0; i < p.n; i++) {
+        const state = i === p.n - 1 ? primed.state : cloneState(primed.state);
+        seqs.push(m.batcher.start({
+          state, logits: primed.logits, rng: new Rng(seed + i),
+          pick: { temperature: p.temperature, topK: p.topK, topP: p.topP },
+          length: p.length, stops: p.stop, deadline,
+          onText: hooks.onText && ((text) => hooks.onText!(i, text)),
+          onFinish: (r) => {
+            results[i] = r;
+            hooks.onSample?.(i, r);
+            if (--remaining === 0) finish();
+          },
+        }));
+      }
+    }, (e: Error) => (gone ? undefined : reject(e)));
+  });
+}
+
+function cloneState<S extends { B: number; h: Float32Array; c: Float32Array | null }>(s: S): S {
+  return { ...s, h: s.h.slice(), c: s.c ? s.c.slice() : null };
+}

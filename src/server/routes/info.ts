@@ -1,0 +1,63 @@
+// Read-only routes: GET /healthz, GET /v1/models, GET /v1/models/:name (the model card: architecture, size,
+// vocabulary, training summary with its loss history) and GET|POST /v1/next (top next-character candidates).
+import { basename } from 'node:path';
+import type { FastifyInstance } from 'fastify';
+import { Picker } from '../../sample/pick.js';
+import type { ServedModel, ServerContext } from '../context.js';
+import { parseNext } from '../validation.js';
+
+function summary(m: ServedModel) {
+  const { config, training, vocab, model } = m.loaded;
+  return {
+    name: m.name, cell: config.cell, parameters: model.params.size, vocabSize: vocab.size,
+    embeddingDim: config.embeddingDim, hiddenSize: config.hiddenSize, numLayers: config.numLayers,
+    trained: training !== null, steps: training?.steps ?? 0, valLoss: training?.valLoss ?? null,
+  };
+}
+
+function card(m: ServedModel) {
+  const { config, training, vocab, model, metadata, source } = m.loaded;
+  const extra = Object.fromEntries(Object.entries(metadata)
+    .filter(([k]) => !['vocab', 'config', 'training'].includes(k)));
+  return {
+    name: m.name, file: basename(source),
+    architecture: { ...config },
+    parameters: model.params.size,
+    tensors: model.params.entries.map((e) => ({ name: e.name, shape: e.shape })),
+    vocab: { size: vocab.size, chars: vocab.chars, preview: vocab.preview() },
+    training, metadata: extra,
+  };
+}
+
+export function registerInfo(app: FastifyInstance, ctx: ServerContext): void {
+  app.get('/healthz', async () => ({
+    ok: true,
+    uptimeS: Math.round((Date.now() - ctx.startedAt) / 1000),
+    inflight: ctx.inflight,
+    models: [...ctx.models.values()].map((m) => ({ name: m.name, batching: m.batcher.stats })),
+  }));
+
+  app.get('/v1/models', async () => ({ models: [...ctx.models.values()].map(summary) }));
+
+  app.get<{ Params: { name: string } }>('/v1/models/:name', async (req) => card(ctx.model(req.params.name)));
+
+  const next = async (src: unknown, fromQuery: boolean) => {
+    const p = parseNext(src, ctx.limits, fromQuery);
+    const m = ctx.model(p.model);
+    const ids = ctx.encode(m, p.prompt, p.unknown);
+    const release = ctx.admit(false);
+    try {
+      const primed = await m.batcher.prime(ids);
+      const V = m.loaded.vocab.size;
+      const probs = new Picker(V).distribution(primed.logits, 0, p);
+      const order = Array.from({ length: V }, (_, i) => i).sort((a, b) => probs[b] - probs[a] || a - b);
+      const candidates = order.slice(0, Math.min(p.top, V)).filter((i) => probs[i] > 0)
+        .map((i) => ({ char: m.loaded.vocab.charAt(i), id: i, prob: probs[i] }));
+      return { model: m.name, promptChars: [...p.prompt].length, candidates };
+    } finally {
+      release();
+    }
+  };
+  app.get('/v1/next', async (req) => next(req.query, true));
+  app.post('/v1/next', async (req) => next(req.body, false));
+}

@@ -1,0 +1,38 @@
+// Validation loss over a fixed, deterministic slice of held-out text: the slice is cut into B contiguous streams
+// that are read in windows of T with the hidden state carried across windows, so every character after the
+// first of each stream is scored with its full left context. Same model + same slice → same number.
+import type { CharModel } from '../model/charmodel.js';
+import type { Tokens } from '../data/corpus.js';
+
+export interface EvalResult { loss: number; bitsPerChar: number; perplexity: number; chars: number }
+
+export function lossStats(sum: number, count: number): EvalResult {
+  const loss = count ? sum / count : NaN;
+  return { loss, bitsPerChar: loss / Math.LN2, perplexity: Math.exp(loss), chars: count };
+}
+
+/** Mean next-character loss (nats/char) over `tokens`; ids < 0 (unknown characters) are never scored or fed. */
+export function evaluateTokens(model: CharModel, tokens: ArrayLike<number>, opts: { B?: number; T?: number } = {}): EvalResult {
+  const n = tokens.length;
+  if (n < 2) return lossStats(0, 0);
+  const B = Math.max(1, Math.min(opts.B ?? 16, Math.floor((n - 1) / 2)));
+  const T = opts.T ?? 128;
+  const streamLen = Math.floor((n - 1) / B); // inputs per stream; the last stream's tail is dropped
+  const state = model.createState(B);
+  let sum = 0, count = 0;
+  for (let pos = 0; pos < streamLen; pos += T) {
+    const t = Math.min(T, streamLen - pos);
+    const x = new Int32Array(B * t), y = new Int32Array(B * t);
+    for (let b = 0; b < B; b++) {
+      const s = b * streamLen + pos;
+      for (let k = 0; k < t; k++) {
+        const xi = tokens[s + k], yi = tokens[s + k + 1];
+        x[b * t + k] = xi < 0 ? 0 : xi;
+        y[b * t + k] = xi < 0 ? -1 : yi;
+      }
+    }
+    const r = model.lossSum(x, y, B, t, state);
+    sum += r.sum; count += r.count;
+  }
+  return lossStats(sum, count);
+}

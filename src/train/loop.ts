@@ -1,0 +1,211 @@
+// The training loop: data → vocabulary → batches → forward/backward → clip → Adam, with periodic evaluation,
+// best/last checkpoints, a resumable state file, early stopping, NaN guard and clean interruption (AbortSignal).
+// It yields to the event loop after every step so Ctrl-C and progress output stay responsive.
+import { existsSync, mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import type { TrainConfig } from '../config.js';
+import { CharlmError } from '../errors.js';
+import type { Backend } from '../kernels/backend.js';
+import { createBackend } from '../kernels/registry.js';
+import { Vocab } from '../data/vocab.js';
+import { checkCorpusLength, encodeCorpus, splitTrainVal } from '../data/corpus.js';
+import { RandomWindows, StatefulStreams, type Batcher } from '../data/batches.js';
+import { CharModel, type RecurrentState } from '../model/charmodel.js';
+import { loadModelFile, saveModel, type TrainingSummary } from '../model/io.js';
+import { Rng } from '../sample/rng.js';
+import { generate } from '../sample/generate.js';
+import { Adam, clipGradNorm } from './optimizer.js';
+import { initialScheduleState, lrAt, observeValidation } from './schedule.js';
+import { evaluateTokens } from './evaluate.js';
+import { MetricsLog } from './metrics.js';
+import { loadTrainState, saveTrainState, STATE_FILE, type TrainStateMeta } from './state.js';
+
+export interface CorpusInput { name: string; text: string; source: string }
+
+export type TrainEvent =
+  | { type: 'start'; totalSteps: number; startStep: number; stepsPerEpoch: number; params: number; vocabSize: number;
+      trainChars: number; valChars: number; backend: string; unknownChars: string[] }
+  | { type: 'step'; step: number; totalSteps: number; epoch: number; loss: number; lr: number; charsPerS: number;
+      elapsedS: number; etaS: number }
+  | { type: 'eval'; step: number; valLoss: number; valBpc: number; best: boolean; sample: string }
+  | { type: 'saved'; path: string };
+
+export interface TrainOptions {
+  config: TrainConfig;
+  corpus: CorpusInput;
+  outDir: string;
+  backend?: Backend;
+  /** Continue the run saved in outDir (weights, optimizer, step, RNG, data position). */
+  resume?: boolean;
+  /** Start from this checkpoint's weights and vocabulary (fine-tuning). */
+  initFrom?: string;
+  signal?: AbortSignal;
+  onEvent?: (ev: TrainEvent) => void;
+}
+
+export interface TrainResult {
+  outDir: string; lastPath: string; bestPath: string | null;
+  steps: number; trainLoss: number | null; valLoss: number | null; bestValLoss: number | null;
+  stopped: 'done' | 'early-stop' | 'interrupted'; elapsedS: number; charsPerS: number;
+}
+
+/** Config keys a resumed run may change; everything else comes from the saved run. */
+const RESUMABLE_OVERRIDES: (keyof TrainConfig)[] = ['steps', 'epochs', 'evalInterval', 'logInterval', 'patience',
+  'backend', 'threads', 'sampleChars'];
+
+export async function train(opts: TrainOptions): Promise<TrainResult> {
+  const t0 = performance.now();
+  mkdirSync(opts.outDir, { recursive: true });
+  const lastPath = join(opts.outDir, 'last.safetensors'), bestPath = join(opts.outDir, 'best.safetensors');
+  const statePath = join(opts.outDir, STATE_FILE);
+  let cfg = opts.config;
+  let saved: ReturnType<typeof loadTrainState> | null = null;
+  if (opts.resume) {
+    if (!existsSync(statePath) || !existsSync(lastPath)) {
+      throw new CharlmError('RESUME_MISSING', `nothing to resume in ${opts.outDir}`, 'resume needs the --out folder of an earlier run (last.safetensors + state.safetensors)');
+    }
+    saved = loadTrainState(statePath);
+    const merged = { ...(saved.meta.config as unknown as TrainConfig) };
+    for (const k of RESUMABLE_OVERRIDES) (merged as unknown as Record<string, unknown>)[k] = cfg[k];
+    cfg = merged;
+  }
+  const backend = opts.backend ?? await createBackend(cfg.backend, { threads: cfg.threads || undefined, precision: cfg.precision });
+
+  // Vocabulary and model: fresh, fine-tuned from a checkpoint, or resumed.
+  let vocab: Vocab, model: CharModel;
+  const base = opts.resume ? lastPath : opts.initFrom;
+  if (base) {
+    const lm = loadModelFile(base, backend);
+    vocab = lm.vocab;
+    model = new CharModel({ ...lm.config, dropout: cfg.dropout, embedDropout: cfg.embedDropout }, backend);
+    model.params.data.set(lm.model.params.data);
+  } else {
+    vocab = Vocab.fromText(opts.corpus.text);
+    model = new CharModel({ cell: cfg.cell, vocabSize: vocab.size, embeddingDim: cfg.embeddingDim, hiddenSize: cfg.hiddenSize,
+                            numLayers: cfg.numLayers, dropout: cfg.dropout, embedDropout: cfg.embedDropout }, backend);
+    model.initialize(new Rng(cfg.seed));
+  }
+  const unknownChars = base ? vocab.unknownChars(opts.corpus.text) : [];
+  const tokens = encodeCorpus(opts.corpus.text, vocab, 'skip');
+  checkCorpusLength(tokens.length, cfg.seqLength);
+  const { train: trainTok, val: valTok } = splitTrainVal(tokens, cfg.valFraction);
+  checkCorpusLength(trainTok.length, cfg.batching === 'stateful' ? cfg.seqLength * cfg.batchSize : cfg.seqLength);
+  const evalTok = valTok.subarray(0, Math.min(valTok.length, cfg.evalChars));
+
+  const B = cfg.batchSize, T = cfg.seqLength;
+  const rng = new Rng((cfg.seed ^ 0x5eed5eed) >>> 0);
+  const batcher: Batcher = cfg.batching === 'stateful' ? new StatefulStreams(trainTok, B, T) : new RandomWindows(trainTok, B, T, rng);
+  const carry: RecurrentState | null = cfg.batching === 'stateful' ? model.createState(B) : null;
+  const adam = new Adam(model.params.size);
+  const sched = initialScheduleState();
+  const stepsPerEpoch = Math.max(1, Math.floor(trainTok.length / (B * T)));
+  const totalSteps = cfg.steps > 0 ? cfg.steps : Math.max(1, Math.round(cfg.epochs * stepsPerEpoch));
+  let step = 0, bestVal: number | null = null, noImprove = 0, charsSeen = 0;
+  let history: [number, number, number | null][] = [];
+  if (saved) {
+    const m = saved.tensors.get('adam.m'), v = saved.tensors.get('adam.v');
+    if (!m || !v || m.data.length !== adam.m.length) throw new CharlmError('RESUME_INVALID', `${statePath} does not match the saved model`, 'start a fresh run');
+    adam.m.set(m.data); adam.v.set(v.data);
+    step = adam.step = saved.meta.step;
+    rng.setState(saved.meta.rng);
+    batcher.setState(saved.meta.batcher);
+    Object.assign(sched, saved.meta.schedule);
+    bestVal = saved.meta.bestVal; noImprove = saved.meta.evalsWithoutImprovement;
+    history = saved.meta.history; charsSeen = saved.meta.charsSeen;
+    if (carry) { carry.h.set(saved.tensors.get('carry.h')?.data ?? carry.h); if (carry.c) carry.c.set(saved.tensors.get('carry.c')?.data ?? carry.c); }
+  }
+  const startStep = step;
+  const metrics = new MetricsLog(join(opts.outDir, 'metrics.jsonl'), !!saved);
+  const emit = opts.onEvent ?? (() => {});
+  emit({ type: 'start', totalSteps, startStep, stepsPerEpoch, params: model.params.size, vocabSize: vocab.size,
+         trainChars: trainTok.length, valChars: valTok.length, backend: backend.name, unknownChars });
+
+  const x = new Int32Array(B * T), y = new Int32Array(B * T);
+  let lossAcc = 0, lossN = 0, lastTrainLoss: number | null = history.length ? history[history.length - 1][1] : null;
+  let lastVal: number | null = null, stopped: TrainResult['stopped'] = 'done';
+  let tLog = performance.now(), charsLog = 0;
+  const tRun = performance.now();
+
+  const summary = (): TrainingSummary => ({
+    corpus: opts.corpus.name, steps: step, epochs: step / stepsPerEpoch, charsSeen, trainLoss: lastTrainLoss,
+    valLoss: lastVal, bestValLoss: bestVal, backend: backend.name, history: thin(history, 400),
+    trainConfig: cfg as unknown as Record<string, unknown>,
+  });
+  const checkpoint = () => {
+    saveModel(lastPath, model, vocab, summary());
+    const meta: TrainStateMeta = { step, rng: rng.getState(), batcher: batcher.getState(), schedule: { ...sched }, bestVal,
+      evalsWithoutImprovement: noImprove, history, config: cfg as unknown as Record<string, unknown>, corpus: opts.corpus.name, charsSeen };
+    saveTrainState(statePath, meta, adam.m, adam.v, carry);
+    emit({ type: 'saved', path: lastPath });
+  };
+  const evaluate = (): boolean => {
+    const r = evaluateTokens(model, evalTok);
+    lastVal = r.loss;
+    const best = bestVal === null || r.loss < bestVal;
+    if (best) { bestVal = r.loss; noImprove = 0; } else noImprove++;
+    observeValidation(cfg, sched, r.loss);
+    if (history.length && history[history.length - 1][0] === step) history[history.length - 1][2] = r.loss;
+    else history.push([step, lastTrainLoss ?? NaN, r.loss]);
+    const sample = cfg.sampleChars > 0
+      ? generate(model, vocab, { prime: '', length: cfg.sampleChars, temperature: 0.8, topK: 0, topP: 1, seed: cfg.seed, unknown: 'skip' })
+      : '';
+    metrics.write({ type: 'eval', step, epoch: step / stepsPerEpoch, val_loss: r.loss, val_bpc: r.bitsPerChar,
+                    train_loss: lastTrainLoss, elapsed_s: (performance.now() - t0) / 1000, best, sample });
+    emit({ type: 'eval', step, valLoss: r.loss, valBpc: r.bitsPerChar, best, sample });
+    if (best) saveModel(bestPath, model, vocab, summary());
+    return cfg.patience > 0 && noImprove >= cfg.patience;
+  };
+
+  while (step < totalSteps) {
+    const lr = lrAt(cfg, step + 1, totalSteps, stepsPerEpoch, sched);
+    batcher.next(x, y);
+    if (carry && batcher instanceof StatefulStreams) {
+      if (batcher.resetState) { carry.h.fill(0); carry.c?.fill(0); }
+      batcher.consumedReset();
+    }
+    const loss = model.forwardBackward(x, y, B, T, carry, rng);
+    const norm = cfg.clip > 0 ? clipGradNorm(backend, model.params.grad, cfg.clip) : 0;
+    if (!Number.isFinite(loss) || !Number.isFinite(norm)) {
+      throw new CharlmError('LOSS_NOT_FINITE', `the loss became ${loss} at step ${step + 1}; stopped, keeping the last good checkpoint in ${opts.outDir}`,
+        'lower --learning-rate, or clip gradients with --clip 1 (or resume from the last checkpoint with a lower rate)');
+    }
+    adam.update(backend, model.params.data, model.params.grad, lr, cfg.weightDecay, cfg.optimizer === 'adamw');
+    step++; charsSeen += B * T; charsLog += B * T;
+    lossAcc += loss; lossN++;
+    if (step % cfg.logInterval === 0 || step === totalSteps) {
+      const now = performance.now(), mean = lossAcc / lossN;
+      const cps = charsLog / ((now - tLog) / 1000), elapsed = (now - t0) / 1000;
+      lastTrainLoss = mean;
+      history.push([step, mean, null]);
+      metrics.write({ type: 'train', step, epoch: step / stepsPerEpoch, loss: mean, lr, chars_per_s: cps, elapsed_s: elapsed, grad_norm: norm || undefined });
+      const rate = (step - startStep) / ((now - tRun) / 1000);
+      emit({ type: 'step', step, totalSteps, epoch: step / stepsPerEpoch, loss: mean, lr, charsPerS: cps, elapsedS: elapsed,
+             etaS: (totalSteps - step) / Math.max(rate, 1e-9) });
+      lossAcc = 0; lossN = 0; tLog = now; charsLog = 0;
+    }
+    const atEval = cfg.evalInterval > 0 && step % cfg.evalInterval === 0;
+    if (atEval || step === totalSteps) {
+      const early = evalTok.length > 1 ? evaluate() : false;
+      checkpoint();
+      if (early) { stopped = 'early-stop'; break; }
+    }
+    if (opts.signal?.aborted) {
+      if (!(atEval || step === totalSteps)) checkpoint();
+      stopped = 'interrupted';
+      break;
+    }
+    await new Promise<void>((r) => setImmediate(r));
+  }
+  const elapsedS = (performance.now() - t0) / 1000;
+  return { outDir: opts.outDir, lastPath, bestPath: bestVal === null ? null : bestPath, steps: step, trainLoss: lastTrainLoss,
+           valLoss: lastVal, bestValLoss: bestVal, stopped, elapsedS,
+           charsPerS: ((step - startStep) * B * T) / ((performance.now() - tRun) / 1000) };
+}
+
+/** At most n points, evenly thinned, always keeping the last. */
+function thin<T>(a: T[], n: number): T[] {
+  if (a.length <= n) return a;
+  const out: T[] = [];
+  for (let i = 0; i < n; i++) out.push(a[Math.floor((i * (a.length - 1)) / (n - 1))]);
+  return out;
+}

@@ -1,0 +1,34 @@
+// The native backend must expose exactly refBackend's kernels (same names, all functions), plus only the documented
+// native knobs (setThreads, threads, isa, precision). Skipped with a notice when the addon is not built.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { refBackend } from '../../src/kernels/ref/index.js';
+import { createRefBf16Backend } from '../../src/kernels/ref/bf16.js';
+import { loadNative } from '../../src/kernels/native/index.js';
+
+const EXTRAS = ['isa', 'precision', 'setThreads', 'threads'];
+const methods = (o: object) => Object.keys(o).filter((k) => typeof (o as Record<string, unknown>)[k] === 'function').sort();
+
+test('ref bf16 twin exposes exactly refBackend\'s names', () => {
+  assert.deepEqual(Object.keys(createRefBf16Backend()).sort(), Object.keys(refBackend).sort());
+});
+
+test('native backend exposes exactly refBackend\'s methods (+ documented knobs)', (t) => {
+  for (const precision of ['fp32', 'bf16'] as const) {
+    const r = loadNative({ precision });
+    if ('error' in r) {
+      console.log(`# native backend not available (${r.error}); skipped`);
+      t.skip('native addon not built');
+      return;
+    }
+    const b = r.backend;
+    const refMethods = methods(refBackend);
+    assert.deepEqual(methods(b).filter((k) => !EXTRAS.includes(k)), refMethods);
+    assert.deepEqual(Object.keys(b).filter((k) => !(k in refBackend)).sort(), EXTRAS);
+    for (const k of refMethods) {
+      const arity = (refBackend as unknown as Record<string, (...a: unknown[]) => unknown>)[k].length;
+      console.log(`  ${precision} ${k}: ref arity ${arity}`);
+    }
+    assert.equal(typeof b.name, 'string');
+  }
+});
