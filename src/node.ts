@@ -66,3 +66,6 @@ export async function train(opts: TrainApiOptions): Promise<TrainResult> {
 }
 
 export { readTextFile };
+export { importStateDict } from './interop/import.js';
+export { exportOnnx } from './interop/onnx.js';
+export { createServer, startServer } from './server/index.js';

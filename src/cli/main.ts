@@ -35,7 +35,7 @@ async function main(): Promise<void> {
     .version(version())
     .showSuggestionAfterError()
     .configureOutput({
-      outputError: (str, write) => write(`charlm: ${str.replace(/^error: /, '').trim()} (hint: charlm --help lists the commands; charlm <command> --help their options)\n`),
+      outputError: (str, write) => write(`charlm: ${str.replace(/^error: /, '').trim().replace(/\s*\n\s*/g, ' ')} (hint: charlm --help lists the commands; charlm <command> --help their options)\n`),
     })
     .exitOverride((err) => {
       process.exit(err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.code === 'commander.help' ? 0 : 2);

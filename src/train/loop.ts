@@ -164,7 +164,7 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
       batcher.consumedReset();
     }
     const loss = model.forwardBackward(x, y, B, T, carry, rng);
-    const norm = cfg.clip > 0 ? clipGradNorm(backend, model.params.grad, cfg.clip) : 0;
+    const norm = clipGradNorm(backend, model.params.grad, cfg.clip); // clip 0: only measures the norm
     if (!Number.isFinite(loss) || !Number.isFinite(norm)) {
       throw new CharlmError('LOSS_NOT_FINITE', `the loss became ${loss} at step ${step + 1}; stopped, keeping the last good checkpoint in ${opts.outDir}`,
         'lower --learning-rate, or clip gradients with --clip 1 (or resume from the last checkpoint with a lower rate)');
@@ -177,7 +177,7 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
       const cps = charsLog / ((now - tLog) / 1000), elapsed = (now - t0) / 1000;
       lastTrainLoss = mean;
       history.push([step, mean, null]);
-      metrics.write({ type: 'train', step, epoch: step / stepsPerEpoch, loss: mean, lr, chars_per_s: cps, elapsed_s: elapsed, grad_norm: norm || undefined });
+      metrics.write({ type: 'train', step, epoch: step / stepsPerEpoch, loss: mean, lr, chars_per_s: cps, elapsed_s: elapsed, grad_norm: norm });
       const rate = (step - startStep) / ((now - tRun) / 1000);
       emit({ type: 'step', step, totalSteps, epoch: step / stepsPerEpoch, loss: mean, lr, charsPerS: cps, elapsedS: elapsed,
              etaS: (totalSteps - step) / Math.max(rate, 1e-9) });

@@ -12,9 +12,15 @@ import { refBackend } from '../../src/kernels/ref/index.js';
 import { Rng } from '../../src/sample/rng.js';
 import { ROOT, diffs, toBatchMajor } from '../helpers.js';
 
-type Ort = typeof import('onnxruntime-node');
+// The slice of onnxruntime-node's API used here (its 1.16 typings do not resolve under NodeNext).
+interface OrtTensor { data: unknown; dims: readonly number[] }
+interface Ort {
+  InferenceSession: { create(model: Uint8Array): Promise<{ run(feeds: Record<string, OrtTensor>): Promise<Record<string, OrtTensor>> }> };
+  Tensor: new (type: string, data: unknown, dims: number[]) => OrtTensor;
+}
+const ORT_MODULE = 'onnxruntime-node'; // devDependency pinned at 1.16.3: it ships its native binaries and, unlike 1.17+, has no postinstall download
 let ort: Ort | null = null, why = '';
-try { ort = await import('onnxruntime-node'); } catch (e) { why = `onnxruntime-node cannot load here: ${(e as Error).message.split('\n')[0]}`; }
+try { ort = (await import(ORT_MODULE)) as Ort; } catch (e) { why = `onnxruntime-node cannot load here: ${(e as Error).message.split('\n')[0]}`; }
 if (!ort) console.log(`skipping ONNX Runtime checks: ${why}`);
 
 const FIX = path.join(ROOT, 'test', 'fixtures', 'pth');
@@ -45,7 +51,7 @@ async function runOnnx(o: Ort, bytes: Uint8Array, ids: Int32Array, idDims: numbe
                        state: { h: Float32Array; c: Float32Array | null }, B: number) {
   const session = await o.InferenceSession.create(bytes);
   const { numLayers: L, hiddenSize: H } = model.config;
-  const feeds: Record<string, InstanceType<Ort['Tensor']>> = {
+  const feeds: Record<string, OrtTensor> = {
     input_ids: new o.Tensor('int64', BigInt64Array.from(ids, (v) => BigInt(v)), idDims),
     h0: new o.Tensor('float32', state.h.slice(), [L, B, H]),
   };

@@ -1,0 +1,113 @@
+// The charlm command as a user runs it (bin/charlm.js → dist): bad input gives one line with a hint and a
+// non-zero exit and never a stack trace; `sample` writes only prime + text to stdout; seeds reproduce text;
+// greedy sampling matches PyTorch loading the same checkpoint (when Debian's python3-torch is installed).
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, writeFileSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ROOT } from '../helpers.js';
+
+const tmp = mkdtempSync(join(tmpdir(), 'charlm-cli-'));
+const run = (args: string[], input?: string) => {
+  const r = spawnSync(process.execPath, [join(ROOT, 'bin', 'charlm.js'), ...args],
+                      { encoding: 'utf8', input, env: { ...process.env, CHARLM_QUIET_NATIVE: '1' }, timeout: 120_000 });
+  return { code: r.status, out: r.stdout, err: r.stderr };
+};
+
+const corpusPath = join(tmp, 'corpus.txt');
+writeFileSync(corpusPath, ('To be, or not to be, that is the question:\nWhether tis nobler in the mind to suffer\n').repeat(80));
+const model = join(tmp, 'run', 'last.safetensors');
+
+test('train → sample → eval → info on a small corpus', () => {
+  const t = run(['train', corpusPath, '--out', join(tmp, 'run'), '--embedding-dim', '16', '--hidden-size', '32', '--num-layers', '1',
+                 '--seq-length', '32', '--batch-size', '8', '--steps', '60', '--eval-interval', '30', '--learning-rate', '0.01', '--backend', 'ref']);
+  assert.equal(t.code, 0, t.err);
+  assert.match(t.out, /^charlm train — corpus/);
+  assert.match(t.out, /config \{"cell":"lstm"/, 'resolved config printed first');
+  assert.ok(existsSync(model) && existsSync(join(tmp, 'run', 'metrics.jsonl')));
+
+  const s = run(['sample', model, '--prime', 'To be', '--length', '50', '--seed', '3']);
+  assert.equal(s.code, 0, s.err);
+  assert.ok(s.out.startsWith('To be'));
+  assert.equal([...s.out].length, 'To be'.length + 50 + 1, 'stdout = prime + 50 chars + newline, nothing else');
+  assert.equal(run(['sample', model, '--prime', 'To be', '--length', '50', '--seed', '3']).out, s.out, 'same seed → same text');
+  assert.notEqual(run(['sample', model, '--prime', 'To be', '--length', '50', '--seed', '4']).out, s.out);
+
+  const e = run(['eval', model, corpusPath]);
+  assert.equal(e.code, 0, e.err);
+  const j = JSON.parse(e.out);
+  assert.ok(j.loss_nats_per_char > 0 && Math.abs(j.bits_per_char - j.loss_nats_per_char / Math.LN2) < 1e-9 && j.chars_scored > 1000);
+
+  const i = run(['info', model]);
+  assert.equal(i.code, 0, i.err);
+  assert.match(i.out, /LSTM\(32\) × 1/);
+  assert.match(i.out, /60 steps/);
+});
+
+test('eval counts characters outside the vocabulary instead of crashing', () => {
+  const other = join(tmp, 'other.txt');
+  writeFileSync(other, 'To be — or not to be? ✓ 😀 whether');
+  const e = run(['eval', model, other]);
+  assert.equal(e.code, 0, e.err);
+  const j = JSON.parse(e.out);
+  assert.ok(j.unknown_chars >= 4);
+  assert.ok(j.unknown_distinct.includes('😀'));
+});
+
+test('--temperature 0 is greedy and --unknown skip drops unknown prime characters', () => {
+  const a = run(['sample', model, '--prime', 'To', '--length', '40', '--temperature', '0', '--seed', '1']);
+  const b = run(['sample', model, '--prime', 'To', '--length', '40', '--temperature', '0', '--seed', '2']);
+  assert.equal(a.out, b.out, 'greedy ignores the seed');
+  const s = run(['sample', model, '--prime', 'To😀', '--length', '5', '--unknown', 'skip']);
+  assert.equal(s.code, 0, s.err);
+  assert.ok(s.out.startsWith('To') && !s.out.includes('😀'));
+});
+
+test('greedy continuation equals PyTorch loading the same checkpoint with the seed model', (t) => {
+  const py = '/usr/bin/python3';
+  const probe = spawnSync(py, ['-c', 'import torch, numpy'], { encoding: 'utf8' });
+  if (probe.status !== 0) { t.skip('Debian python3-torch not installed'); return; }
+  const ours = run(['sample', model, '--prime', 'Whether', '--length', '200', '--temperature', '0']).out;
+  const theirs = spawnSync(py, [join(ROOT, 'scripts', 'torch_check.py'), model, '--prime', 'Whether', '--length', '200', '--greedy'], { encoding: 'utf8' });
+  assert.equal(theirs.status, 0, theirs.stderr);
+  assert.equal(theirs.stdout, ours);
+});
+
+const BAD: [string, string[], RegExp][] = [
+  ['missing corpus file', ['train', join(tmp, 'nope.txt')], /FILE_NOT_FOUND/],
+  ['empty corpus', ['train', 'EMPTY'], /CORPUS_EMPTY/],
+  ['invalid UTF-8', ['train', 'BADUTF8'], /byte offset 3/],
+  ['too-short corpus', ['train', 'SHORT', '--seq-length', '100'], /CORPUS_TOO_SHORT/],
+  ['unknown prime characters', ['sample', 'MODEL', '--prime', 'Zé'], /"Z".*\(Z\)|UNKNOWN_CHARS/],
+  ['corrupt checkpoint', ['sample', 'CORRUPT'], /CHECKPOINT_CORRUPT/],
+  ['a text file as checkpoint', ['info', 'CORPUS'], /CHECKPOINT_CORRUPT|CHECKPOINT_INVALID/],
+  ['missing checkpoint', ['sample', join(tmp, 'nope.safetensors')], /FILE_NOT_FOUND/],
+  ['bad flag value', ['train', 'CORPUS', '--hidden-size', 'big'], /BAD_CONFIG_VALUE/],
+  ['unknown flag', ['train', 'CORPUS', '--hiden-size', '3'], /unknown option/],
+  ['unknown preset', ['train', 'CORPUS', '--preset', 'huge'], /UNKNOWN_PRESET/],
+  ['unknown config-file key', ['train', 'CORPUS', '--config', 'BADCONFIG'], /hidden_sise.*UNKNOWN_CONFIG_KEY/],
+  ['bad temperature', ['sample', 'MODEL', '--temperature', 'hot'], /BAD_OPTION/],
+  ['bad top-p', ['sample', 'MODEL', '--top-p', '0'], /BAD_OPTION/],
+];
+for (const [what, args, re] of BAD) {
+  test(`bad input: ${what} → one line with a hint, non-zero exit, no stack trace`, () => {
+    const files: Record<string, string> = {
+      EMPTY: join(tmp, 'empty.txt'), BADUTF8: join(tmp, 'bad.txt'), SHORT: join(tmp, 'short.txt'), MODEL: model,
+      CORRUPT: join(tmp, 'corrupt.safetensors'), CORPUS: corpusPath, BADCONFIG: join(tmp, 'bad.json'),
+    };
+    writeFileSync(files.EMPTY, '');
+    writeFileSync(files.BADUTF8, Buffer.from([0x61, 0x62, 0x63, 0xc3, 0x28, 0x64]));
+    writeFileSync(files.SHORT, 'short text');
+    writeFileSync(files.CORRUPT, readFileSync(model).subarray(0, 300));
+    writeFileSync(files.BADCONFIG, '{"hidden_sise": 3}');
+    const r = run(args.map((a) => files[a] ?? a));
+    assert.notEqual(r.code, 0);
+    const lines = r.err.trim().split('\n');
+    assert.equal(lines.length, 1, `one line on stderr, got:\n${r.err}`);
+    assert.match(lines[0], /hint/);
+    assert.match(lines[0], re);
+    assert.doesNotMatch(r.err, /\n\s+at /, 'no stack trace');
+  });
+}

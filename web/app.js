@@ -1,0 +1,244 @@
+// The charlm page's behaviour: loads the model list and card, streams /v1/generate over fetch + SSE parsing,
+// shows next-character candidates at the cursor (debounced /v1/next), and draws the loss curve as inline SVG.
+// Plain browser JavaScript with no dependencies; all text from the server goes in through textContent.
+const $ = (id) => document.getElementById(id);
+const state = { model: null, controller: null, generated: '', nextTimer: 0, nextSeq: 0 };
+
+const show = (ch) => (ch === ' ' ? '␣' : ch === '\n' ? '↵' : ch === '\t' ? '⇥' : ch);
+
+function el(tag, attrs = {}, text) {
+  const e = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs)) e.setAttribute(k, v);
+  if (text !== undefined) e.textContent = text;
+  return e;
+}
+
+function svg(tag, attrs = {}, text) {
+  const e = document.createElementNS('http://www.w3.org/2000/svg', tag);
+  for (const [k, v] of Object.entries(attrs)) e.setAttribute(k, String(v));
+  if (text !== undefined) e.textContent = text;
+  return e;
+}
+
+async function api(path, init) {
+  const res = await fetch(path, init);
+  const body = await res.json().catch(() => null);
+  if (!res.ok) throw new Error(body?.error?.message ?? `HTTP ${res.status}`);
+  return body;
+}
+
+function showError(message) {
+  $('error').hidden = !message;
+  $('error').textContent = message || '';
+}
+
+// ---- sampling controls -------------------------------------------------------------------------------
+const SLIDERS = { temperature: (v) => Number(v).toFixed(2), topK: (v) => (v === '0' ? 'off' : v),
+  topP: (v) => Number(v).toFixed(2), length: (v) => v };
+for (const [id, fmt] of Object.entries(SLIDERS)) {
+  const update = () => { $(`${id}-v`).textContent = fmt($(id).value); };
+  $(id).addEventListener('input', () => { update(); if (id !== 'length') scheduleNext(); });
+  update();
+}
+
+function params() {
+  const p = { model: state.model, prompt: $('prompt').value, length: Number($('length').value),
+    temperature: Number($('temperature').value), topK: Number($('topK').value), topP: Number($('topP').value) };
+  if ($('seed').value.trim() !== '') p.seed = Number($('seed').value);
+  return p;
+}
+
+// ---- generation (POST /v1/generate with stream: true, parsed as Server-Sent Events) -------------------
+function renderOutput(prompt, generated, running) {
+  const out = $('output');
+  out.replaceChildren(el('span', { class: 'prompt-part' }, prompt), el('span', { class: 'gen-part' }, generated));
+  out.classList.toggle('running', running);
+  out.scrollTop = out.scrollHeight;
+}
+
+async function generate() {
+  showError('');
+  const p = params(), controller = new AbortController();
+  state.controller = controller;
+  state.generated = '';
+  setRunning(true);
+  renderOutput(p.prompt, '', true);
+  const t0 = performance.now();
+  let first = 0;
+  try {
+    const res = await fetch('/v1/generate', { method: 'POST', headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ ...p, stream: true }), signal: controller.signal });
+    if (!res.ok) {
+      const body = await res.json().catch(() => null);
+      throw new Error(body?.error?.message ?? `HTTP ${res.status}`);
+    }
+    await readEvents(res, (event, data) => {
+      if (event === 'chunk') {
+        if (!first) first = performance.now() - t0;
+        state.generated += data.text;
+        renderOutput(p.prompt, state.generated, true);
+        $('status').textContent = `${[...state.generated].length} characters`;
+      } else if (event === 'done') {
+        const s = data.samples[0], secs = (performance.now() - t0) / 1000;
+        $('status').textContent = `${s.chars} characters · ${s.finishReason} · ${(s.chars / secs).toFixed(0)} chars/s`;
+        $('meta').textContent = `seed ${data.seed} · first character after ${first.toFixed(0)} ms`;
+      }
+    });
+  } catch (e) {
+    if (e.name !== 'AbortError') showError(e.message);
+    else $('status').textContent = 'stopped';
+  } finally {
+    state.controller = null;
+    setRunning(false);
+    renderOutput(p.prompt, state.generated, false);
+  }
+}
+
+/** Calls onEvent(name, data) for each `event:`/`data:` block of an SSE response body. */
+async function readEvents(res, onEvent) {
+  const reader = res.body.pipeThrough(new TextDecoderStream()).getReader();
+  let buf = '';
+  for (;;) {
+    const { value, done } = await reader.read();
+    if (done) return;
+    buf += value;
+    let cut;
+    while ((cut = buf.indexOf('\n\n')) >= 0) {
+      const block = buf.slice(0, cut);
+      buf = buf.slice(cut + 2);
+      let event = 'message', data = '';
+      for (const line of block.split('\n')) {
+        if (line.startsWith('event: ')) event = line.slice(7);
+        else if (line.startsWith('data: ')) data += line.slice(6);
+      }
+      onEvent(event, data ? JSON.parse(data) : null);
+    }
+  }
+}
+
+function setRunning(running) {
+  $('generate').disabled = running;
+  $('stop').disabled = !running;
+  $('append').disabled = running || !state.generated;
+  if (running) $('status').textContent = 'generating…';
+}
+
+$('generate').addEventListener('click', generate);
+$('stop').addEventListener('click', () => state.controller?.abort());
+$('append').addEventListener('click', () => {
+  $('prompt').value += state.generated;
+  state.generated = '';
+  $('append').disabled = true;
+  renderOutput($('prompt').value, '', false);
+  scheduleNext();
+});
+$('prompt').addEventListener('keydown', (e) => {
+  if (e.key === 'Enter' && (e.ctrlKey || e.metaKey)) { e.preventDefault(); if (!state.controller) generate(); }
+});
+
+// ---- next-character candidates at the cursor ------------------------------------------------------------
+function scheduleNext() {
+  clearTimeout(state.nextTimer);
+  state.nextTimer = setTimeout(updateNext, 150);
+}
+
+async function updateNext() {
+  const ta = $('prompt'), upto = ta.value.slice(0, ta.selectionStart ?? ta.value.length);
+  const seq = ++state.nextSeq;
+  const q = new URLSearchParams({ model: state.model, prompt: upto, temperature: $('temperature').value,
+    topK: $('topK').value, topP: $('topP').value, top: '12', unknown: 'skip' });
+  try {
+    const r = await api(`/v1/next?${q}`);
+    if (seq !== state.nextSeq) return; // a newer request has been sent
+    const box = $('candidates');
+    box.replaceChildren();
+    const max = r.candidates[0]?.prob ?? 1;
+    for (const c of r.candidates) {
+      const b = el('button', { class: 'cand', title: `insert ${JSON.stringify(c.char)}` });
+      const bar = el('span', { class: 'bar' }), fill = el('span');
+      fill.style.width = `${(100 * c.prob / max).toFixed(1)}%`;
+      bar.append(fill);
+      b.append(el('span', { class: 'ch' }, show(c.char)), bar, el('span', { class: 'p' }, `${(100 * c.prob).toFixed(1)}%`));
+      b.addEventListener('click', () => insertAtCursor(c.char));
+      box.append(b);
+    }
+    if (!r.candidates.length) box.append(el('span', { class: 'empty' }, 'no candidates'));
+    const tail = upto.slice(-16);
+    $('next-where').textContent = upto ? `after “…${tail.replace(/\n/g, '↵')}”` : 'at the start of the text';
+  } catch (e) {
+    if (seq === state.nextSeq) $('candidates').replaceChildren(el('span', { class: 'empty' }, e.message));
+  }
+}
+
+function insertAtCursor(ch) {
+  const ta = $('prompt'), at = ta.selectionStart ?? ta.value.length;
+  ta.value = ta.value.slice(0, at) + ch + ta.value.slice(ta.selectionEnd ?? at);
+  ta.focus();
+  ta.selectionStart = ta.selectionEnd = at + ch.length;
+  scheduleNext();
+}
+
+for (const ev of ['input', 'click', 'keyup', 'select']) $('prompt').addEventListener(ev, scheduleNext);
+
+// ---- models and the model card -------------------------------------------------------------------------
+async function loadModels() {
+  const { models } = await api('/v1/models');
+  const sel = $('model');
+  for (const m of models) sel.append(el('option', { value: m.name }, m.name));
+  sel.addEventListener('change', () => selectModel(sel.value));
+  await selectModel(models[0].name);
+}
+
+async function selectModel(name) {
+  state.model = name;
+  const card = await api(`/v1/models/${encodeURIComponent(name)}`);
+  const a = card.architecture, t = card.training;
+  $('card-file').textContent = card.file;
+  const facts = [['Cell', `${a.cell.toUpperCase()} · ${a.numLayers} × ${a.hiddenSize}`], ['Embedding', a.embeddingDim],
+    ['Parameters', card.parameters.toLocaleString()], ['Vocabulary', `${card.vocab.size} characters`]];
+  if (t) {
+    facts.push(['Corpus', t.corpus], ['Steps', t.steps.toLocaleString()],
+      ['Train loss', t.trainLoss?.toFixed(3) ?? '—'], ['Val loss', t.valLoss?.toFixed(3) ?? '—'],
+      ['Trained for', `${t.elapsedS.toFixed(0)} s on ${t.backend}`]);
+  } else facts.push(['Training', 'no record']);
+  $('card-facts').replaceChildren(...facts.flatMap(([k, v]) => [el('dt', {}, k), el('dd', {}, String(v))]));
+  $('card-vocab').textContent = card.vocab.chars.map(show).join(' ');
+  drawLoss($('loss-chart'), t?.history ?? []);
+  $('topK').max = String(card.vocab.size);
+  scheduleNext();
+}
+
+/** history: [step, trainLoss, valLoss|null][] → an SVG line chart (train solid, validation dashed). */
+function drawLoss(box, history) {
+  if (!history.length) { box.replaceChildren(el('div', { class: 'empty' }, 'no loss history in this checkpoint')); return; }
+  const W = 300, H = 170, L = 36, R = 8, T = 22, B = 22;
+  const steps = history.map((h) => h[0]), vals = history.flatMap((h) => [h[1], h[2]]).filter((v) => v !== null);
+  const x0 = Math.min(...steps), x1 = Math.max(...steps, x0 + 1);
+  let y0 = Math.min(...vals), y1 = Math.max(...vals);
+  const pad = (y1 - y0) * 0.08 || 0.5; y0 -= pad; y1 += pad;
+  const X = (s) => L + (W - L - R) * (s - x0) / (x1 - x0), Y = (v) => T + (H - T - B) * (1 - (v - y0) / (y1 - y0));
+  const root = svg('svg', { viewBox: `0 0 ${W} ${H}`, role: 'img', 'aria-label': 'training loss curve' });
+  for (let i = 0; i <= 4; i++) {
+    const v = y0 + (y1 - y0) * i / 4;
+    root.append(svg('line', { class: 'axis', x1: L, x2: W - R, y1: Y(v), y2: Y(v) }),
+      svg('text', { class: 'tick', x: L - 5, y: Y(v) + 3, 'text-anchor': 'end' }, v.toFixed(2)));
+  }
+  for (const s of [x0, (x0 + x1) / 2, x1]) {
+    root.append(svg('text', { class: 'tick', x: X(s), y: H - 6, 'text-anchor': s === x0 ? 'start' : s === x1 ? 'end' : 'middle' },
+      Math.round(s).toLocaleString()));
+  }
+  const path = (pts) => pts.map(([s, v], i) => `${i ? 'L' : 'M'}${X(s).toFixed(1)},${Y(v).toFixed(1)}`).join('');
+  root.append(svg('path', { class: 'train', d: path(history.map((h) => [h[0], h[1]])) }));
+  const val = history.filter((h) => h[2] !== null).map((h) => [h[0], h[2]]);
+  if (val.length > 1) root.append(svg('path', { class: 'val', d: path(val) }));
+  for (const [s, v] of val) root.append(svg('circle', { class: 'val-dot', cx: X(s), cy: Y(v), r: 2.5 }));
+  root.append(svg('line', { class: 'train', x1: L + 6, x2: L + 22, y1: 10, y2: 10 }),
+    svg('text', { class: 'legend', x: L + 26, y: 13 }, 'train'));
+  if (val.length) {
+    root.append(svg('line', { class: 'val', x1: L + 70, x2: L + 86, y1: 10, y2: 10 }),
+      svg('text', { class: 'legend', x: L + 90, y: 13 }, 'validation'));
+  }
+  box.replaceChildren(root);
+}
+
+loadModels().catch((e) => showError(`could not load the models: ${e.message}`));
