@@ -32,11 +32,20 @@ static inline __mmask16 lo16(int n) { return n >= 16 ? (__mmask16)0xffff : n <= 
     }                                                                                \
   }
 
+// Prefetch the C tile (it is read/written only at the end, usually from DRAM) while the k loop runs.
+#define CHARLM_PREFETCH_C()                                                          \
+  _Pragma("GCC unroll 16") for (int i = 0; i < MR; i++) {                            \
+    if (i < m) { _mm_prefetch((const char*)(C + i * ldc), _MM_HINT_T0);              \
+                 _mm_prefetch((const char*)(C + i * ldc + 16), _MM_HINT_T0); }       \
+  }
+
 static void ukrF32(long K, const float* A, const float* B, float* C, long ldc, int m, int n, int beta) {
   __m512 c0[MR], c1[MR];
+  CHARLM_PREFETCH_C()
 #pragma GCC unroll 16
   for (int i = 0; i < MR; i++) c0[i] = c1[i] = _mm512_setzero_ps();
   for (long k = 0; k < K; k++) {
+    _mm_prefetch((const char*)(A + 8 * MR), _MM_HINT_T0);
     const __m512 b0 = _mm512_load_ps(B), b1 = _mm512_load_ps(B + 16);
 #pragma GCC unroll 16
     for (int i = 0; i < MR; i++) {

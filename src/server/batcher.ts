@@ -36,11 +36,27 @@ interface PrimeJob {
   resolve(p: Primed): void; reject(e: Error): void; cancelled: () => boolean;
 }
 
+/** A row of the batch: a sequence being sampled, or a prompt being fed (its last few characters). */
+interface Member {
+  row: number;
+  /** Its own B = 1 state, copied into the batch when it joins. */
+  readonly own: RecurrentState;
+  /** Finished (sampled to the end, cancelled, or prompt fully fed). */
+  done(): boolean;
+  /** The id to feed at this step. */
+  feed(): number;
+  /** Consumes this row's logits (B,V) at `off` after a step; `batch` is the batched state, this member at `row`. */
+  take(logits: Float32Array, off: number, now: number, batch: RecurrentState): void;
+}
+
+/** Prompts with at most this many characters left ride along in the batched step instead of a B = 1 forward. */
+const RIDE_CHARS = 16;
+
 export class Batcher {
   readonly opts: BatcherOptions;
   private readonly picker: Picker;
-  private active: Sequence[] = [];
-  private queue: Sequence[] = [];
+  private active: Member[] = [];
+  private queue: Member[] = [];
   private primes: PrimeJob[] = [];
   private state: RecurrentState | null = null;   // h, c: (L,B,H) for B = active.length
   private ids = new Int32Array(0);                // (B) last picked id per row
@@ -55,11 +71,22 @@ export class Batcher {
     this.picker = new Picker(vocab.size);
   }
 
+  /** active / queued count sequences being sampled (not prompts being fed). */
   get stats(): BatchStats {
-    return { ...this.counters, active: this.active.length, queued: this.queue.length };
+    const seqs = (l: Member[]) => l.filter((m) => m instanceof SeqMember).length;
+    return { ...this.counters, active: seqs(this.active), queued: seqs(this.queue) };
   }
 
-  /** Runs the prompt through the model (B = 1) in chunks; resolves with its state and next-character logits. */
+  /** For SeqMember: the shared Picker (scratch buffers) applied to one row. */
+  pickFor(logits: Float32Array, off: number, s: Sequence): number {
+    return this.picker.pick(logits, off, s.spec.pick, s.spec.rng);
+  }
+
+  /**
+   * Runs the prompt through the model and resolves with its state (B = 1) and next-character logits. Long
+   * prompts go through B = 1 forward passes in chunks; their last RIDE_CHARS characters (all of a short prompt)
+   * ride along in the batched step, so many new requests do not stall the ones already generating.
+   */
   prime(ids: Int32Array, cancelled: () => boolean = () => false): Promise<Primed> {
     if (this.closed) return Promise.reject(new Error('batcher closed'));
     return new Promise((resolve, reject) => {
@@ -75,7 +102,7 @@ export class Batcher {
     if (this.closed) { seq.finish('cancelled'); return seq; }
     const id = this.picker.pick(spec.logits, 0, spec.pick, spec.rng);
     if (!seq.push(id, this.vocab.charAt(id))) {
-      this.queue.push(seq);
+      this.queue.push(new SeqMember(seq, this));
       this.schedule();
     }
     return seq;
@@ -90,8 +117,11 @@ export class Batcher {
 
   close(): void {
     this.closed = true;
-    for (const s of [...this.active, ...this.queue]) s.finish('cancelled');
-    this.removeFinished();
+    for (const m of [...this.active, ...this.queue]) {
+      if (m instanceof SeqMember) m.seq.finish('cancelled');
+      else if (m instanceof PrimeMember) m.job.reject(new Error('batcher closed'));
+    }
+    this.active = []; this.queue = [];
     for (const j of this.primes.splice(0)) j.reject(new Error('batcher closed'));
   }
 
@@ -110,39 +140,47 @@ export class Batcher {
     const t0 = performance.now();
     try {
       while (this.hasWork() && !this.closed) {
+        this.admitPrimes();
         if (this.primes.length) this.primeChunk();
         if (this.active.length || this.queue.length) this.step();
         if (performance.now() - t0 >= this.opts.sliceMs) break;
       }
     } finally {
-      for (const s of this.active) s.flush();
+      for (const m of this.active) if (m instanceof SeqMember) m.seq.flush();
       this.counters.maxSliceMs = Math.max(this.counters.maxSliceMs, performance.now() - t0);
       if (this.hasWork()) this.schedule();
     }
   }
 
+  /** Prompts with few characters left join the batch queue as riders. */
+  private admitPrimes(): void {
+    if (!this.primes.some((j) => j.ids.length - j.pos <= RIDE_CHARS)) return;
+    this.primes = this.primes.filter((j) => {
+      if (j.ids.length - j.pos > RIDE_CHARS) return true;
+      this.queue.push(new PrimeMember(j, this.model, this.vocab.size));
+      return false;
+    });
+  }
+
+  /** One B = 1 forward over the next chunk of the first long prompt, stopping RIDE_CHARS short of its end. */
   private primeChunk(): void {
     const job = this.primes[0];
     if (job.cancelled()) { this.primes.shift(); job.reject(new Error('cancelled')); return; }
-    const V = this.vocab.size;
     // As many characters as fit in half a slice at the measured speed (1 until measured), at most primeChunk.
     const fit = this.msPerPrimeChar > 0 ? Math.floor(this.opts.sliceMs / 2 / this.msPerPrimeChar) : 1;
-    const T = Math.max(1, Math.min(this.opts.primeChunk, fit, job.ids.length - job.pos));
+    const T = Math.max(1, Math.min(this.opts.primeChunk, fit, job.ids.length - job.pos - RIDE_CHARS));
     const t0 = performance.now();
-    const logits = this.model.forward(job.ids.subarray(job.pos, job.pos + T), 1, T, job.state); // (T,1,V)
+    this.model.forward(job.ids.subarray(job.pos, job.pos + T), 1, T, job.state); // logits unused: not the end
     const per = (performance.now() - t0) / T;
     this.msPerPrimeChar = this.msPerPrimeChar > 0 ? 0.8 * this.msPerPrimeChar + 0.2 * per : per;
     job.pos += T;
     this.counters.primeChunks++;
-    if (job.pos < job.ids.length) return;
-    this.primes.shift();
-    job.resolve({ state: job.state, logits: logits.slice((T - 1) * V, T * V) });
   }
 
-  /** One character for every active sequence: admit waiting ones, one batched model.step, pick per row. */
+  /** One character for every active row: admit waiting ones, one batched model.step, then each row's logits. */
   private step(): void {
     const now = Date.now();
-    for (const s of this.queue) if (now > s.spec.deadline) s.finish('timeout');
+    for (const m of this.queue) if (m instanceof SeqMember && now > m.seq.spec.deadline) m.seq.finish('timeout');
     this.removeFinished();
     while (this.queue.length && this.active.length < this.opts.maxBatch) {
       this.active.push(this.queue.shift()!);
@@ -151,23 +189,19 @@ export class Batcher {
     if (!this.active.length) return;
     if (this.dirty) this.rebuild();
     const B = this.active.length, V = this.vocab.size, ids = this.ids;
-    for (let b = 0; b < B; b++) ids[b] = this.active[b].lastId;
+    for (let b = 0; b < B; b++) ids[b] = this.active[b].feed();
     const logits = this.model.step(ids, this.state!); // (B,V)
     this.counters.steps++;
     this.counters.seqSteps += B;
     this.counters.maxBatchSeen = Math.max(this.counters.maxBatchSeen, B);
-    for (let b = 0; b < B; b++) {
-      const s = this.active[b];
-      const id = this.picker.pick(logits, b * V, s.spec.pick, s.spec.rng);
-      if (!s.push(id, this.vocab.charAt(id)) && now > s.spec.deadline) s.finish('timeout');
-    }
+    for (let b = 0; b < B; b++) this.active[b].take(logits, b * V, now, this.state!);
     this.removeFinished();
   }
 
   private removeFinished(): void {
-    const keep = this.active.filter((s) => !s.finished);
+    const keep = this.active.filter((m) => !m.done());
     if (keep.length !== this.active.length) { this.active = keep; this.dirty = true; }
-    this.queue = this.queue.filter((s) => !s.finished);
+    this.queue = this.queue.filter((m) => !m.done());
   }
 
   /** New batched state for the current active list: survivors' rows copied over, newcomers' B = 1 states copied in. */
@@ -176,7 +210,7 @@ export class Batcher {
     const next = this.model.createState(B);
     this.active.forEach((s, j) => {
       if (s.row >= 0 && old) copyRow(next, j, old, s.row, this.model);
-      else copyRow(next, j, s.spec.state, 0, this.model);
+      else copyRow(next, j, s.own, 0, this.model);
       s.row = j;
     });
     this.state = next;
@@ -192,5 +226,36 @@ function copyRow(dst: RecurrentState, j: number, src: RecurrentState, i: number,
     const s = (l * src.B + i) * H, d = (l * dst.B + j) * H;
     dst.h.set(src.h.subarray(s, s + H), d);
     if (dst.c && src.c) dst.c.set(src.c.subarray(s, s + H), d);
+  }
+}
+
+class SeqMember implements Member {
+  row = -1;
+  constructor(readonly seq: Sequence, private readonly b: Batcher) {}
+  get own(): RecurrentState { return this.seq.spec.state; }
+  done(): boolean { return this.seq.finished !== null; }
+  feed(): number { return this.seq.lastId; }
+  take(logits: Float32Array, off: number, now: number): void {
+    const s = this.seq, id = this.b.pickFor(logits, off, s);
+    if (!s.push(id, this.b.vocab.charAt(id)) && now > s.spec.deadline) s.finish('timeout');
+  }
+}
+
+class PrimeMember implements Member {
+  row = -1;
+  private finished = false;
+  constructor(readonly job: PrimeJob, private readonly model: CharModel, private readonly V: number) {}
+  get own(): RecurrentState { return this.job.state; }
+  done(): boolean {
+    if (!this.finished && this.job.cancelled()) { this.finished = true; this.job.reject(new Error('cancelled')); }
+    return this.finished;
+  }
+  feed(): number { return this.job.ids[this.job.pos]; }
+  take(logits: Float32Array, off: number, _now: number, batch: RecurrentState): void {
+    const j = this.job;
+    if (++j.pos < j.ids.length) return;
+    copyRow(j.state, 0, batch, this.row, this.model);
+    this.finished = true;
+    j.resolve({ state: j.state, logits: logits.slice(off, off + this.V) });
   }
 }
