@@ -19,6 +19,9 @@ struct KernelTable {
   int KC, MC, NC;        // cache blocking (floats)
   UkrFn ukr;
   UkrBf16Fn ukrBf16;     // null: bf16 rounds while packing and runs the fp32 micro-kernel (exact emulation)
+  // Optional fast fp32 packing (null: gemm.cc's generic loop). Rows [0,cnt) × k [0,kc) of X(r,k) = src[r*rs + k*cs]
+  // (rs or cs is 1) into R-row panels dst[panel*R*kc + k*R + r], zero-padded to R rows.
+  void (*pack)(float* dst, const float* src, long rs, long cs, long cnt, long kc, int R);
   // Small-M GEMM (M <= 4) over columns [j0,j1): A contiguous (M,K).
   // gemvNT: B stored (N,K) (dot products); gemvNN: B stored (K,N) (axpy rows). beta as above.
   void (*gemvNT)(float* C, long ldc, const float* A, const float* B, long M, long j0, long j1, long K, int beta);

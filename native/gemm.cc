@@ -97,10 +97,12 @@ void blockGemm(const Job& jb, int tid, float* C, Mat A, Mat B, long M, long N) {
       const long kc = lmin(t.KC, K - pc), kc2 = (kc + 1) / 2;
       const int beta = (pc > 0 || jb.acc) ? 1 : 0;
       if (jb.native16) packBf16((uint32_t*)Bp, B, jc, nc, pc, kc, NR);
+      else if (t.pack && !jb.bf16) t.pack(Bp, B.p + jc * B.rs + pc * B.cs, B.rs, B.cs, nc, kc, NR);
       else packF32(Bp, B, jc, nc, pc, kc, NR, jb.bf16);
       for (long ic = 0; ic < M; ic += t.MC) {
         const long mc = lmin(t.MC, M - ic);
         if (jb.native16) packBf16((uint32_t*)Ap, A, ic, mc, pc, kc, MR);
+        else if (t.pack && !jb.bf16) t.pack(Ap, A.p + ic * A.rs + pc * A.cs, A.rs, A.cs, mc, kc, MR);
         else packF32(Ap, A, ic, mc, pc, kc, MR, jb.bf16);
         for (long jr = 0; jr < nc; jr += NR) {
           const int n = (int)lmin(NR, nc - jr);

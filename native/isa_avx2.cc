@@ -10,6 +10,7 @@ namespace avx2 {
 #include "simd.h"
 #include "pointwise_impl.h"
 #include "gemv_impl.h"
+#include "pack_x86.h"
 #undef CHARLM_W
 
 static void ukr6x16(long K, const float* A, const float* B, float* C, long ldc, int m, int n, int beta) {
@@ -52,6 +53,7 @@ const KernelTable* tableAvx2() {
     k.MR = 6; k.NR = 16; k.KC = 256; k.MC = 120; k.NC = 2048;
     k.ukr = ukr6x16;
     k.ukrBf16 = nullptr;
+    k.pack = packPanels;
     CHARLM_FILL_COMMON(k);
     return k;
   }();

@@ -11,6 +11,7 @@ namespace avx512 {
 #include "simd.h"
 #include "pointwise_impl.h"
 #include "gemv_impl.h"
+#include "pack_x86.h"
 #undef CHARLM_W
 
 static const int MR = 8;  // 8x32: 16 accumulators keep both FMA pipes busy; M=64 (batch) splits evenly
@@ -88,6 +89,7 @@ const KernelTable* tableAvx512() {
     k.MR = MR; k.NR = 32; k.KC = 256; k.MC = 128; k.NC = 2048;
     k.ukr = ukrF32;
     k.ukrBf16 = __builtin_cpu_supports("avx512bf16") ? ukrBf16 : nullptr;
+    k.pack = packPanels;
     CHARLM_FILL_COMMON(k);
     return k;
   }();

@@ -19,6 +19,7 @@ const KernelTable* tablePortable() {
     k.MR = 4; k.NR = 8; k.KC = 256; k.MC = 128; k.NC = 2048;
     k.ukr = ukrGeneric<4, 2>;
     k.ukrBf16 = nullptr;
+    k.pack = nullptr;
     CHARLM_FILL_COMMON(k);
     return k;
   }();

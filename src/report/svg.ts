@@ -82,7 +82,9 @@ export function lineChart(o: ChartOptions): string {
     return `${head}<rect x="${m.l}" y="${m.t}" width="${pw}" height="${ph}" fill="#f7f8fa" stroke="#d9dee3"/>`
       + `<text x="${m.l + pw / 2}" y="${m.t + ph / 2}" text-anchor="middle" font-size="13" fill="#7b8794">no data recorded</text></svg>`;
   }
-  const [x0, x1] = domain(pts.map((p) => p[0]), 0, true);
+  // Steps and seconds start at 0: anchor the x axis there so charts of one run line up with each other.
+  const xs = pts.map((p) => p[0]);
+  const [x0, x1] = domain(Math.min(...xs) >= 0 && Math.max(...xs) > 0 ? [0, ...xs] : xs, 0, true);
   const [y0raw, y1raw] = domain(pts.map((p) => p[1]), 0.05, true);
   const xt = niceTicks(x0, x1, 6), yt = niceTicks(y0raw, y1raw, 5);
   // Snap the y range outward to the ticks so gridlines frame the data.

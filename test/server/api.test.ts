@@ -4,7 +4,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { generate, SAMPLE_DEFAULTS } from '../../src/sample/generate.js';
 import type { CharlmServer } from '../../src/server/index.js';
-import { makeModel, post, readSse } from './helpers.js';
+import { TEXT, makeModel, post, readSse } from './helpers.js';
 import { startServer } from '../../src/server/index.js';
 
 const tiny = makeModel('lstm', 1);
@@ -44,6 +44,10 @@ test('a seeded request gives exactly the library generate() text, for both model
     assert.equal(r.json.samples[0].finishReason, 'length');
     assert.equal(r.json.samples[0].chars, 120);
     assert.deepEqual(r.json.usage, { promptChars: 13, generatedChars: 120 });
+    // A long prompt is primed in B = 1 chunks and its tail rides in the batch: still the same text.
+    const long = TEXT.repeat(3);
+    const r2 = await post(`${s.url}/v1/generate`, { model: name, prompt: long, length: 60, seed: 3 });
+    assert.equal(r2.json.samples[0].text, generate(m.model, m.vocab, { ...SAMPLE_DEFAULTS, prime: long, length: 60, seed: 3 }));
   }
 });
 
