@@ -170,7 +170,7 @@ void sgemm(const KernelTable& t, int threads, bool bf16, float* C, const float* 
       Ac = s;
     }
     SmallJob s{&t, C, Ac, B, M, N, K, 0, transB, acc ? 1 : 0};
-    int nt = macs >= (1 << 17) ? threads : 1;
+    int nt = macs >= (1 << 22) ? threads : 1;   // below ~4M MACs a wake-up costs more than it saves
     s.chunk = ceilDiv(ceilDiv(N, nt), 64) * 64;
     nt = (int)ceilDiv(N, s.chunk);
     poolRun(nt, smallThread, &s);

@@ -45,6 +45,15 @@ static void ukrF32(long K, const float* A, const float* B, float* C, long ldc, i
   CHARLM_PREFETCH_C()
 #pragma GCC unroll 16
   for (int i = 0; i < MR; i++) c0[i] = c1[i] = _mm512_setzero_ps();
+  if (n <= 16) {  // N tail (e.g. V=65 = 32+32+1): half the FMAs; the packed panel keeps its 32-float stride
+    for (long k = 0; k < K; k++) {
+      const __m512 b0 = _mm512_load_ps(B);
+#pragma GCC unroll 16
+      for (int i = 0; i < MR; i++) c0[i] = _mm512_fmadd_ps(_mm512_set1_ps(A[i]), b0, c0[i]);
+      A += MR; B += 32;
+    }
+    K = 0;
+  }
   for (long k = 0; k < K; k++) {
     _mm_prefetch((const char*)(A + 8 * MR), _MM_HINT_T0);
     const __m512 b0 = _mm512_load_ps(B), b1 = _mm512_load_ps(B + 16);
@@ -64,6 +73,15 @@ static void ukrBf16(long K2, const uint32_t* A, const uint32_t* B, float* C, lon
   __m512 c0[MR], c1[MR];
 #pragma GCC unroll 16
   for (int i = 0; i < MR; i++) c0[i] = c1[i] = _mm512_setzero_ps();
+  if (n <= 16) {
+    for (long p = 0; p < K2; p++) {
+      const __m512bh b0 = (__m512bh)_mm512_load_si512(B);
+#pragma GCC unroll 16
+      for (int i = 0; i < MR; i++) c0[i] = _mm512_dpbf16_ps(c0[i], (__m512bh)_mm512_set1_epi32((int)A[i]), b0);
+      A += MR; B += 32;
+    }
+    K2 = 0;
+  }
   for (long p = 0; p < K2; p++) {
     const __m512bh b0 = (__m512bh)_mm512_load_si512(B), b1 = (__m512bh)_mm512_load_si512(B + 16);
 #pragma GCC unroll 16

@@ -82,7 +82,7 @@ export function formatDuration(s: number | null): string {
 }
 
 function card(label: string, value: string, unit: string, sub = '', wide = false): string {
-  const u = unit && value !== '—' ? `<span class="u">${esc(unit)}</span>` : '';
+  const u = unit && /^[\d.,-]+$/.test(value) ? `<span class="u">${esc(unit)}</span>` : '';
   return `<div class="card${wide ? ' wide' : ''}"><div class="k">${esc(label)}</div><div class="n">${esc(value)}${u}</div>`
     + (sub ? `<div class="s">${esc(sub)}</div>` : '') + '</div>';
 }
