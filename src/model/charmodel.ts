@@ -3,7 +3,7 @@
 // a given (B,T) are allocated once (Workspace) and reused, so training and sampling steps allocate nothing.
 import type { Backend, F32, I32 } from '../kernels/backend.js';
 import { ParamStore, type ParamSpec } from '../nn/params.js';
-import { GATES, LayerWorkspace, RecurrentLayer } from '../nn/recurrent.js';
+import { GATES, LayerWorkspace, RecurrentLayer, sharedGrads } from '../nn/recurrent.js';
 import { Linear } from '../nn/linear.js';
 import { fillDropoutMask } from '../nn/dropout.js';
 import type { Rng } from '../sample/rng.js';
@@ -41,13 +41,16 @@ class Workspace {
     this.emb = new Float32Array(N * E);
     this.embMask = new Float32Array(train && cfg.embedDropout > 0 ? N * E : 0);
     this.embIn = this.embMask.length ? new Float32Array(N * E) : this.emb;
-    this.layers = Array.from({ length: L }, () => new LayerWorkspace(cfg.cell, B, T, H));
+    const grads = train ? sharedGrads(cfg.cell, B, T, H) : null; // one set for all layers: backward is layer by layer
+    this.layers = Array.from({ length: L }, () => new LayerWorkspace(cfg.cell, B, T, H, grads));
     const drop = train && cfg.dropout > 0;
     this.masks = Array.from({ length: L - 1 }, () => new Float32Array(drop ? N * H : 0));
     this.dropped = this.layers.slice(0, L - 1).map((w) => (drop ? new Float32Array(N * H) : w.out));
     this.logits = new Float32Array(N * V);
     this.dLogits = new Float32Array(train ? N * V : 0);
-    this.dOut = Array.from({ length: train ? L : 0 }, () => new Float32Array(N * H));
+    // Gradients w.r.t. each layer's output; two buffers suffice (layer l reads dOut[l] and writes dOut[l-1]).
+    const pair = train ? [new Float32Array(N * H), new Float32Array(N * H)] : [];
+    this.dOut = Array.from({ length: train ? L : 0 }, (_, l) => pair[l % 2]);
     this.dEmb = new Float32Array(train ? N * E : 0);
   }
 }

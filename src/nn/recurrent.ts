@@ -8,35 +8,62 @@ export const GATES: Record<CellType, number> = { lstm: 4, gru: 3, rnn: 1 };
 
 export interface LayerParams { Wih: F32; Whh: F32; bih: F32; bhh: F32; dWih: F32; dWhh: F32; dbih: F32; dbhh: F32 }
 
+/** Gradient buffers shared by all layers of a model (backward runs one layer at a time). */
+export interface SharedGrads { dPre: F32; dGh: F32 }
+
+/**
+ * Backward runs over chunks of time steps: the weight-gradient GEMMs of a chunk are done as soon as its steps are,
+ * so the gate gradients need (chunk,B,G) floats instead of (T,B,G) (seed shapes: 8 MB instead of 52 MB) while
+ * each GEMM still sums over ≥ 1024 rows.
+ */
+export function chunkSteps(B: number, T: number): number {
+  return Math.min(T, Math.max(1, Math.ceil(1024 / B)));
+}
+
+export function sharedGrads(cell: CellType, B: number, T: number, H: number): SharedGrads {
+  const G = GATES[cell] * H, Tc = chunkSteps(B, T);
+  return { dPre: new Float32Array(Tc * B * G), dGh: new Float32Array(cell === 'gru' ? Tc * B * G : 0) };
+}
+
 /** Per-(B,T) buffers of one layer; allocated once per shape and reused every step. */
 export class LayerWorkspace {
   readonly hs: F32;      // (T+1,B,H): slot 0 = h0, slot t+1 = h_t
   readonly cs: F32;      // lstm: (T+1,B,H) cell states, slot 0 = c0; else empty
   readonly pre: F32;     // (T,B,G·H) gate pre-activations (lstm: activations after forward)
-  readonly aux: F32;     // lstm: tanh(c) (T,B,H); gru: saved [r,z,n,gh_n] (T,B,4H) ; rnn: empty
-  readonly dPre: F32;    // (T,B,G·H) gradient w.r.t. pre-activations (gru: of the input projection)
-  readonly dGh: F32;     // gru: (T,B,3H) gradient w.r.t. the hidden projection; gru also uses it as gh scratch
+  readonly aux: F32;     // gru: saved [r,z,n,gh_n] (T,B,4H); else empty
+  readonly scratch: F32; // lstm: (B,H) tanh(c_t) (recomputed in backward rather than stored for all T); gru: (B,3H) gh
+  readonly dPre: F32;    // (T,B,G·H) gradient w.r.t. pre-activations (gru: of the input projection); shared
+  readonly dGh: F32;     // gru: (T,B,3H) gradient w.r.t. the hidden projection; shared
   readonly dh0: F32;     // (B,H) gradient into h0 (scratch)
   readonly dcA: F32; readonly dcB: F32; // lstm: (B,H) running cell-state gradients
   readonly bsum: F32;    // (G·H) b_ih + b_hh
-  constructor(readonly cell: CellType, readonly B: number, readonly T: number, readonly H: number) {
+  constructor(readonly cell: CellType, readonly B: number, readonly T: number, readonly H: number, grads: SharedGrads | null) {
     const G = GATES[cell] * H, BH = B * H;
     this.hs = new Float32Array((T + 1) * BH);
     this.cs = new Float32Array(cell === 'lstm' ? (T + 1) * BH : 0);
     this.pre = new Float32Array(T * B * G);
-    this.aux = new Float32Array(cell === 'lstm' ? T * BH : cell === 'gru' ? T * B * 4 * H : 0);
-    this.dPre = new Float32Array(T * B * G);
-    this.dGh = new Float32Array(cell === 'gru' ? T * B * G : 0);
-    this.dh0 = new Float32Array(BH);
-    this.dcA = new Float32Array(cell === 'lstm' ? BH : 0);
-    this.dcB = new Float32Array(cell === 'lstm' ? BH : 0);
+    this.aux = new Float32Array(cell === 'gru' ? T * B * 4 * H : 0);
+    this.scratch = new Float32Array(cell === 'lstm' ? BH : cell === 'gru' ? B * G : 0);
+    this.dPre = grads ? grads.dPre : new Float32Array(0);
+    this.dGh = grads ? grads.dGh : new Float32Array(0);
+    this.dh0 = new Float32Array(grads ? BH : 0);
+    this.dcA = new Float32Array(grads && cell === 'lstm' ? BH : 0);
+    this.dcB = new Float32Array(grads && cell === 'lstm' ? BH : 0);
     this.bsum = new Float32Array(G);
-    this.hPrevAll = this.hs.subarray(0, T * BH);
     this.out = this.hs.subarray(BH);
   }
-  readonly hPrevAll: F32;  // (T,B,H) h_0..h_{T-1}
   readonly out: F32;       // (T,B,H) h_1..h_T, the layer's outputs
   private views = new Map<F32, F32[]>();
+  private spans = new Map<F32, Map<number, F32>>();
+  /** Rows of time steps [t0, t1) of a time-major buffer with `width` values per (t,b); cached like slot(). */
+  span(buf: F32, t0: number, t1: number, width: number): F32 {
+    let m = this.spans.get(buf);
+    if (!m) { m = new Map(); this.spans.set(buf, m); }
+    const key = t0 * 1e6 + t1;
+    let v = m.get(key);
+    if (!v) { const n = this.B * width; v = buf.subarray(t0 * n, t1 * n); m.set(key, v); }
+    return v;
+  }
   /** Step t's (B,width) slice of a time-major buffer. Views are made once per buffer, so steps allocate nothing. */
   slot(buf: F32, t: number, width: number): F32 {
     let v = this.views.get(buf);
@@ -61,7 +88,7 @@ export class RecurrentLayer {
     be.matmul(ws.pre, x, p.Wih, T * B, G, this.In, false, true, false);
     if (this.cell === 'gru') {
       be.addRowVector(ws.pre, p.bih, T * B, G);
-      const gh = ws.slot(ws.dGh, 0, G); // scratch during forward; overwritten by backward
+      const gh = ws.scratch; // (B,3H) hidden projection of this step
       for (let t = 0; t < T; t++) {
         const hPrev = ws.slot(ws.hs, t, H);
         be.matmul(gh, hPrev, p.Whh, B, G, H, false, true, false);
@@ -76,7 +103,7 @@ export class RecurrentLayer {
       const gates = ws.slot(ws.pre, t, G);
       be.matmul(gates, ws.slot(ws.hs, t, H), p.Whh, B, G, H, false, true, true);
       if (this.cell === 'lstm') {
-        be.lstmCellForward(ws.slot(ws.hs, t + 1, H), ws.slot(ws.cs, t + 1, H), ws.slot(ws.aux, t, H), gates,
+        be.lstmCellForward(ws.slot(ws.hs, t + 1, H), ws.slot(ws.cs, t + 1, H), ws.scratch, gates,
                            ws.slot(ws.cs, t, H), B, H);
       } else {
         be.tanhForward(ws.slot(ws.hs, t + 1, H), gates, B * H);
@@ -90,40 +117,45 @@ export class RecurrentLayer {
    * (truncated back-propagation: the initial state is a constant).
    */
   backward(be: Backend, ws: LayerWorkspace, dOut: F32, x: F32, dx: F32 | null): void {
-    const { B, T } = ws, H = this.H, G = this.G, p = this.p, BH = B * H;
-    const dSlot = (t: number): F32 => (t >= 0 ? ws.slot(dOut, t, H) : ws.dh0);
-    if (this.cell === 'lstm') {
-      let dc = ws.dcA, dcPrev = ws.dcB;
-      dc.fill(0);
-      for (let t = T - 1; t >= 0; t--) {
-        const dG = ws.slot(ws.dPre, t, G);
-        be.lstmCellBackward(dG, dcPrev, dSlot(t), dc, ws.slot(ws.pre, t, G), ws.slot(ws.cs, t, H),
-                            ws.slot(ws.aux, t, H), B, H);
-        if (t > 0) be.matmul(dSlot(t - 1), dG, p.Whh, B, H, G, false, false, true);
-        const tmp = dc; dc = dcPrev; dcPrev = tmp;
-      }
-    } else if (this.cell === 'gru') {
-      for (let t = T - 1; t >= 0; t--) {
-        const dGh = ws.slot(ws.dGh, t, G);
-        if (t === 0) ws.dh0.fill(0);
-        be.gruCellBackward(ws.slot(ws.dPre, t, G), dGh, dSlot(t - 1), dSlot(t), ws.slot(ws.aux, t, 4 * H),
-                           ws.slot(ws.hs, t, H), B, H);
-        if (t > 0) be.matmul(dSlot(t - 1), dGh, p.Whh, B, H, G, false, false, true);
-      }
-    } else {
-      for (let t = T - 1; t >= 0; t--) {
-        const dG = ws.slot(ws.dPre, t, G);
-        be.tanhBackward(dG, dSlot(t), ws.slot(ws.hs, t + 1, H), BH);
-        if (t > 0) be.matmul(dSlot(t - 1), dG, p.Whh, B, H, G, false, false, true);
-      }
+    const { B, T } = ws, H = this.H, G = this.G, BH = B * H, Tc = chunkSteps(B, T);
+    if (this.cell === 'lstm') { ws.dcA.fill(0); this.dc = ws.dcA; this.dcPrev = ws.dcB; }
+    for (let t1 = T; t1 > 0; t1 -= Tc) {
+      const t0 = Math.max(0, t1 - Tc);
+      for (let t = t1 - 1; t >= t0; t--) this.stepBackward(be, ws, dOut, t, t - t0, BH);
+      // Weight gradients of this chunk as GEMMs over its (t1-t0)·B rows.
+      const rows = (t1 - t0) * B, p = this.p;
+      const dPre = t1 - t0 === Tc ? ws.dPre : ws.span(ws.dPre, 0, t1 - t0, G);
+      const dHid = this.cell === 'gru' ? (t1 - t0 === Tc ? ws.dGh : ws.span(ws.dGh, 0, t1 - t0, G)) : dPre;
+      be.matmul(p.dWhh, dHid, ws.span(ws.hs, t0, t1, H), G, H, rows, true, false, true); // inputs h_{t-1}
+      be.sumRows(p.dbhh, dHid, rows, G);
+      be.matmul(p.dWih, dPre, ws.span(x, t0, t1, this.In), G, this.In, rows, true, false, true);
+      be.sumRows(p.dbih, dPre, rows, G);
+      if (dx) be.matmul(ws.span(dx, t0, t1, this.In), dPre, p.Wih, rows, this.In, G, false, false, false);
     }
-    const N = T * B;
-    const hPrev = ws.hPrevAll;                           // h_0..h_{T-1}: the inputs of the recurrent GEMMs
-    const dHid = this.cell === 'gru' ? ws.dGh : ws.dPre; // gradient w.r.t. the hidden projection
-    be.matmul(p.dWhh, dHid, hPrev, G, H, N, true, false, true);
-    be.sumRows(p.dbhh, dHid, N, G);
-    be.matmul(p.dWih, ws.dPre, x, G, this.In, N, true, false, true);
-    be.sumRows(p.dbih, ws.dPre, N, G);
-    if (dx) be.matmul(dx, ws.dPre, p.Wih, N, this.In, G, false, false, false);
+  }
+
+  private dc: F32 = new Float32Array(0);
+  private dcPrev: F32 = new Float32Array(0);
+
+  /** One step of back-propagation through time; gate gradients go to chunk slot k. */
+  private stepBackward(be: Backend, ws: LayerWorkspace, dOut: F32, t: number, k: number, BH: number): void {
+    const H = this.H, G = this.G, B = ws.B, Whh = this.p.Whh;
+    const dh = ws.slot(dOut, t, H), dhPrev = t > 0 ? ws.slot(dOut, t - 1, H) : ws.dh0;
+    if (this.cell === 'lstm') {
+      const dG = ws.slot(ws.dPre, k, G);
+      be.tanhForward(ws.scratch, ws.slot(ws.cs, t + 1, H), BH); // tanh(c_t), recomputed to save T·B·H floats
+      be.lstmCellBackward(dG, this.dcPrev, dh, this.dc, ws.slot(ws.pre, t, G), ws.slot(ws.cs, t, H), ws.scratch, B, H);
+      if (t > 0) be.matmul(dhPrev, dG, Whh, B, H, G, false, false, true);
+      const tmp = this.dc; this.dc = this.dcPrev; this.dcPrev = tmp;
+    } else if (this.cell === 'gru') {
+      const dGh = ws.slot(ws.dGh, k, G);
+      if (t === 0) ws.dh0.fill(0);
+      be.gruCellBackward(ws.slot(ws.dPre, k, G), dGh, dhPrev, dh, ws.slot(ws.aux, t, 4 * H), ws.slot(ws.hs, t, H), B, H);
+      if (t > 0) be.matmul(dhPrev, dGh, Whh, B, H, G, false, false, true);
+    } else {
+      const dG = ws.slot(ws.dPre, k, G);
+      be.tanhBackward(dG, dh, ws.slot(ws.hs, t + 1, H), BH);
+      if (t > 0) be.matmul(dhPrev, dG, Whh, B, H, G, false, false, true);
+    }
   }
 }

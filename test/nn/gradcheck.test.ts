@@ -7,14 +7,15 @@ import { CharModel } from '../../src/model/charmodel.js';
 import { refBackend } from '../../src/kernels/ref/index.js';
 import { Rng } from '../../src/sample/rng.js';
 
-const V = 7, E = 5, H = 6, L = 2, B = 2, T = 5;
+const V = 7, E = 5, H = 6, L = 2, T = 6;
 // float32 central differences: truncation O(eps²) and rounding O(ulp(loss)/eps) ≈ 2e-7/eps. With eps = 1e-2 on a
 // loss of ~2 the rounding term is ~2e-5 absolute; we require |fd − analytic| ≤ 1e-4 + 2e-3·|analytic|.
 const EPS = 1e-2, ABS_TOL = 1e-4, REL_TOL = 2e-3;
 
+// B = 257 makes backward split T into time chunks of 4 (see chunkSteps), a partial one included.
 for (const cell of ['lstm', 'gru', 'rnn'] as const) {
-  for (const dropout of [0, 0.3]) {
-    test(`${cell}${dropout ? ' with dropout' : ''}: analytic gradients match finite differences for every parameter`, () => {
+  for (const [dropout, B] of [[0, 2], [0.3, 2], [0, 257]]) {
+    test(`${cell}${dropout ? ' with dropout' : ''}, B=${B}: analytic gradients match finite differences for every parameter`, () => {
       const m = new CharModel({ cell, vocabSize: V, embeddingDim: E, hiddenSize: H, numLayers: L, dropout, embedDropout: dropout }, refBackend);
       m.initialize(new Rng(3));
       const r = new Rng(4);
@@ -40,7 +41,7 @@ for (const cell of ['lstm', 'gru', 'rnn'] as const) {
           checked++;
         }
       }
-      console.log(`  ${cell} dropout=${dropout}: ${checked} entries over ${m.params.entries.length} tensors, worst error/tolerance ${worst.toFixed(3)}`);
+      console.log(`  ${cell} dropout=${dropout} B=${B}: ${checked} entries over ${m.params.entries.length} tensors, worst error/tolerance ${worst.toFixed(3)}`);
     });
   }
 }
