@@ -1,12 +1,12 @@
 # Native kernel engine for charlm (optional; built by scripts/build-native.mjs). -O3 but no -march=native:
 # the AVX2 and AVX-512 kernels are separate static libraries compiled with their own -m flags and chosen at load
 # time with __builtin_cpu_supports; on other architectures those files compile to stubs and the portable path runs.
+# C++17 comes from node-gyp's common.gypi (-std=gnu++17 for Node >= 20).
 {
   "target_defaults": {
     "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
     "defines": ["NAPI_DISABLE_CPP_EXCEPTIONS", "NAPI_VERSION=8"],
-    "cflags_cc!": ["-std=gnu++14", "-std=gnu++1y", "-std=gnu++20"],
-    "cflags_cc": ["-std=c++17", "-O3", "-fPIC", "-fno-math-errno", "-Wno-unused-function"],
+    "cflags_cc": ["-O3", "-fPIC", "-fno-math-errno", "-Wno-unused-function"],
     "cflags": ["-O3", "-fPIC"],
     "xcode_settings": {
       "CLANG_CXX_LANGUAGE_STANDARD": "c++17",

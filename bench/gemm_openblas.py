@@ -33,6 +33,7 @@ def main():
     ap.add_argument('--lib', default=os.environ.get('OPENBLAS_LIB'))
     ap.add_argument('--threads', default='1,2')
     ap.add_argument('--json', action='store_true')
+    ap.add_argument('--min-time', type=float, default=0.3)
     args = ap.parse_args()
     for v in ('OPENBLAS_CORETYPE', 'OPENBLAS_L2_SIZE'):
         if v in os.environ:
@@ -71,14 +72,14 @@ def main():
                                             K if tB else N, ctypes.c_float(0.0), C.ctypes.data, N)
             else:
                 f = lambda: np.matmul(A.T if tA else A, B.T if tB else B, out=C)
-            row[f'fp32_{nt}t'] = 2.0 * M * N * K / timeit(f) / 1e9
+            row[f'fp32_{nt}t'] = 2.0 * M * N * K / timeit(f, args.min_time) / 1e9
             if has_sb:
                 Ab = (A.view(np.uint32) >> 16).astype(np.uint16)   # truncation is fine for timing
                 Bb = (B.view(np.uint32) >> 16).astype(np.uint16)
                 g = lambda: lib.cblas_sbgemm(101, 112 if tA else 111, 112 if tB else 111, M, N, K,
                                              ctypes.c_float(1.0), Ab.ctypes.data, M if tA else K, Bb.ctypes.data,
                                              K if tB else N, ctypes.c_float(0.0), C.ctypes.data, N)
-                row[f'bf16_{nt}t'] = 2.0 * M * N * K / timeit(g) / 1e9
+                row[f'bf16_{nt}t'] = 2.0 * M * N * K / timeit(g, args.min_time) / 1e9
         rows.append(row)
     if args.json:
         print(json.dumps({'info': info, 'rows': rows}))

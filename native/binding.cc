@@ -17,10 +17,11 @@ namespace {
 const KernelTable* gTab = nullptr;
 int gThreads = 1;
 
-// Picks the best table at or below `cap` ("avx512" > "avx2" > "portable") that this CPU runs.
+// Picks the best table at or below `cap` ("avx512" > "avx2" > "portable") that this CPU runs; an empty or
+// unknown cap means no cap.
 const KernelTable* pickTable(const char* cap) {
   const std::string c = cap ? cap : "";
-  const bool allow512 = c.empty() || c == "avx512", allow2 = allow512 || c == "avx2";
+  const bool allow512 = c != "avx2" && c != "portable", allow2 = c != "portable";
   if (allow512) if (const KernelTable* t = tableAvx512()) return t;
   if (allow2) if (const KernelTable* t = tableAvx2()) return t;
   return tablePortable();
@@ -119,7 +120,7 @@ Napi::Value EmbeddingForward(const Napi::CallbackInfo& info) {
   float* out = a.f32(0, (double)N * E, "out");
   const float* table = a.f32(1, 0, "table");
   const int32_t* ids = a.i32(2, N, "ids");
-  if (a.err.empty()) checkIds(a, ids, N, E ? (long)(info[1].As<Napi::TypedArray>().ElementLength() / E) : 0);
+  if (a.err.empty() && E > 0) checkIds(a, ids, N, (long)(info[1].As<Napi::TypedArray>().ElementLength() / E));
   if (a.ok()) gTab->embeddingForward(out, table, ids, N, E);
   return info.Env().Undefined();
 }
@@ -130,9 +131,24 @@ Napi::Value EmbeddingBackward(const Napi::CallbackInfo& info) {
   float* dTable = a.f32(0, 0, "dTable");
   const float* dOut = a.f32(1, (double)N * E, "dOut");
   const int32_t* ids = a.i32(2, N, "ids");
-  if (a.err.empty()) checkIds(a, ids, N, E ? (long)(info[0].As<Napi::TypedArray>().ElementLength() / E) : 0);
+  if (a.err.empty() && E > 0) checkIds(a, ids, N, (long)(info[0].As<Napi::TypedArray>().ElementLength() / E));
   if (a.ok()) gTab->embeddingBackward(dTable, dOut, ids, N, E);
   return info.Env().Undefined();
+}
+
+// Runs f(b0, b1) over batch rows [0,B), split across the pool when the cell is big enough to pay for a wake-up
+// (the workers are usually still spinning from the GEMM just before). Rows are independent: results don't change.
+template <typename F>
+void byRows(long B, long H, F f) {
+  int nt = gThreads;
+  if (nt <= 1 || B < 2 || B * H < 16384) { f(0, B); return; }
+  if (nt > B) nt = (int)B;
+  struct Ctx { F* f; long B; int nt; } ctx{&f, B, nt};
+  poolRun(nt, [](void* p, int tid) {
+    const Ctx& c = *(const Ctx*)p;
+    const long b0 = c.B * tid / c.nt, b1 = c.B * (tid + 1) / c.nt;
+    if (b1 > b0) (*c.f)(b0, b1);
+  }, &ctx);
 }
 
 Napi::Value LstmCellForward(const Napi::CallbackInfo& info) {
@@ -141,7 +157,10 @@ Napi::Value LstmCellForward(const Napi::CallbackInfo& info) {
   const double s = (double)B * H;
   float* h = a.f32(0, s, "h"); float* c = a.f32(1, s, "c"); float* tc = a.f32(2, s, "tanhC");
   float* gates = a.f32(3, 4 * s, "gates"); const float* cPrev = a.f32(4, s, "cPrev");
-  if (a.ok()) gTab->lstmCellForward(h, c, tc, gates, cPrev, B, H);
+  if (a.ok()) byRows(B, H, [&](long b0, long b1) {
+    const long o = b0 * H;
+    gTab->lstmCellForward(h + o, c + o, tc + o, gates + 4 * o, cPrev + o, b1 - b0, H);
+  });
   return info.Env().Undefined();
 }
 
@@ -152,7 +171,10 @@ Napi::Value LstmCellBackward(const Napi::CallbackInfo& info) {
   float* dG = a.f32(0, 4 * s, "dGates"); float* dcPrev = a.f32(1, s, "dcPrev"); const float* dh = a.f32(2, s, "dh");
   const float* dc = a.f32(3, s, "dc"); const float* gates = a.f32(4, 4 * s, "gates");
   const float* cPrev = a.f32(5, s, "cPrev"); const float* tc = a.f32(6, s, "tanhC");
-  if (a.ok()) gTab->lstmCellBackward(dG, dcPrev, dh, dc, gates, cPrev, tc, B, H);
+  if (a.ok()) byRows(B, H, [&](long b0, long b1) {
+    const long o = b0 * H;
+    gTab->lstmCellBackward(dG + 4 * o, dcPrev + o, dh + o, dc + o, gates + 4 * o, cPrev + o, tc + o, b1 - b0, H);
+  });
   return info.Env().Undefined();
 }
 
@@ -162,7 +184,10 @@ Napi::Value GruCellForward(const Napi::CallbackInfo& info) {
   const double s = (double)B * H;
   float* h = a.f32(0, s, "h"); float* act = a.f32(1, 4 * s, "act"); const float* gi = a.f32(2, 3 * s, "gi");
   const float* gh = a.f32(3, 3 * s, "gh"); const float* hPrev = a.f32(4, s, "hPrev");
-  if (a.ok()) gTab->gruCellForward(h, act, gi, gh, hPrev, B, H);
+  if (a.ok()) byRows(B, H, [&](long b0, long b1) {
+    const long o = b0 * H;
+    gTab->gruCellForward(h + o, act + 4 * o, gi + 3 * o, gh + 3 * o, hPrev + o, b1 - b0, H);
+  });
   return info.Env().Undefined();
 }
 
@@ -172,7 +197,10 @@ Napi::Value GruCellBackward(const Napi::CallbackInfo& info) {
   const double s = (double)B * H;
   float* dGi = a.f32(0, 3 * s, "dGi"); float* dGh = a.f32(1, 3 * s, "dGh"); float* dhPrev = a.f32(2, s, "dhPrev");
   const float* dh = a.f32(3, s, "dh"); const float* act = a.f32(4, 4 * s, "act"); const float* hPrev = a.f32(5, s, "hPrev");
-  if (a.ok()) gTab->gruCellBackward(dGi, dGh, dhPrev, dh, act, hPrev, B, H);
+  if (a.ok()) byRows(B, H, [&](long b0, long b1) {
+    const long o = b0 * H;
+    gTab->gruCellBackward(dGi + 3 * o, dGh + 3 * o, dhPrev + o, dh + o, act + 4 * o, hPrev + o, b1 - b0, H);
+  });
   return info.Env().Undefined();
 }
 

@@ -22,11 +22,14 @@ struct KernelTable {
   // Optional fast fp32 packing (null: gemm.cc's generic loop). Rows [0,cnt) × k [0,kc) of X(r,k) = src[r*rs + k*cs]
   // (rs or cs is 1) into R-row panels dst[panel*R*kc + k*R + r], zero-padded to R rows.
   void (*pack)(float* dst, const float* src, long rs, long cs, long cnt, long kc, int R);
-  // Small-M GEMM (M <= 4) over columns [j0,j1): A contiguous (M,K).
-  // gemvNT: B stored (N,K) (dot products); gemvNN: B stored (K,N) (axpy rows). beta as above.
-  void (*gemvNT)(float* C, long ldc, const float* A, const float* B, long M, long j0, long j1, long K, int beta);
+  // Optional fast bf16 k-pair packing for ukrBf16 (null: gemm.cc's generic packBf16).
+  void (*packBf16)(uint32_t* dst, const float* src, long rs, long cs, long cnt, long kc, int R);
+  // Small-M GEMM (M <= 4) over columns [j0,j1): A contiguous (M,K). gemvNT: B stored (N,K) (dot products);
+  // gemvNN: B stored (K,N) (axpy rows). beta as above. bf16: B rounded in registers (A must come rounded).
+  void (*gemvNT)(float* C, long ldc, const float* A, const float* B, long M, long j0, long j1, long K, int beta,
+                 bool bf16);
   void (*gemvNN)(float* C, long ldc, const float* A, const float* B, long M, long j0, long j1, long K, long N,
-                 int beta);
+                 int beta, bool bf16);
   void (*addRowVector)(float* Y, const float* b, long M, long N);
   void (*sumRows)(float* db, const float* dY, long M, long N);
   void (*embeddingForward)(float* out, const float* table, const int32_t* ids, long N, long E);

@@ -6,6 +6,7 @@
 
 #include <cstdlib>
 #include <cstring>
+#include <mutex>
 
 #include "threadpool.h"
 
@@ -27,6 +28,7 @@ struct Buf {
   }
 };
 Buf gPackA[kMaxThreads], gPackB[kMaxThreads], gSmallA;
+std::mutex gGemmMutex;  // the pack buffers are shared: one GEMM at a time per process (JS worker threads)
 
 // X(r,k) = p[r*rs + k*cs]: a row-panel view of op(A) (r = i) or of op(B)ᵀ (r = j). Either rs or cs is 1.
 struct Mat { const float* p; long rs, cs; };
@@ -85,6 +87,41 @@ struct Job {
   long chunk;              // rows (splitM) or columns per thread
 };
 
+// Packs with the ISA's fast routine when it has one, else the generic loops above.
+void packPanels(const Job& jb, float* dst, Mat X, long r0, long cnt, long k0, long kc, int R) {
+  const KernelTable& t = *jb.t;
+  const float* src = X.p + r0 * X.rs + k0 * X.cs;
+  if (jb.native16) {
+    if (t.packBf16) t.packBf16((uint32_t*)dst, src, X.rs, X.cs, cnt, kc, R);
+    else packBf16((uint32_t*)dst, X, r0, cnt, k0, kc, R);
+  } else if (t.pack && !jb.bf16) {
+    t.pack(dst, src, X.rs, X.cs, cnt, kc, R);
+  } else {
+    packF32(dst, X, r0, cnt, k0, kc, R, jb.bf16);
+  }
+}
+
+// Spreads software prefetches of the NEXT A block's source (usually DRAM) over the micro-kernel calls of the
+// current block, so packing it later reads from cache. The block is `lines` rows of `len` floats, `stride` apart.
+// Used for transposed A (weight gradients dGᵀ·X), whose short strided runs defeat the hardware prefetcher.
+struct Prefetcher {
+  const float* base = nullptr;
+  long lines = 0, len = 0, stride = 0, perCall = 0, next = 0, total = 0;
+  void start(Mat X, long r0, long cnt, long k0, long kc, long calls) {
+    base = X.p + r0 * X.rs + k0 * X.cs;
+    if (X.cs == 1) { lines = cnt; len = kc; stride = X.rs; } else { lines = kc; len = cnt; stride = X.cs; }
+    const long perLine = (len + 15) / 16;
+    total = lines * perLine;
+    perCall = (total + calls - 1) / (calls > 0 ? calls : 1);
+    next = 0;
+  }
+  void step() {
+    const long perLine = (len + 15) / 16;
+    for (long e = next + perCall; next < e && next < total; next++)
+      __builtin_prefetch(base + (next / perLine) * stride + (next % perLine) * 16, 0, 3);
+  }
+};
+
 void blockGemm(const Job& jb, int tid, float* C, Mat A, Mat B, long M, long N) {
   const KernelTable& t = *jb.t;
   const int MR = t.MR, NR = t.NR;
@@ -96,18 +133,20 @@ void blockGemm(const Job& jb, int tid, float* C, Mat A, Mat B, long M, long N) {
     for (long pc = 0; pc < K; pc += t.KC) {
       const long kc = lmin(t.KC, K - pc), kc2 = (kc + 1) / 2;
       const int beta = (pc > 0 || jb.acc) ? 1 : 0;
-      if (jb.native16) packBf16((uint32_t*)Bp, B, jc, nc, pc, kc, NR);
-      else if (t.pack && !jb.bf16) t.pack(Bp, B.p + jc * B.rs + pc * B.cs, B.rs, B.cs, nc, kc, NR);
-      else packF32(Bp, B, jc, nc, pc, kc, NR, jb.bf16);
+      packPanels(jb, Bp, B, jc, nc, pc, kc, NR);
       for (long ic = 0; ic < M; ic += t.MC) {
         const long mc = lmin(t.MC, M - ic);
-        if (jb.native16) packBf16((uint32_t*)Ap, A, ic, mc, pc, kc, MR);
-        else if (t.pack && !jb.bf16) t.pack(Ap, A.p + ic * A.rs + pc * A.cs, A.rs, A.cs, mc, kc, MR);
-        else packF32(Ap, A, ic, mc, pc, kc, MR, jb.bf16);
+        packPanels(jb, Ap, A, ic, mc, pc, kc, MR);
+        Prefetcher pf;
+        const long calls = ((nc + NR - 1) / NR) * ((mc + MR - 1) / MR);
+        if (A.cs == 1) {}  // row-major A: long contiguous runs the hardware prefetcher already covers
+        else if (ic + t.MC < M) pf.start(A, ic + t.MC, lmin(t.MC, M - ic - t.MC), pc, kc, calls);
+        else if (pc + t.KC < K) pf.start(A, 0, lmin(t.MC, M), pc + t.KC, lmin(t.KC, K - pc - t.KC), calls);
         for (long jr = 0; jr < nc; jr += NR) {
           const int n = (int)lmin(NR, nc - jr);
           for (long ir = 0; ir < mc; ir += MR) {
             const int m = (int)lmin(MR, mc - ir);
+            pf.step();
             float* c = C + (ic + ir) * ldc + jc + jr;
             if (jb.native16)
               t.ukrBf16(kc2, (const uint32_t*)Ap + ir * kc2, (const uint32_t*)Bp + jr * kc2, c, ldc, m, n, beta);
@@ -138,7 +177,7 @@ struct SmallJob {
   const KernelTable* t;
   float* C; const float* A; const float* B;
   long M, N, K, chunk;
-  bool transB;
+  bool transB, bf16;
   int beta;
 };
 
@@ -146,8 +185,8 @@ void smallThread(void* ctx, int tid) {
   const SmallJob& s = *(const SmallJob*)ctx;
   const long j0 = tid * s.chunk, j1 = lmin(s.N, j0 + s.chunk);
   if (j0 >= j1) return;
-  if (s.transB) s.t->gemvNT(s.C, s.N, s.A, s.B, s.M, j0, j1, s.K, s.beta);
-  else s.t->gemvNN(s.C, s.N, s.A, s.B, s.M, j0, j1, s.K, s.N, s.beta);
+  if (s.transB) s.t->gemvNT(s.C, s.N, s.A, s.B, s.M, j0, j1, s.K, s.beta, s.bf16);
+  else s.t->gemvNN(s.C, s.N, s.A, s.B, s.M, j0, j1, s.K, s.N, s.beta, s.bf16);
 }
 
 long ceilDiv(long a, long b) { return (a + b - 1) / b; }
@@ -157,19 +196,24 @@ void sgemm(const KernelTable& t, int threads, bool bf16, float* C, const float* 
            long K, bool transA, bool transB, bool acc) {
   if (M <= 0 || N <= 0) return;
   if (K <= 0) { if (!acc) std::memset(C, 0, sizeof(float) * M * N); return; }
+  std::lock_guard<std::mutex> lock(gGemmMutex);
   if (threads > kMaxThreads) threads = kMaxThreads;
   if (threads < 1) threads = 1;
   const double macs = (double)M * N * K;
 
-  if (M <= 4 && !bf16) {
-    // Batch-1 sampling and friends: stream B once; A (tiny) made contiguous (M,K) first.
+  if (M <= 4) {
+    // Batch-1 sampling and friends: stream B once; A (tiny) made contiguous (M,K) first (and rounded for bf16).
     const float* Ac = A;
-    if (transA && M > 1) {
+    if ((transA && M > 1) || bf16) {
       float* s = (float*)gSmallA.get(sizeof(float) * M * K);
-      for (long k = 0; k < K; k++) for (long i = 0; i < M; i++) s[i * K + k] = A[k * M + i];
+      for (long k = 0; k < K; k++)
+        for (long i = 0; i < M; i++) {
+          const float a = transA ? A[k * M + i] : A[i * K + k];
+          s[i * K + k] = bf16 ? bf16Round(a) : a;
+        }
       Ac = s;
     }
-    SmallJob s{&t, C, Ac, B, M, N, K, 0, transB, acc ? 1 : 0};
+    SmallJob s{&t, C, Ac, B, M, N, K, 0, transB, bf16, acc ? 1 : 0};
     int nt = macs >= (1 << 22) ? threads : 1;   // below ~4M MACs a wake-up costs more than it saves
     s.chunk = ceilDiv(ceilDiv(N, nt), 64) * 64;
     nt = (int)ceilDiv(N, s.chunk);

@@ -1,8 +1,9 @@
 // Width-generic GEMM pieces on simd.h's vf: the small-M (M <= 4, batch-1 sampling) kernels that stream the weights
 // once, and a portable packed micro-kernel. Included INSIDE each ISA namespace after simd.h.
+// R16: bf16 precision: B is rounded to bf16 as it streams through registers (A arrives already rounded).
 
 // C(M, j0..j1) (+)= A(M,K) · B(N,K)ᵀ: dot products along k, 4 columns × MM rows of vector accumulators.
-template <int MM>
+template <int MM, bool R16>
 static void gemvNTm(float* C, long ldc, const float* A, const float* B, long j0, long j1, long K, int beta) {
   long j = j0;
   for (; j < j1; j += 4) {
@@ -14,14 +15,15 @@ static void gemvNTm(float* C, long ldc, const float* A, const float* B, long j0,
       for (int i = 0; i < MM; i++) a[i] = vload(A + i * K + k);
       for (int q = 0; q < 4; q++) {
         if (q >= nj) break;
-        const vf b = vload(B + (j + q) * K + k);
+        vf b = vload(B + (j + q) * K + k);
+        if (R16) b = vbf16(b);
         for (int i = 0; i < MM; i++) acc[i][q] += a[i] * b;
       }
     }
     for (int q = 0; q < nj; q++) {
       for (int i = 0; i < MM; i++) {
         float s = vhsum(acc[i][q]);
-        for (long kk = k; kk < K; kk++) s += A[i * K + kk] * B[(j + q) * K + kk];
+        for (long kk = k; kk < K; kk++) s += A[i * K + kk] * (R16 ? bf16Round(B[(j + q) * K + kk]) : B[(j + q) * K + kk]);
         float* c = C + i * ldc + j + q;
         *c = beta ? *c + s : s;
       }
@@ -30,7 +32,7 @@ static void gemvNTm(float* C, long ldc, const float* A, const float* B, long j0,
 }
 
 // C(M, j0..j1) (+)= A(M,K) · B(K,N): rows of B streamed once, 4 vectors of columns × MM rows in registers.
-template <int MM>
+template <int MM, bool R16>
 static void gemvNNm(float* C, long ldc, const float* A, const float* B, long j0, long j1, long K, long N, int beta) {
   for (long j = j0; j < j1; j += 4 * W) {
     const long cnt = j1 - j < 4 * W ? j1 - j : 4 * W;
@@ -38,7 +40,8 @@ static void gemvNNm(float* C, long ldc, const float* A, const float* B, long j0,
     if (cnt == 4 * W) {
       for (long k = 0; k < K; k++) {
         const float* b = B + k * N + j;
-        const vf b0 = vload(b), b1 = vload(b + W), b2 = vload(b + 2 * W), b3 = vload(b + 3 * W);
+        vf b0 = vload(b), b1 = vload(b + W), b2 = vload(b + 2 * W), b3 = vload(b + 3 * W);
+        if (R16) { b0 = vbf16(b0); b1 = vbf16(b1); b2 = vbf16(b2); b3 = vbf16(b3); }
         for (int i = 0; i < MM; i++) {
           const float a = A[i * K + k];
           acc[i][0] += a * b0; acc[i][1] += a * b1; acc[i][2] += a * b2; acc[i][3] += a * b3;
@@ -50,7 +53,8 @@ static void gemvNNm(float* C, long ldc, const float* A, const float* B, long j0,
         for (int v = 0; v < 4; v++) {
           const long c = cnt - v * W;
           if (c <= 0) break;
-          const vf bv = c >= W ? vload(b + v * W) : vloadn(b + v * W, c);
+          vf bv = c >= W ? vload(b + v * W) : vloadn(b + v * W, c);
+          if (R16) bv = vbf16(bv);
           for (int i = 0; i < MM; i++) acc[i][v] += A[i * K + k] * bv;
         }
       }
@@ -69,23 +73,22 @@ static void gemvNNm(float* C, long ldc, const float* A, const float* B, long j0,
   }
 }
 
-static void gemvNT(float* C, long ldc, const float* A, const float* B, long M, long j0, long j1, long K, int beta) {
-  switch (M) {
-    case 1: gemvNTm<1>(C, ldc, A, B, j0, j1, K, beta); break;
-    case 2: gemvNTm<2>(C, ldc, A, B, j0, j1, K, beta); break;
-    case 3: gemvNTm<3>(C, ldc, A, B, j0, j1, K, beta); break;
-    default: gemvNTm<4>(C, ldc, A, B, j0, j1, K, beta); break;
+#define CHARLM_GEMV_CASES(fn, ...)                                                                   \
+  switch (M * 2 + (bf16 ? 1 : 0)) {                                                                  \
+    case 2: fn<1, false>(__VA_ARGS__); break;  case 3: fn<1, true>(__VA_ARGS__); break;               \
+    case 4: fn<2, false>(__VA_ARGS__); break;  case 5: fn<2, true>(__VA_ARGS__); break;               \
+    case 6: fn<3, false>(__VA_ARGS__); break;  case 7: fn<3, true>(__VA_ARGS__); break;               \
+    case 8: fn<4, false>(__VA_ARGS__); break;  default: fn<4, true>(__VA_ARGS__); break;              \
   }
+
+static void gemvNT(float* C, long ldc, const float* A, const float* B, long M, long j0, long j1, long K, int beta,
+                   bool bf16) {
+  CHARLM_GEMV_CASES(gemvNTm, C, ldc, A, B, j0, j1, K, beta)
 }
 
 static void gemvNN(float* C, long ldc, const float* A, const float* B, long M, long j0, long j1, long K, long N,
-                   int beta) {
-  switch (M) {
-    case 1: gemvNNm<1>(C, ldc, A, B, j0, j1, K, N, beta); break;
-    case 2: gemvNNm<2>(C, ldc, A, B, j0, j1, K, N, beta); break;
-    case 3: gemvNNm<3>(C, ldc, A, B, j0, j1, K, N, beta); break;
-    default: gemvNNm<4>(C, ldc, A, B, j0, j1, K, N, beta); break;
-  }
+                   int beta, bool bf16) {
+  CHARLM_GEMV_CASES(gemvNNm, C, ldc, A, B, j0, j1, K, N, beta)
 }
 
 // Portable packed micro-kernel: MR × (NV vectors) accumulators; edge tiles go through a local tile.

@@ -16,7 +16,10 @@ namespace avx2 {
 static void ukr6x16(long K, const float* A, const float* B, float* C, long ldc, int m, int n, int beta) {
   __m256 c[6][2];
 #pragma GCC unroll 6
-  for (int i = 0; i < 6; i++) c[i][0] = c[i][1] = _mm256_setzero_ps();
+  for (int i = 0; i < 6; i++) {
+    if (i < m) _mm_prefetch((const char*)(C + i * ldc), _MM_HINT_T0);  // C is touched only at the end
+    c[i][0] = c[i][1] = _mm256_setzero_ps();
+  }
   for (long k = 0; k < K; k++) {
     const __m256 b0 = _mm256_load_ps(B), b1 = _mm256_load_ps(B + 8);
 #pragma GCC unroll 6

@@ -14,7 +14,8 @@ namespace avx512 {
 #include "pack_x86.h"
 #undef CHARLM_W
 
-static const int MR = 8;  // 8x32: 16 accumulators keep both FMA pipes busy; M=64 (batch) splits evenly
+static const int MR = 8;  // 8x32: 16 accumulators keep both FMA pipes busy; M=64 (batch) splits evenly.
+static_assert(MR == 8, "the n <= 4 tail path below loads one ymm (8 rows) per k");
 
 static inline __mmask16 lo16(int n) { return n >= 16 ? (__mmask16)0xffff : n <= 0 ? 0 : (__mmask16)((1u << n) - 1); }
 
@@ -45,7 +46,22 @@ static void ukrF32(long K, const float* A, const float* B, float* C, long ldc, i
   CHARLM_PREFETCH_C()
 #pragma GCC unroll 16
   for (int i = 0; i < MR; i++) c0[i] = c1[i] = _mm512_setzero_ps();
-  if (n <= 16) {  // N tail (e.g. V=65 = 32+32+1): half the FMAs; the packed panel keeps its 32-float stride
+  if (n <= 4) {   // narrow N tail (V=65 = 32+32+1): one 8-row ymm FMA per column instead of a 32-wide tile
+    __m256 t[4] = {_mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps()};
+    for (long k = 0; k < K; k++) {
+      const __m256 a = _mm256_load_ps(A);          // MR == 8 rows of this k
+#pragma GCC unroll 4
+      for (int q = 0; q < 4; q++)
+        if (q < n) t[q] = _mm256_fmadd_ps(a, _mm256_set1_ps(B[q]), t[q]);
+      A += MR; B += 32;
+    }
+    alignas(32) float r[4][8];
+    for (int q = 0; q < 4; q++) _mm256_store_ps(r[q], t[q]);
+    for (int i = 0; i < m; i++)
+      for (int q = 0; q < n; q++) C[i * ldc + q] = beta ? C[i * ldc + q] + r[q][i] : r[q][i];
+    return;
+  }
+  if (n <= 16) {  // N tail up to 16: half the FMAs; the packed panel keeps its 32-float stride
     for (long k = 0; k < K; k++) {
       const __m512 b0 = _mm512_load_ps(B);
 #pragma GCC unroll 16
@@ -71,6 +87,7 @@ static void ukrF32(long K, const float* A, const float* B, float* C, long ldc, i
 __attribute__((target("avx512bf16")))
 static void ukrBf16(long K2, const uint32_t* A, const uint32_t* B, float* C, long ldc, int m, int n, int beta) {
   __m512 c0[MR], c1[MR];
+  CHARLM_PREFETCH_C()
 #pragma GCC unroll 16
   for (int i = 0; i < MR; i++) c0[i] = c1[i] = _mm512_setzero_ps();
   if (n <= 16) {
@@ -94,6 +111,60 @@ static void ukrBf16(long K2, const uint32_t* A, const uint32_t* B, float* C, lon
   }
   CHARLM_STORE_TILE()
 }
+
+// bf16 k-pair packing (gemm.cc's packBf16 contract): dst[panel*R*kc2 + q*R + r] = bf16(X(r,2q)) | bf16(X(r,2q+1))<<16
+// with vcvtne2ps2bf16 (round to nearest even; note: it treats denormal inputs as zero). R is a multiple of 8.
+__attribute__((target("avx512bf16")))
+static void packBf16Panels(uint32_t* dst, const float* src, long rs, long cs, long cnt, long kc, int R) {
+  const long kc2 = (kc + 1) / 2;
+  for (long p = 0; p < cnt; p += R) {
+    const long rr = cnt - p < R ? cnt - p : R;
+    uint32_t* d = dst + p * kc2;
+    const float* s = src + p * rs;
+    if (cs == 1) {  // k contiguous: a row's pairs are adjacent floats; 8 rows x 8 pairs, then an 8x8 transpose
+      long g = 0;
+      for (; g + 8 <= rr; g += 8) {
+        const float* s0 = s + g * rs;
+        long q = 0;
+        for (; 2 * q + 16 <= kc; q += 8) {
+          __m256 r[8];
+#pragma GCC unroll 8
+          for (int i = 0; i < 8; i++) {
+            const float* x = s0 + i * rs + 2 * q;
+            r[i] = (__m256)_mm256_cvtne2ps_pbh(_mm256_loadu_ps(x + 8), _mm256_loadu_ps(x));
+          }
+          transpose8x8(r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7]);
+#pragma GCC unroll 8
+          for (int i = 0; i < 8; i++) _mm256_storeu_ps((float*)(d + (q + i) * R + g), r[i]);
+        }
+        for (; q < kc2; q++)
+          for (int i = 0; i < 8; i++) {
+            const float* x = s0 + i * rs;
+            d[q * R + g + i] = bf16Bits(x[2 * q]) | (2 * q + 1 < kc ? bf16Bits(x[2 * q + 1]) << 16 : 0u);
+          }
+      }
+      for (long r = g; r < R; r++)
+        for (long q = 0; q < kc2; q++) {
+          const float* x = s + r * rs;
+          d[q * R + r] = r >= rr ? 0u : bf16Bits(x[2 * q]) | (2 * q + 1 < kc ? bf16Bits(x[2 * q + 1]) << 16 : 0u);
+        }
+    } else {        // r contiguous: round rows k=2q and 2q+1, interleave the two bf16 vectors lane by lane
+      const __m512i idx = _mm512_set_epi16(31, 15, 30, 14, 29, 13, 28, 12, 27, 11, 26, 10, 25, 9, 24, 8,
+                                           23, 7, 22, 6, 21, 5, 20, 4, 19, 3, 18, 2, 17, 1, 16, 0);
+      for (long q = 0; q < kc2; q++) {
+        const float* lo = s + 2 * q * cs;
+        const float* hi = 2 * q + 1 < kc ? lo + cs : nullptr;
+        for (long r = 0; r < R; r += 16) {
+          const __mmask16 m = lo16((int)(rr - r));
+          const __m512 l = _mm512_maskz_loadu_ps(m, lo + r);
+          const __m512 h = hi ? _mm512_maskz_loadu_ps(m, hi + r) : _mm512_setzero_ps();
+          const __m512i v = _mm512_permutexvar_epi16(idx, (__m512i)_mm512_cvtne2ps_pbh(h, l));
+          _mm512_mask_storeu_epi32(d + q * R + r, lo16((int)(R - r)), v);
+        }
+      }
+    }
+  }
+}
 }  // namespace avx512
 
 const KernelTable* tableAvx512() {
@@ -106,7 +177,9 @@ const KernelTable* tableAvx512() {
     k.name = "avx512";
     k.MR = MR; k.NR = 32; k.KC = 256; k.MC = 128; k.NC = 2048;
     k.ukr = ukrF32;
-    k.ukrBf16 = __builtin_cpu_supports("avx512bf16") ? ukrBf16 : nullptr;
+    const bool bf = __builtin_cpu_supports("avx512bf16");
+    k.ukrBf16 = bf ? ukrBf16 : nullptr;
+    k.packBf16 = bf ? packBf16Panels : nullptr;
     k.pack = packPanels;
     CHARLM_FILL_COMMON(k);
     return k;

@@ -1,7 +1,7 @@
 // GEMM panel packing with AVX2 8x8 transposes, shared by the AVX2 and AVX-512 translation units (included INSIDE
 // their namespaces; needs <immintrin.h> and -mavx2). Same contract as the generic packF32 in gemm.cc:
 // rows [0,cnt) × k [0,kc) of X(r,k) = src[r*rs + k*cs] into R-row panels dst[panel*R*kc + k*R + r], zero-padded.
-// R must be a multiple of 8.
+// Any R; the vector paths cover whole groups of 8 (AVX2's MR=6 panels take the scalar tails).
 
 static inline void transpose8x8(__m256& r0, __m256& r1, __m256& r2, __m256& r3, __m256& r4, __m256& r5,
                                 __m256& r6, __m256& r7) {
@@ -20,7 +20,20 @@ static inline void transpose8x8(__m256& r0, __m256& r1, __m256& r2, __m256& r3, 
 }
 
 static void packPanels(float* dst, const float* src, long rs, long cs, long cnt, long kc, int R) {
-  for (long p = 0; p < cnt; p += R) {
+  long p0 = 0;
+  if (cs != 1) {                                     // contiguous along r: whole panels stream each k-row once
+    p0 = cnt / R * R;
+    for (long k = 0; k < kc; k++) {
+      const float* sk = src + k * cs;
+      for (long p = 0; p < p0; p += R) {
+        float* dk = dst + p * kc + k * R;
+        long r = 0;
+        for (; r + 8 <= R; r += 8) _mm256_storeu_ps(dk + r, _mm256_loadu_ps(sk + p + r));
+        for (; r < R; r++) dk[r] = sk[p + r];
+      }
+    }
+  }
+  for (long p = p0; p < cnt; p += R) {
     const long rr = cnt - p < R ? cnt - p : R;
     float* d = dst + p * kc;
     const float* s = src + p * rs;

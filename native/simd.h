@@ -5,6 +5,7 @@
 
 typedef float vf __attribute__((vector_size(CHARLM_W * 4)));
 typedef int32_t vi __attribute__((vector_size(CHARLM_W * 4)));
+typedef uint32_t vu __attribute__((vector_size(CHARLM_W * 4)));
 static const long W = CHARLM_W;
 
 static inline vf vload(const float* p) { vf v; __builtin_memcpy(&v, p, sizeof v); return v; }
@@ -16,11 +17,13 @@ static inline vf vset(float x) { vf v = {}; return v + x; }
 static inline vf vsel(vi m, vf a, vf b) { return (vf)(((vi)a & m) | ((vi)b & ~m)); }
 static inline vf vmax(vf a, vf b) { return vsel(a > b, a, b); }
 static inline vf vmin(vf a, vf b) { return vsel(a < b, a, b); }
+// Clamp that keeps NaN (comparisons with NaN are false), so NaN inputs give NaN outputs like Math.exp/Math.tanh.
+static inline vf vclamp(vf x, float lo, float hi) { x = vsel(x < vset(lo), vset(lo), x); return vsel(x > vset(hi), vset(hi), x); }
 static inline float vhsum(vf v) { float s = 0; for (long i = 0; i < W; i++) s += v[i]; return s; }
 static inline float vhmax(vf v) { float s = v[0]; for (long i = 1; i < W; i++) s = v[i] > s ? v[i] : s; return s; }
 
 static inline vf vexp(vf x) {
-  x = vmin(vmax(x, vset(-87.3f)), vset(88.3f));     // keeps 2^n a normal float
+  x = vclamp(x, -87.3f, 88.3f);                     // keeps 2^n a normal float
   vf n = (x * 1.44269504088896341f + 12582912.0f) - 12582912.0f;  // round(x/ln2), ties to even
   vf r = x - n * 0.693359375f;
   r = r - n * -2.12194440e-4f;
@@ -37,7 +40,7 @@ static inline vf vexp(vf x) {
 
 static inline vf vtanh(vf x) {
   vf ax = vsel(x < vset(0.0f), -x, x);
-  vf xc = vmin(vmax(x, vset(-7.90531110763549805f)), vset(7.90531110763549805f));
+  vf xc = vclamp(x, -7.90531110763549805f, 7.90531110763549805f);
   vf x2 = xc * xc;
   vf p = x2 * -2.76076847742355e-16f + 2.00018790482477e-13f;
   p = p * x2 + -8.60467152213735e-11f;
@@ -53,3 +56,11 @@ static inline vf vtanh(vf x) {
 }
 
 static inline vf vsigmoid(vf x) { return vset(1.0f) / (vexp(-x) + 1.0f); }
+
+// Rounds every lane to bf16 (nearest even, NaN stays NaN), kept as fp32: the same bits as common.h's bf16Round.
+static inline vf vbf16(vf x) {
+  const vu u = (vu)x;
+  const vu r = (u + 0x7fffu + ((u >> 16) & 1u)) & 0xffff0000u;
+  const vi nan = (vi)((u & 0x7fffffffu) > 0x7f800000u);
+  return vsel(nan, (vf)((u | 0x400000u) & 0xffff0000u), (vf)r);
+}

@@ -7,6 +7,10 @@
 #include <mutex>
 #include <thread>
 #include <vector>
+#if defined(__linux__)
+#include <sched.h>
+#include <cstdio>
+#endif
 #if defined(__x86_64__)
 #include <immintrin.h>
 #define CPU_RELAX() _mm_pause()
@@ -18,7 +22,7 @@
 
 namespace charlm {
 namespace {
-const int kSpin = 20000;  // ~tens of µs of spinning before sleeping: back-to-back per-step GEMMs stay hot
+const int kSpin = 5000;  // ~100 µs of pause-spinning before sleeping: back-to-back per-step GEMMs stay hot
 
 struct Pool {
   std::mutex jobMutex;                 // one job at a time
@@ -88,8 +92,19 @@ void poolRun(int n, PoolFn fn, void* ctx) {
   pool()->run(n, fn, ctx);
 }
 
+// Physical cores this process may use: the affinity mask (taskset, containers) on Linux, halved when SMT is on
+// (two GEMM threads on one core's FMA units only add contention).
 int hardwareThreads() {
-  const unsigned n = std::thread::hardware_concurrency();
-  return n == 0 ? 1 : (int)n;
+  int n = (int)std::thread::hardware_concurrency();
+#if defined(__linux__)
+  cpu_set_t set;
+  if (sched_getaffinity(0, sizeof set, &set) == 0) n = CPU_COUNT(&set);
+  if (FILE* f = std::fopen("/sys/devices/system/cpu/smt/active", "r")) {
+    int active = 0;
+    if (std::fscanf(f, "%d", &active) == 1 && active == 1) n /= 2;
+    std::fclose(f);
+  }
+#endif
+  return n < 1 ? 1 : n;
 }
 }  // namespace charlm

@@ -7,7 +7,15 @@ import { fileURLToPath } from 'node:url';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 if (process.env.CHARLM_SKIP_NATIVE === '1' || !existsSync(join(root, 'binding.gyp'))) process.exit(0);
-const r = spawnSync('node-gyp', ['rebuild'], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'], shell: process.platform === 'win32' });
+// node-gyp: npm's lifecycle puts a shim on PATH; run directly (`node scripts/build-native.mjs`) use npm's bundled copy.
+const prefix = join(dirname(process.execPath), '..');
+const bundled = join(prefix, 'lib', 'node_modules', 'npm', 'node_modules', 'node-gyp', 'bin', 'node-gyp.js');
+const gypJs = process.env.npm_config_node_gyp || (existsSync(bundled) ? bundled : '');
+const [cmd, pre] = gypJs ? [process.execPath, [gypJs]] : ['node-gyp', []];
+// Headers: a distro Node ships them in <prefix>/include/node; use them instead of downloading (offline installs).
+const nodedir = !process.env.npm_config_nodedir && existsSync(join(prefix, 'include', 'node', 'node_api.h'))
+  ? [`--nodedir=${prefix}`] : [];
+const r = spawnSync(cmd, [...pre, 'rebuild', ...nodedir], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'], shell: process.platform === 'win32' });
 if (r.status === 0) {
   console.log('charlm: native backend built');
 } else {

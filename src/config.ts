@@ -66,7 +66,7 @@ export const PRESETS: Record<string, { description: string; config: Partial<Trai
   shakespeare: {
     description: 'tuned for the best validation loss on tiny Shakespeare within an hour on 2 CPU cores',
     config: { embeddingDim: 128, hiddenSize: 512, numLayers: 2, dropout: 0.2, seqLength: 128, batchSize: 32,
-              learningRate: 0.002, schedule: 'cosine', warmupSteps: 100, steps: 6000, evalInterval: 250,
+              learningRate: 0.002, schedule: 'cosine', warmupSteps: 100, steps: 4400, evalInterval: 250,
               evalChars: 111_000, clip: 5, valFraction: 0.1 },
   },
 };

@@ -57,39 +57,60 @@ if ('error' in loaded) {
           expectClose(`native[${isa}] matmul ${M}x${N}x${K} ${tA ? 'T' : 'N'}${tB ? 'T' : 'N'}${acc ? ' acc' : ''}`,
             idx.map((i) => C[i]), want, 1e-4, scale);
         }
+        // bf16 on the same shape: float64 over the bf16-rounded inputs (the twin's math), tolerance as below.
+        const bf = loadNative({ precision: 'bf16' });
+        assert.ok(!('error' in bf));
+        bf.backend.matmul(C, A, B, M, N, K, tA, tB, false);
+        const idx = Array.from({ length: 200 }, () => Math.floor(r() * M * N));
+        const { want, scale } = exactEntries(A.map(bf16Round), B.map(bf16Round), null, M, N, K, tA, tB, idx);
+        expectClose(`native-bf16[${isa}] matmul ${M}x${N}x${K} ${tA ? 'T' : 'N'}${tB ? 'T' : 'N'}`,
+          idx.map((i) => C[i]), want, 2e-4, scale);
       });
       checkGuards('seed shapes');
     });
   }
 
-  test('native: 1 and 2 threads give bit-identical matmul results', () => {
+  test('native: 1, 2 and 3 threads give bit-identical matmul results', () => {
     setNativeIsa(defaultIsa);
     const shapes: [number, number, number, boolean, boolean][] = [
       [640, 2048, 256, false, true], [64, 2048, 512, false, true], [2048, 512, 640, true, false],
       [640, 512, 2048, false, false], [1, 2048, 512, false, true], [129, 65, 17, true, true],
+      [2, 4096, 1024, false, true], [3, 4099, 1024, true, false],   // small-M path, large enough to split
     ];
     for (const [M, N, K, tA, tB] of shapes) {
       const r = rng(M + N + K);
       const A = randView(M * K, r), B = randView(K * N, r);
-      const outs = [1, 2].map((n) => {
+      // Each C element's k-order depends only on KC blocking, never on the split, so results are bit-identical.
+      const outs = [1, 2, 3].map((n) => {
         native.setThreads(n);
         const C = randView(M * N, rng(1));
         native.matmul(C, A, B, M, N, K, tA, tB, true);
         return C;
       });
       assert.deepEqual(outs[0], outs[1], `threads 1 vs 2 differ at ${M}x${N}x${K}`);
-      console.log(`  threads 1 vs 2 ${M}x${N}x${K}: identical`);
+      assert.deepEqual(outs[0], outs[2], `threads 1 vs 3 differ at ${M}x${N}x${K}`);
+      console.log(`  threads 1 vs 2 vs 3 ${M}x${N}x${K}: identical`);
     }
     native.setThreads(threads);
     checkGuards('threads');
   });
 
+  test('native: bad arguments throw RangeError instead of touching memory', () => {
+    setNativeIsa(defaultIsa);
+    const a = new Float32Array(12);
+    assert.throws(() => native.matmul(a, a, a, 4, 4, 4, false, false, false), RangeError);
+    assert.throws(() => native.embeddingForward(a, a, Int32Array.of(0, 7), 2, 2), RangeError);
+    assert.throws(() => native.softmaxXent(null, a, Int32Array.of(5), 1, 3, 1), RangeError);
+    assert.throws(() => native.scale(new Float64Array(4) as unknown as Float32Array, 4, 2), RangeError);
+  });
+
   test('native: CHARLM_ISA forces the path at load (child processes)', () => {
     for (const isa of isas) {
-      const code = "import('./src/kernels/native/index.ts').then(m => { const r = m.loadNative(); " +
+      const mod = new URL('../../src/kernels/native/index.ts', import.meta.url).href;
+      const code = `import(${JSON.stringify(mod)}).then(m => { const r = m.loadNative(); ` +
         "console.log('error' in r ? 'ERR ' + r.error : r.backend.isa); })";
       const out = execFileSync(process.execPath, ['--import', 'tsx', '-e', code],
-        { env: { ...process.env, CHARLM_ISA: isa }, encoding: 'utf8' }).trim();
+        { env: { ...process.env, CHARLM_ISA: isa }, encoding: 'utf8', cwd: new URL('../..', import.meta.url) }).trim();
       console.log(`  CHARLM_ISA=${isa} -> ${out}`);
       assert.equal(out, isa);
     }

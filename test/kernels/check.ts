@@ -60,6 +60,7 @@ export function expectClose(label: string, got: ArrayLike<number>, want: ArrayLi
   assert.equal(got.length, want.length, `${label}: length`);
   let maxAbs = 0, maxRel = 0, worst = 0, at = -1;
   for (let i = 0; i < want.length; i++) {
+    if (Number.isNaN(want[i]) && Number.isNaN(got[i])) continue;   // NaN must propagate, and did
     const d = Math.abs(got[i] - want[i]);
     if (Number.isNaN(d)) maxAbs = Infinity;
     else if (d > maxAbs) maxAbs = d;

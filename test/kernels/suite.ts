@@ -26,9 +26,10 @@ export function checkMatmul(b: Backend, label: string, M: number, N: number, K: 
     b.matmul(C, A, B, M, N, K, tA, tB, acc);
     againstRef.matmul(Cr, A, B, M, N, K, tA, tB, acc);
     const all = Array.from({ length: M * N }, (_, i) => i);
-    const { scale } = exactEntries(A, B, acc ? C0 : null, M, N, K, tA, tB, all);
+    const { want, scale } = exactEntries(A, B, acc ? C0 : null, M, N, K, tA, tB, all);
     const tag = `${label} matmul ${M}x${N}x${K} ${tA ? 'T' : 'N'}${tB ? 'T' : 'N'}${acc ? ' acc' : ''}`;
     expectClose(tag, C, Cr, tol, scale);
+    if (againstRef === ref) expectClose(`${tag} vs float64`, C, want, tol, scale);
   }
   checkGuards(`${label} matmul`);
 }
@@ -37,6 +38,7 @@ function pre(n: number, r: () => number): Float32Array {
   // Pre-activations mostly in [-6,6], plus saturating extremes that exercise the exp/tanh clamps.
   const v = randView(n, r, -6, 6);
   for (let i = 0; i < n; i += 37) v[i] = [50, -50, 100, -100, 9, -9, 0][i % 7];
+  if (n > 40) v[40] = NaN;   // NaN must come out as NaN (divergence stays visible), as with Math.exp/Math.tanh
   return v;
 }
 
@@ -145,6 +147,7 @@ export function registerKernelSuite(label: string, get: () => Backend, setup: ()
     const r = rng(7);
     for (const [N, V] of [[1, 1], [3, 3], [17, 65], [64, 129], [6400, 65]]) {
       const logits = randView(N * V, r, -8, 8), tg = new Int32Array(N + 2).subarray(1, N + 1);
+      if (N * V > 200) logits[150] = NaN;   // a NaN logit makes its row's loss and gradient NaN
       for (let n = 0; n < N; n++) tg[n] = r() < 0.1 ? -1 : Math.floor(r() * V);
       const d = randView(N * V, r), dr = randView(N * V, r);
       const loss = b.softmaxXent(d, logits, tg, N, V, 1 / N), lossr = ref.softmaxXent(dr, logits, tg, N, V, 1 / N);
