@@ -111,3 +111,22 @@ for (const [what, args, re] of BAD) {
     assert.doesNotMatch(r.err, /\n\s+at /, 'no stack trace');
   });
 }
+
+test('Ctrl-C (SIGINT) during training finishes the step, saves, and exits with 130', async () => {
+  const { spawn } = await import('node:child_process');
+  const out = join(tmp, 'sigint');
+  const child = spawn(process.execPath, [join(ROOT, 'bin', 'charlm.js'), 'train', corpusPath, '--out', out, '--embedding-dim', '8',
+    '--hidden-size', '16', '--num-layers', '1', '--seq-length', '16', '--batch-size', '4', '--steps', '1000000', '--log-interval', '1',
+    '--eval-interval', '0', '--backend', 'ref'], { env: { ...process.env, CHARLM_QUIET_NATIVE: '1' } });
+  let err = '';
+  child.stderr.on('data', (d) => {
+    err += d;
+    if (/step 20\//.test(err) && !child.killed) child.kill('SIGINT');
+  });
+  const code = await new Promise<number | null>((r) => child.on('close', r));
+  assert.equal(code, 130, err.slice(-500));
+  assert.match(err, /interrupted/);
+  assert.ok(existsSync(join(out, 'last.safetensors')) && existsSync(join(out, 'state.safetensors')));
+  const info = run(['info', join(out, 'last.safetensors'), '--json']);
+  assert.ok(JSON.parse(info.out).training.steps >= 20);
+});
