@@ -198,8 +198,8 @@ async function selectModel(name) {
     ['Parameters', card.parameters.toLocaleString()], ['Vocabulary', `${card.vocab.size} characters`]];
   if (t) {
     facts.push(['Corpus', t.corpus], ['Steps', t.steps.toLocaleString()],
-      ['Train loss', t.trainLoss?.toFixed(3) ?? '—'], ['Val loss', t.valLoss?.toFixed(3) ?? '—'],
-      ['Trained for', `${t.elapsedS.toFixed(0)} s on ${t.backend}`]);
+      ['Epochs', Number(t.epochs).toFixed(2)], ['Train loss', t.trainLoss?.toFixed(3) ?? '—'],
+      ['Val loss', t.valLoss?.toFixed(3) ?? '—'], ['Best val loss', t.bestValLoss?.toFixed(3) ?? '—'], ['Backend', t.backend]);
   } else facts.push(['Training', 'no record']);
   $('card-facts').replaceChildren(...facts.flatMap(([k, v]) => [el('dt', {}, k), el('dd', {}, String(v))]));
   $('card-vocab').textContent = card.vocab.chars.map(show).join(' ');
@@ -228,7 +228,7 @@ function drawLoss(box, history) {
       Math.round(s).toLocaleString()));
   }
   const path = (pts) => pts.map(([s, v], i) => `${i ? 'L' : 'M'}${X(s).toFixed(1)},${Y(v).toFixed(1)}`).join('');
-  root.append(svg('path', { class: 'train', d: path(history.map((h) => [h[0], h[1]])) }));
+  root.append(svg('path', { class: 'train', d: path(history.filter((h) => h[1] !== null).map((h) => [h[0], h[1]])) }));
   const val = history.filter((h) => h[2] !== null).map((h) => [h[0], h[2]]);
   if (val.length > 1) root.append(svg('path', { class: 'val', d: path(val) }));
   for (const [s, v] of val) root.append(svg('circle', { class: 'val-dot', cx: X(s), cy: Y(v), r: 2.5 }));

@@ -19,7 +19,7 @@ export function makeModel(cell: 'lstm' | 'gru' | 'rnn' = 'lstm', seed = 1, hidde
   model.initialize(new Rng(seed));
   const history: [number, number, number | null][] = Array.from({ length: 40 }, (_, i) =>
     [i * 50, 4 * Math.exp(-i / 10) + 1.2 + 0.05 * Math.sin(i), i % 5 === 4 ? 4 * Math.exp(-i / 10) + 1.35 : null]);
-  const training: TrainingSummary = { corpus: 'tiny.txt', steps: 2000, epochs: 3, charsSeen: 1_000_000, elapsedS: 12.5,
+  const training: TrainingSummary = { corpus: 'tiny.txt', steps: 2000, epochs: 3, charsSeen: 1_000_000,
     trainLoss: history[39][1], valLoss: 1.4, backend: 'ref', history };
   const path = join(mkdtempSync(join(tmpdir(), 'charlm-server-')), `tiny-${cell}.safetensors`);
   saveModel(path, model, vocab, training);
