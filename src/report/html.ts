@@ -143,9 +143,14 @@ export function renderReport(input: ReportInput): string {
   const ta = timeAxis(k.totalSeconds);
   const wall = (r: { elapsed_s: number }) => r.elapsed_s / ta.div;
   const lossY = 'loss (nats/char)';
+  // Loss charts: the y range covers validation and the training curve after its first 5% of steps, so the
+  // first steps' loss (ln V and above) does not flatten the part of the curve worth reading.
+  const late = tl.train.slice(Math.floor(tl.train.length * 0.05)).map((r) => num(r.loss));
+  const lossVals = [...late, ...tl.evals.map((r) => num(r.val_loss))].filter((v): v is number => v !== null && Number.isFinite(v));
+  const lossMax = lossVals.length ? Math.max(...lossVals) * 1.05 : undefined;
   const charts = [
-    lineChart({ title: 'Loss vs step', xLabel: 'step', yLabel: lossY, series: [trainLossVs((r) => r.step), valLossVs((r) => r.step)] }),
-    lineChart({ title: 'Loss vs wall time', xLabel: ta.label, yLabel: lossY, series: [trainLossVs(wall), valLossVs(wall)] }),
+    lineChart({ title: 'Loss vs step', xLabel: 'step', yLabel: lossY, yMax: lossMax, series: [trainLossVs((r) => r.step), valLossVs((r) => r.step)] }),
+    lineChart({ title: 'Loss vs wall time', xLabel: ta.label, yLabel: lossY, yMax: lossMax, series: [trainLossVs(wall), valLossVs(wall)] }),
     lineChart({ title: 'Learning rate', xLabel: 'step', yLabel: 'learning rate',
                 series: [{ name: 'lr', color: LR, points: tl.train.map((r) => [r.step, num(r.lr)]) }] }),
     lineChart({ title: 'Throughput', xLabel: 'step', yLabel: 'chars / second',

@@ -22,6 +22,8 @@ export interface ChartOptions {
   /** Tick label formatters; default: compact numbers. */
   xFormat?: (v: number) => string;
   yFormat?: (v: number) => string;
+  /** Upper bound of the y range; points above it are clipped (keeps an early loss spike from flattening the rest). */
+  yMax?: number;
 }
 
 const FONT = 'font-family="system-ui, -apple-system, Segoe UI, Helvetica, Arial, sans-serif"';
@@ -85,7 +87,8 @@ export function lineChart(o: ChartOptions): string {
   // Steps and seconds start at 0: anchor the x axis there so charts of one run line up with each other.
   const xs = pts.map((p) => p[0]);
   const [x0, x1] = domain(Math.min(...xs) >= 0 && Math.max(...xs) > 0 ? [0, ...xs] : xs, 0, true);
-  const [y0raw, y1raw] = domain(pts.map((p) => p[1]), 0.05, true);
+  const ys = pts.map((p) => p[1]), inRange = ys.filter((v) => o.yMax === undefined || v <= o.yMax);
+  const [y0raw, y1raw] = domain(inRange.length ? inRange : ys, 0.05, true);
   const xt = niceTicks(x0, x1, 6), yt = niceTicks(y0raw, y1raw, 5);
   // Snap the y range outward to the ticks so gridlines frame the data.
   const ystep = yt.length > 1 ? yt[1] - yt[0] : 0;
@@ -114,7 +117,8 @@ export function lineChart(o: ChartOptions): string {
   parts.push(`<text x="${m.l + pw / 2}" y="${H - 8}" text-anchor="middle" font-size="12" fill="#323f4b">${escapeXml(o.xLabel)}</text>`,
              `<text transform="translate(14 ${m.t + ph / 2}) rotate(-90)" text-anchor="middle" font-size="12" fill="#323f4b">${escapeXml(o.yLabel)}</text>`);
 
-  parts.push(`<g>`);
+  const clipId = `clip-${o.title.replace(/[^A-Za-z0-9]+/g, '-')}`;
+  parts.push(`<clipPath id="${clipId}"><rect x="${m.l}" y="${m.t}" width="${pw}" height="${ph}"/></clipPath>`, `<g clip-path="url(#${clipId})">`);
   for (const s of o.series) {
     const dash = s.dashed ? ' stroke-dasharray="5 3"' : '';
     let d = '', pen = false;
