@@ -1,4 +1,5 @@
-// Node-API surface of the native engine: one function per Backend kernel plus setThreads/threads/isa/setIsa.
+// Node-API surface of the native engine: one function per Backend kernel (packed weights included) plus
+// setThreads/threads/isa/setIsa.
 // Typed arrays cross without copies (napi_get_typedarray_info's pointer already includes the view's byteOffset);
 // every call checks types and that each buffer is long enough for the given dimensions, then calls the kernel.
 #include <napi.h>
@@ -87,6 +88,66 @@ Napi::Value matmulImpl(const Napi::CallbackInfo& info, bool bf16) {
 }
 Napi::Value Matmul(const Napi::CallbackInfo& info) { return matmulImpl(info, false); }
 Napi::Value MatmulBf16(const Napi::CallbackInfo& info) { return matmulImpl(info, true); }
+
+// Pre-packed weights (Backend.packWeights / repack / matmulPacked). The handle is an External owning a PackedW; its
+// bytes are reported to V8 as external memory so that dropped handles are collected promptly.
+void adjustMemory(napi_env env, long delta) {
+  int64_t now = 0;
+  if (delta) napi_adjust_external_memory(env, delta, &now);
+}
+void finalizePacked(Napi::Env env, PackedW* pw) {
+  adjustMemory(env, -(long)(pw->nt.bytes + pw->nn.bytes));
+  freePacked(*pw);
+  delete pw;
+}
+PackedW* packedArg(Args& a, size_t i) {
+  if (!a.info[i].IsExternal()) { a.fail("the packed handle is not one made by packWeights"); return nullptr; }
+  PackedW* pw = a.info[i].As<Napi::External<PackedW>>().Data();
+  if (!pw || pw->magic != PackedW{}.magic) { a.fail("the packed handle is not one made by packWeights"); return nullptr; }
+  return pw;
+}
+
+// packWeights(W, N, K, modes: 1 nt | 2 nn | 3 both, bf16) -> handle
+Napi::Value PackWeights(const Napi::CallbackInfo& info) {
+  Args a(info);
+  const long N = a.dim(1), K = a.dim(2), modes = a.dim(3);
+  const bool bf16 = a.flag(4);
+  const float* W = a.f32(0, (double)N * K, "W");
+  if (modes < 1 || modes > 3) a.fail("modes must be 1 (nt), 2 (nn) or 3 (both)");
+  if (!a.ok()) return info.Env().Undefined();
+  PackedW* pw = new PackedW;
+  pw->N = N; pw->K = K; pw->bf16 = bf16; pw->hasNt = modes & 1; pw->hasNn = modes & 2;
+  adjustMemory(info.Env(), packWeights(*gTab, gThreads, *pw, W));
+  return Napi::External<PackedW>::New(info.Env(), pw, finalizePacked);
+}
+
+// repack(handle, W): refresh after W changed (or after setIsa changed the panel layout).
+Napi::Value Repack(const Napi::CallbackInfo& info) {
+  Args a(info);
+  PackedW* pw = packedArg(a, 0);
+  const float* W = a.f32(1, pw ? (double)pw->N * pw->K : 0, "W");
+  if (a.ok()) adjustMemory(info.Env(), packWeights(*gTab, gThreads, *pw, W));
+  return info.Env().Undefined();
+}
+
+// matmulPacked(C, A, handle, M, nn, acc, bf16)
+Napi::Value MatmulPacked(const Napi::CallbackInfo& info) {
+  Args a(info);
+  PackedW* pw = packedArg(a, 2);
+  const long M = a.dim(3);
+  const bool nn = a.flag(4), acc = a.flag(5), bf16 = a.flag(6);
+  const long n = pw ? (nn ? pw->K : pw->N) : 0, depth = pw ? (nn ? pw->N : pw->K) : 0;
+  float* C = a.f32(0, (double)M * n, "C");
+  const float* A = a.f32(1, (double)M * depth, "A");
+  if (pw && a.err.empty()) {
+    if (pw->bf16 != bf16) a.fail(std::string("the handle was packed for ") + (pw->bf16 ? "bf16" : "fp32") + " precision");
+    else if (!(nn ? pw->hasNn : pw->hasNt)) a.fail(std::string("the handle was not packed for mode ") + (nn ? "nn" : "nt"));
+    else if (pw->t != gTab) a.fail(std::string("the handle was packed for the ") + pw->t->name + " kernels but " +
+                                   gTab->name + " is in use: repack it");
+  }
+  if (a.ok()) sgemmPacked(*gTab, gThreads, C, A, *pw, M, nn, acc);
+  return info.Env().Undefined();
+}
 
 Napi::Value AddRowVector(const Napi::CallbackInfo& info) {
   Args a(info);
@@ -294,7 +355,8 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
     gThreads = hardwareThreads();
   }
   const struct { const char* name; Napi::Value (*fn)(const Napi::CallbackInfo&); } fns[] = {
-      {"matmul", Matmul}, {"matmulBf16", MatmulBf16}, {"addRowVector", AddRowVector}, {"sumRows", SumRows},
+      {"matmul", Matmul}, {"matmulBf16", MatmulBf16}, {"packWeights", PackWeights}, {"repack", Repack},
+      {"matmulPacked", MatmulPacked}, {"addRowVector", AddRowVector}, {"sumRows", SumRows},
       {"embeddingForward", EmbeddingForward}, {"embeddingBackward", EmbeddingBackward},
       {"lstmCellForward", LstmCellForward}, {"lstmCellBackward", LstmCellBackward},
       {"gruCellForward", GruCellForward}, {"gruCellBackward", GruCellBackward}, {"tanhForward", TanhForward},

@@ -30,6 +30,13 @@ struct KernelTable {
                  bool bf16);
   void (*gemvNN)(float* C, long ldc, const float* A, const float* B, long M, long j0, long j1, long K, long N,
                  int beta, bool bf16);
+  // Small-M GEMM over a pre-packed B (gemm.h's PackedB layout, NR == 2 vectors): C(M, j0..j1) (+)= A(M,depth)·B
+  // for columns [j0,j1), j0 a multiple of NR; A contiguous (M,depth), already bf16-rounded for bf16 precision.
+  void (*gemvPacked)(float* C, long ldc, const float* A, const float* Bp, long M, long npad, long depth, long KC,
+                     long j0, long j1, int beta);
+  // The same over native16 k-pair panels (tables with ukrBf16); A2 (M, ceil(depth/2)) k-pairs. Else null.
+  void (*gemvPackedBf16)(float* C, long ldc, const uint32_t* A2, const uint32_t* Bp, long M, long npad, long depth,
+                         long KC, long j0, long j1, int beta);
   void (*addRowVector)(float* Y, const float* b, long M, long N);
   void (*sumRows)(float* db, const float* dY, long M, long N);
   void (*embeddingForward)(float* out, const float* table, const int32_t* ids, long N, long E);
@@ -75,7 +82,8 @@ static inline float bf16Round(float x) {
 // Fills the table entries every ISA implements from the same source (pointwise_impl.h, gemv_impl.h); used inside
 // each ISA namespace so the names resolve to that ISA's copies.
 #define CHARLM_FILL_COMMON(t)                                                               \
-  (t).gemvNT = gemvNT; (t).gemvNN = gemvNN; (t).addRowVector = addRowVector;                \
+  (t).gemvNT = gemvNT; (t).gemvNN = gemvNN; (t).gemvPacked = gemvPacked;                      \
+  (t).addRowVector = addRowVector;                                                          \
   (t).sumRows = sumRows; (t).embeddingForward = embeddingForward;                           \
   (t).embeddingBackward = embeddingBackward; (t).lstmCellForward = lstmCellForward;         \
   (t).lstmCellBackward = lstmCellBackward; (t).gruCellForward = gruCellForward;             \

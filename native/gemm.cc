@@ -2,38 +2,22 @@
 // panel) > ic (MC rows, packed A block in L2) > jr (NR-wide B micro-panel in L1) > ir (MR rows: micro-kernel).
 // Threads split C into contiguous row (or column) ranges, each with its own pack buffers; buffers grow once and
 // are reused, so steady-state calls never allocate. Packing reads any op(A)/op(B) layout, so TT needs no extra path.
-#include "gemm.h"
-
-#include <cstdlib>
+// A pre-packed B (gemm_packed.cc) skips the B packing: its panels are read in place.
 #include <cstring>
-#include <mutex>
 
+#include "gemm_internal.h"
 #include "threadpool.h"
 
 namespace charlm {
+namespace gemm {
+Buf gSmallA;
+std::mutex gGemmMutex;
+}  // namespace gemm
+using namespace gemm;
 namespace {
 
 const int kMaxThreads = 256;
-
-struct Buf {
-  void* p = nullptr;
-  size_t cap = 0;
-  void* get(size_t bytes) {
-    if (bytes > cap) {
-      std::free(p);
-      cap = (bytes + 4095) & ~(size_t)4095;
-      p = std::aligned_alloc(64, cap);
-    }
-    return p;
-  }
-};
-Buf gPackA[kMaxThreads], gPackB[kMaxThreads], gSmallA;
-std::mutex gGemmMutex;  // the pack buffers are shared: one GEMM at a time per process (JS worker threads)
-
-// X(r,k) = p[r*rs + k*cs]: a row-panel view of op(A) (r = i) or of op(B)ᵀ (r = j). Either rs or cs is 1.
-struct Mat { const float* p; long rs, cs; };
-
-inline long lmin(long a, long b) { return a < b ? a : b; }
+Buf gPackA[kMaxThreads], gPackB[kMaxThreads];
 
 // Rows [r0,r0+cnt) × k [k0,k0+kc) of X into R-row panels: dst[panel*R*kc + k*R + r], zero-padded to R rows.
 void packF32(float* dst, Mat X, long r0, long cnt, long k0, long kc, int R, bool round) {
@@ -77,28 +61,8 @@ void packBf16(uint32_t* dst, Mat X, long r0, long cnt, long k0, long kc, int R) 
   }
 }
 
-struct Job {
-  const KernelTable* t;
-  bool bf16, native16;     // native16: vdpbf16ps kernel; else bf16 rounds while packing
-  float* C;
-  long ldc, M, N, K;
-  Mat A, B;                // A(i,k); B as (j,k)
-  bool acc, splitM;
-  long chunk;              // rows (splitM) or columns per thread
-};
-
-// Packs with the ISA's fast routine when it has one, else the generic loops above.
 void packPanels(const Job& jb, float* dst, Mat X, long r0, long cnt, long k0, long kc, int R) {
-  const KernelTable& t = *jb.t;
-  const float* src = X.p + r0 * X.rs + k0 * X.cs;
-  if (jb.native16) {
-    if (t.packBf16) t.packBf16((uint32_t*)dst, src, X.rs, X.cs, cnt, kc, R);
-    else packBf16((uint32_t*)dst, X, r0, cnt, k0, kc, R);
-  } else if (t.pack && !jb.bf16) {
-    t.pack(dst, src, X.rs, X.cs, cnt, kc, R);
-  } else {
-    packF32(dst, X, r0, cnt, k0, kc, R, jb.bf16);
-  }
+  gemm::packPanels(*jb.t, jb.bf16, jb.native16, dst, X, r0, cnt, k0, kc, R);
 }
 
 // Spreads software prefetches of the NEXT A block's source (usually DRAM) over the micro-kernel calls of the
@@ -122,7 +86,8 @@ struct Prefetcher {
   }
 };
 
-void blockGemm(const Job& jb, int tid, float* C, Mat A, Mat B, long M, long N) {
+// jOff: the global column of this thread's first B column (where its panels start in a pre-packed B).
+void blockGemm(const Job& jb, int tid, float* C, Mat A, Mat B, long M, long N, long jOff) {
   const KernelTable& t = *jb.t;
   const int MR = t.MR, NR = t.NR;
   const long K = jb.K, ldc = jb.ldc;
@@ -133,7 +98,9 @@ void blockGemm(const Job& jb, int tid, float* C, Mat A, Mat B, long M, long N) {
     for (long pc = 0; pc < K; pc += t.KC) {
       const long kc = lmin(t.KC, K - pc), kc2 = (kc + 1) / 2;
       const int beta = (pc > 0 || jb.acc) ? 1 : 0;
-      packPanels(jb, Bp, B, jc, nc, pc, kc, NR);
+      if (!jb.pre) packPanels(jb, Bp, B, jc, nc, pc, kc, NR);
+      else if (jb.native16) Bp = (float*)((const uint32_t*)jb.pre->data + pc / 2 * jb.pre->npad + (jOff + jc) * kc2);
+      else Bp = (float*)jb.pre->data + pc * jb.pre->npad + (jOff + jc) * kc;
       for (long ic = 0; ic < M; ic += t.MC) {
         const long mc = lmin(t.MC, M - ic);
         packPanels(jb, Ap, A, ic, mc, pc, kc, MR);
@@ -165,11 +132,12 @@ void jobThread(void* ctx, int tid) {
   if (jb.splitM) {
     if (lo >= jb.M) return;
     Mat A = jb.A; A.p += lo * A.rs;
-    blockGemm(jb, tid, jb.C + lo * jb.ldc, A, jb.B, lmin(jb.chunk, jb.M - lo), jb.N);
+    blockGemm(jb, tid, jb.C + lo * jb.ldc, A, jb.B, lmin(jb.chunk, jb.M - lo), jb.N, 0);
   } else {
     if (lo >= jb.N) return;
-    Mat B = jb.B; B.p += lo * B.rs;
-    blockGemm(jb, tid, jb.C + lo, jb.A, B, jb.M, lmin(jb.chunk, jb.N - lo));
+    Mat B = jb.B;
+    if (!jb.pre) B.p += lo * B.rs;
+    blockGemm(jb, tid, jb.C + lo, jb.A, B, jb.M, lmin(jb.chunk, jb.N - lo), lo);
   }
 }
 
@@ -189,8 +157,40 @@ void smallThread(void* ctx, int tid) {
   else s.t->gemvNN(s.C, s.N, s.A, s.B, s.M, j0, j1, s.K, s.N, s.beta, s.bf16);
 }
 
-long ceilDiv(long a, long b) { return (a + b - 1) / b; }
 }  // namespace
+
+void gemm::packPanels(const KernelTable& t, bool bf16, bool native16, void* dst, Mat X, long r0, long cnt, long k0,
+                      long kc, int R) {
+  const float* src = X.p + r0 * X.rs + k0 * X.cs;
+  if (native16) {
+    if (t.packBf16) t.packBf16((uint32_t*)dst, src, X.rs, X.cs, cnt, kc, R);
+    else packBf16((uint32_t*)dst, X, r0, cnt, k0, kc, R);
+  } else if (t.pack && !bf16) {
+    t.pack((float*)dst, src, X.rs, X.cs, cnt, kc, R);
+  } else {
+    packF32((float*)dst, X, r0, cnt, k0, kc, R, bf16);
+  }
+}
+
+void gemm::runBlocked(Job& jb, int threads) {
+  const KernelTable& t = *jb.t;
+  if (threads > kMaxThreads) threads = kMaxThreads;
+  if (threads < 1) threads = 1;
+  const long M = jb.M, N = jb.N;
+  const long tilesM = ceilDiv(M, t.MR), tilesN = ceilDiv(N, t.NR);
+  // Below ~4M MACs (~20 µs on one core) a split loses: besides the wake-up, C and A then cross between the cores'
+  // caches every time step (hidden 128 at batch 24 sampled ~20% faster single-threaded per step).
+  int nt = (double)M * N * jb.K < (1 << 22) ? 1 : threads;
+  jb.splitM = tilesM >= tilesN;
+  const long tiles = jb.splitM ? tilesM : tilesN, unit = jb.splitM ? t.MR : t.NR;
+  if (nt > tiles) nt = (int)tiles;
+  jb.chunk = ceilDiv(tiles, nt) * unit;
+  nt = (int)ceilDiv(jb.splitM ? M : N, jb.chunk);
+  const size_t aBytes = sizeof(float) * (size_t)ceilDiv(t.MC, t.MR) * t.MR * t.KC;
+  const size_t bBytes = jb.pre ? 0 : sizeof(float) * (size_t)ceilDiv(t.NC, t.NR) * t.NR * t.KC;
+  for (int i = 0; i < nt; i++) { gPackA[i].get(aBytes); if (bBytes) gPackB[i].get(bBytes); }
+  poolRun(nt, jobThread, &jb);
+}
 
 void sgemm(const KernelTable& t, int threads, bool bf16, float* C, const float* A, const float* B, long M, long N,
            long K, bool transA, bool transB, bool acc) {
@@ -226,16 +226,7 @@ void sgemm(const KernelTable& t, int threads, bool bf16, float* C, const float* 
   jb.C = C; jb.ldc = N; jb.M = M; jb.N = N; jb.K = K; jb.acc = acc;
   jb.A = transA ? Mat{A, 1, M} : Mat{A, K, 1};
   jb.B = transB ? Mat{B, K, 1} : Mat{B, 1, N};
-  const long tilesM = ceilDiv(M, t.MR), tilesN = ceilDiv(N, t.NR);
-  int nt = macs < (1 << 20) ? 1 : threads;
-  jb.splitM = tilesM >= tilesN;
-  const long tiles = jb.splitM ? tilesM : tilesN, unit = jb.splitM ? t.MR : t.NR;
-  if (nt > tiles) nt = (int)tiles;
-  jb.chunk = ceilDiv(tiles, nt) * unit;
-  nt = (int)ceilDiv(jb.splitM ? M : N, jb.chunk);
-  const size_t aBytes = sizeof(float) * (size_t)ceilDiv(t.MC, t.MR) * t.MR * t.KC;
-  const size_t bBytes = sizeof(float) * (size_t)ceilDiv(t.NC, t.NR) * t.NR * t.KC;
-  for (int i = 0; i < nt; i++) { gPackA[i].get(aBytes); gPackB[i].get(bBytes); }
-  poolRun(nt, jobThread, &jb);
+  jb.pre = nullptr;
+  runBlocked(jb, threads);
 }
 }  // namespace charlm

@@ -1,5 +1,5 @@
 // Width-generic GEMM pieces on simd.h's vf: the small-M (M <= 4, batch-1 sampling) kernels that stream the weights
-// once, and a portable packed micro-kernel. Included INSIDE each ISA namespace after simd.h.
+// once (as given, or pre-packed), and a portable packed micro-kernel. Included INSIDE each ISA namespace after simd.h.
 // R16: bf16 precision: B is rounded to bf16 as it streams through registers (A arrives already rounded).
 
 // C(M, j0..j1) (+)= A(M,K) · B(N,K)ᵀ: dot products along k, 4 columns × MM rows of vector accumulators.
@@ -89,6 +89,65 @@ static void gemvNT(float* C, long ldc, const float* A, const float* B, long M, l
 static void gemvNN(float* C, long ldc, const float* A, const float* B, long M, long j0, long j1, long K, long N,
                    int beta, bool bf16) {
   CHARLM_GEMV_CASES(gemvNNm, C, ldc, A, B, j0, j1, K, N, beta)
+}
+
+// C(M, j0..j1) (+)= A(M,depth) · B over pre-packed NR = 2W panels (gemm.h's PackedB, fp32). Blocks outermost so
+// each KC block streams as one contiguous run; per block the partial sums are added to C (the blocked GEMM's order).
+// M <= 2 splits k into even/odd accumulators: two FMA chains per vector hide the FMA latency at batch 1.
+template <int MM>
+static void gemvPackedM(float* C, long ldc, const float* A, const float* Bp, long npad, long depth, long KC, long j0,
+                        long j1, int beta) {
+  const long NR = 2 * W;
+  constexpr int U = MM <= 2 ? 2 : 1;
+  for (long pc = 0; pc < depth; pc += KC) {
+    const long kc = depth - pc < KC ? depth - pc : KC;
+    const int bt = pc > 0 ? 1 : beta;
+    const float* a = A + pc;
+    for (long j = j0; j < j1; j += NR) {
+      const float* b = Bp + pc * npad + j * kc;
+      vf acc[U][MM][2] = {};
+      long k = 0;
+      for (; k + U <= kc; k += U) {
+        for (int u = 0; u < U; u++) {
+          const vf b0 = vload(b + (k + u) * NR), b1 = vload(b + (k + u) * NR + W);
+          for (int i = 0; i < MM; i++) {
+            const float ai = a[i * depth + k + u];
+            acc[u][i][0] += ai * b0; acc[u][i][1] += ai * b1;
+          }
+        }
+      }
+      for (; k < kc; k++) {
+        const vf b0 = vload(b + k * NR), b1 = vload(b + k * NR + W);
+        for (int i = 0; i < MM; i++) {
+          const float ai = a[i * depth + k];
+          acc[0][i][0] += ai * b0; acc[0][i][1] += ai * b1;
+        }
+      }
+      const long n = j1 - j < NR ? j1 - j : NR;
+      for (int i = 0; i < MM; i++) {
+        for (int v = 0; v < 2; v++) {
+          const long c = n - v * W;
+          if (c <= 0) break;
+          vf r = acc[0][i][v];
+          if (U == 2) r += acc[U - 1][i][v];
+          float* cp = C + i * ldc + j + v * W;
+          const long w = c >= W ? W : c;
+          if (bt) r += vloadn(cp, w);
+          vstoren(cp, r, w);
+        }
+      }
+    }
+  }
+}
+
+static void gemvPacked(float* C, long ldc, const float* A, const float* Bp, long M, long npad, long depth, long KC,
+                       long j0, long j1, int beta) {
+  switch (M) {
+    case 1: gemvPackedM<1>(C, ldc, A, Bp, npad, depth, KC, j0, j1, beta); break;
+    case 2: gemvPackedM<2>(C, ldc, A, Bp, npad, depth, KC, j0, j1, beta); break;
+    case 3: gemvPackedM<3>(C, ldc, A, Bp, npad, depth, KC, j0, j1, beta); break;
+    default: gemvPackedM<4>(C, ldc, A, Bp, npad, depth, KC, j0, j1, beta); break;
+  }
 }
 
 // Portable packed micro-kernel: MR × (NV vectors) accumulators; edge tiles go through a local tile.

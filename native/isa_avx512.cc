@@ -112,6 +112,70 @@ static void ukrBf16(long K2, const uint32_t* A, const uint32_t* B, float* C, lon
   CHARLM_STORE_TILE()
 }
 
+// Small-M GEMM over pre-packed native16 k-pair panels (gemm.h's PackedB): C(M, j0..j1) (+)= A2(M, pairs)·B, with
+// vdpbf16ps; blocks outermost (contiguous streams), partial sums added to C per block. M <= 2: two chains per vector.
+template <int MM>
+__attribute__((target("avx512bf16")))
+static void gemvPackedBf16M(float* C, long ldc, const uint32_t* A2, const uint32_t* Bp, long npad, long depth, long KC,
+                            long j0, long j1, int beta) {
+  constexpr int U = MM <= 2 ? 2 : 1;
+  const long D2 = (depth + 1) / 2;
+  for (long pc = 0; pc < depth; pc += KC) {
+    const long kc = depth - pc < KC ? depth - pc : KC, kc2 = (kc + 1) / 2, p0 = pc / 2;
+    const int bt = pc > 0 ? 1 : beta;
+    for (long j = j0; j < j1; j += 32) {
+      const uint32_t* b = Bp + p0 * npad + j * kc2;
+      __m512 acc[U][MM][2];
+      for (int u = 0; u < U; u++) for (int i = 0; i < MM; i++) acc[u][i][0] = acc[u][i][1] = _mm512_setzero_ps();
+      long q = 0;
+      for (; q + U <= kc2; q += U) {
+#pragma GCC unroll 2
+        for (int u = 0; u < U; u++) {
+          const __m512bh b0 = (__m512bh)_mm512_load_si512(b + (q + u) * 32);
+          const __m512bh b1 = (__m512bh)_mm512_load_si512(b + (q + u) * 32 + 16);
+#pragma GCC unroll 4
+          for (int i = 0; i < MM; i++) {
+            const __m512bh a = (__m512bh)_mm512_set1_epi32((int)A2[i * D2 + p0 + q + u]);
+            acc[u][i][0] = _mm512_dpbf16_ps(acc[u][i][0], a, b0);
+            acc[u][i][1] = _mm512_dpbf16_ps(acc[u][i][1], a, b1);
+          }
+        }
+      }
+      for (; q < kc2; q++) {
+        const __m512bh b0 = (__m512bh)_mm512_load_si512(b + q * 32), b1 = (__m512bh)_mm512_load_si512(b + q * 32 + 16);
+        for (int i = 0; i < MM; i++) {
+          const __m512bh a = (__m512bh)_mm512_set1_epi32((int)A2[i * D2 + p0 + q]);
+          acc[0][i][0] = _mm512_dpbf16_ps(acc[0][i][0], a, b0);
+          acc[0][i][1] = _mm512_dpbf16_ps(acc[0][i][1], a, b1);
+        }
+      }
+      const int n = (int)(j1 - j < 32 ? j1 - j : 32);
+      const __mmask16 m0 = lo16(n), m1 = lo16(n - 16);
+      for (int i = 0; i < MM; i++) {
+        __m512 r0 = acc[0][i][0], r1 = acc[0][i][1];
+        if (U == 2) { r0 = _mm512_add_ps(r0, acc[U - 1][i][0]); r1 = _mm512_add_ps(r1, acc[U - 1][i][1]); }
+        float* p = C + i * ldc + j;
+        if (bt) {
+          r0 = _mm512_add_ps(r0, _mm512_maskz_loadu_ps(m0, p));
+          r1 = _mm512_add_ps(r1, _mm512_maskz_loadu_ps(m1, p + 16));
+        }
+        _mm512_mask_storeu_ps(p, m0, r0);
+        _mm512_mask_storeu_ps(p + 16, m1, r1);
+      }
+    }
+  }
+}
+
+static void gemvPackedBf16(float* C, long ldc, const uint32_t* A2, const uint32_t* Bp, long M, long npad, long depth,
+                           long KC, long j0, long j1, int beta) {
+  switch (M) {
+    case 1: gemvPackedBf16M<1>(C, ldc, A2, Bp, npad, depth, KC, j0, j1, beta); break;
+    case 2: gemvPackedBf16M<2>(C, ldc, A2, Bp, npad, depth, KC, j0, j1, beta); break;
+    case 3: gemvPackedBf16M<3>(C, ldc, A2, Bp, npad, depth, KC, j0, j1, beta); break;
+    default: gemvPackedBf16M<4>(C, ldc, A2, Bp, npad, depth, KC, j0, j1, beta); break;
+  }
+}
+
 // bf16 k-pair packing (gemm.cc's packBf16 contract): dst[panel*R*kc2 + q*R + r] = bf16(X(r,2q)) | bf16(X(r,2q+1))<<16
 // with vcvtne2ps2bf16 (round to nearest even; note: it treats denormal inputs as zero). R is a multiple of 8.
 __attribute__((target("avx512bf16")))
@@ -180,6 +244,7 @@ const KernelTable* tableAvx512() {
     const bool bf = __builtin_cpu_supports("avx512bf16");
     k.ukrBf16 = bf ? ukrBf16 : nullptr;
     k.packBf16 = bf ? packBf16Panels : nullptr;
+    k.gemvPackedBf16 = bf ? gemvPackedBf16 : nullptr;
     k.pack = packPanels;
     CHARLM_FILL_COMMON(k);
     return k;

@@ -10,9 +10,18 @@ static const long W = CHARLM_W;
 
 static inline vf vload(const float* p) { vf v; __builtin_memcpy(&v, p, sizeof v); return v; }
 static inline void vstore(float* p, vf v) { __builtin_memcpy(p, &v, sizeof v); }
-// Partial load/store of the first n < W lanes (tails); missing lanes are zero.
-static inline vf vloadn(const float* p, long n) { vf v = {}; __builtin_memcpy(&v, p, n * 4); return v; }
-static inline void vstoren(float* p, vf v, long n) { __builtin_memcpy(p, &v, n * 4); }
+// Load/store of the first n <= W lanes (tails); missing lanes are zero. Whole vectors take the plain path: a
+// variable-length memcpy is a library call, which made every pointwise kernel ~5x slower than it needs to be.
+static inline vf vloadn(const float* p, long n) {
+  if (n >= W) return vload(p);
+  vf v = {};
+  __builtin_memcpy(&v, p, n * 4);
+  return v;
+}
+static inline void vstoren(float* p, vf v, long n) {
+  if (n >= W) { vstore(p, v); return; }
+  __builtin_memcpy(p, &v, n * 4);
+}
 static inline vf vset(float x) { vf v = {}; return v + x; }
 static inline vf vsel(vi m, vf a, vf b) { return (vf)(((vi)a & m) | ((vi)b & ~m)); }
 static inline vf vmax(vf a, vf b) { return vsel(a > b, a, b); }

@@ -3,6 +3,7 @@
 #include "threadpool.h"
 
 #include <atomic>
+#include <cstdint>
 #include <condition_variable>
 #include <mutex>
 #include <thread>
@@ -24,58 +25,72 @@ namespace charlm {
 namespace {
 const int kSpin = 5000;  // ~100 µs of pause-spinning before sleeping: back-to-back per-step GEMMs stay hot
 
+// Tasks are claimed, not assigned: the caller and every awake worker take the next unclaimed task of the current
+// job until none is left. A worker that is slow to wake (sleeping, or descheduled on a busy machine) then costs
+// nothing — the caller runs its share — instead of the whole job waiting for it.
 struct Pool {
   std::mutex jobMutex;                 // one job at a time
   std::mutex m;
   std::condition_variable wake, done;
-  std::atomic<unsigned long> gen{0};   // job word: (generation << 8) | participating threads, published together
-  std::atomic<int> remaining{0};
-  PoolFn fn = nullptr;
+  std::atomic<uint64_t> word{0};       // (generation << 32) | (tasks << 16) | next unclaimed task
+  std::atomic<int> finished{0};        // tasks of the current job completed
+  PoolFn fn = nullptr;                 // written only between jobs; read after claiming a task (acquire)
   void* ctx = nullptr;
   int workers = 0;
 
-  void worker(int tid, unsigned long seen) {  // seen: the job word current when the thread was created
+  // Runs tasks of job `gen` until none is left unclaimed (or another job has started).
+  void work(uint32_t gen) {
     for (;;) {
-      unsigned long g;
+      uint64_t w = word.load(std::memory_order_acquire);
+      if ((uint32_t)(w >> 32) != gen) return;
+      const int n = (int)((w >> 16) & 0xffff), k = (int)(w & 0xffff);
+      if (k >= n) return;
+      if (!word.compare_exchange_weak(w, w + 1, std::memory_order_acq_rel)) continue;
+      fn(ctx, k);
+      if (finished.fetch_add(1, std::memory_order_acq_rel) + 1 == n) {
+        std::lock_guard<std::mutex> lk(m);
+        done.notify_one();
+      }
+    }
+  }
+
+  void worker(uint32_t seen) {  // seen: the generation current when the thread was created
+    for (;;) {
+      uint32_t g;
       int spins = 0;
-      while ((g = gen.load(std::memory_order_acquire)) == seen && spins++ < kSpin) CPU_RELAX();
+      while ((g = (uint32_t)(word.load(std::memory_order_acquire) >> 32)) == seen && spins++ < kSpin) CPU_RELAX();
       if (g == seen) {
         std::unique_lock<std::mutex> lk(m);
-        wake.wait(lk, [&] { return gen.load(std::memory_order_acquire) != seen; });
-        g = gen.load(std::memory_order_acquire);
+        wake.wait(lk, [&] { return (uint32_t)(word.load(std::memory_order_acquire) >> 32) != seen; });
+        g = (uint32_t)(word.load(std::memory_order_acquire) >> 32);
       }
       seen = g;
-      if (tid < (int)(g & 255)) {
-        fn(ctx, tid);
-        if (remaining.fetch_sub(1, std::memory_order_acq_rel) == 1) {
-          std::lock_guard<std::mutex> lk(m);
-          done.notify_one();
-        }
-      }
+      work(g);
     }
   }
 
   void run(int n, PoolFn f, void* c) {
     std::lock_guard<std::mutex> job(jobMutex);
     while (workers < n - 1) {
-      const int tid = ++workers;
-      const unsigned long seen = gen.load(std::memory_order_relaxed);
-      std::thread([this, tid, seen] { worker(tid, seen); }).detach();
+      ++workers;
+      const uint32_t seen = (uint32_t)(word.load(std::memory_order_relaxed) >> 32);
+      std::thread([this, seen] { worker(seen); }).detach();
     }
     fn = f; ctx = c;
-    remaining.store(n - 1, std::memory_order_relaxed);
+    finished.store(0, std::memory_order_relaxed);
+    uint32_t gen;
     {
       std::lock_guard<std::mutex> lk(m);
-      const unsigned long g = gen.load(std::memory_order_relaxed);
-      gen.store(((g >> 8) + 1) << 8 | (unsigned long)n, std::memory_order_release);
+      gen = (uint32_t)(word.load(std::memory_order_relaxed) >> 32) + 1;
+      word.store((uint64_t)gen << 32 | (uint64_t)n << 16, std::memory_order_release);
     }
     wake.notify_all();
-    f(c, 0);
+    work(gen);
     int spins = 0;
-    while (remaining.load(std::memory_order_acquire) > 0 && spins++ < kSpin) CPU_RELAX();
-    if (remaining.load(std::memory_order_acquire) > 0) {
+    while (finished.load(std::memory_order_acquire) < n && spins++ < kSpin) CPU_RELAX();
+    if (finished.load(std::memory_order_acquire) < n) {
       std::unique_lock<std::mutex> lk(m);
-      done.wait(lk, [&] { return remaining.load(std::memory_order_acquire) == 0; });
+      done.wait(lk, [&] { return finished.load(std::memory_order_acquire) >= n; });
     }
   }
 };

@@ -1,5 +1,6 @@
 // Persistent worker pool for the GEMM: threads are created once (grown on demand), spin briefly then sleep on a
-// condition variable between jobs. run() executes fn(ctx, tid) for tid in [0,n), tid 0 on the calling thread.
+// condition variable between jobs. poolRun(n, fn, ctx) executes fn(ctx, tid) once for each task tid in [0,n), spread
+// over the calling thread and the awake workers (whoever claims a task runs it); it returns when all n are done.
 #pragma once
 
 namespace charlm {

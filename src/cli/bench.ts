@@ -22,7 +22,7 @@ export function benchTrain(be: Backend, o: BenchOptions): number {
   m.initialize(rng);
   const x = Int32Array.from({ length: B * T }, () => rng.int(o.vocab)), y = Int32Array.from({ length: B * T }, () => rng.int(o.vocab));
   const adam = new Adam(m.params.size);
-  const step = () => { m.forwardBackward(x, y, B, T, null); adam.update(be, m.params.data, m.params.grad, 1e-3, 0, false); };
+  const step = () => { m.forwardBackward(x, y, B, T, null); adam.update(be, m.params.data, m.params.grad, 1e-3, 0, false); m.weightsChanged(); };
   step();
   const t = performance.now();
   for (let i = 0; i < o.steps; i++) step();

@@ -138,6 +138,7 @@ export function modelFromStateDict(raw: Map<string, NamedTensor>, config: ModelC
     model.params.value(spec.name).set(t.data);
     used.add(name);
   }
+  model.weightsChanged();
   for (const name of tensors.keys()) {
     if (!used.has(name)) {
       throw new CharlmError('IMPORT_UNEXPECTED_TENSOR', `${file}: tensor ${name} has no place in charlm's model ` +

@@ -7,6 +7,19 @@
 export type F32 = Float32Array;
 export type I32 = Int32Array;
 
+/** Which products a packed weight serves: 'nt' C = A·Wᵀ, 'nn' C = A·W, or both. */
+export type PackModes = 'nt' | 'nn' | 'both';
+
+/**
+ * Opaque handle to a weight matrix W(N,K) packed by a backend's packWeights (backend-owned memory, freed when the
+ * handle is garbage-collected). It serves only the backend (and precision) that made it.
+ */
+export interface PackedMatrix {
+  readonly N: number;
+  readonly K: number;
+  readonly modes: PackModes;
+}
+
 export interface Backend {
   readonly name: string;
 
@@ -16,6 +29,22 @@ export interface Backend {
    */
   matmul(C: F32, A: F32, B: F32, M: number, N: number, K: number,
          transA: boolean, transB: boolean, accumulate: boolean): void;
+
+  /**
+   * OPTIONAL pre-packed weights (callers fall back to matmul when a backend lacks them). A weight W(N,K) (PyTorch
+   * layout: N outputs × K inputs) used in many products (the recurrent W_hh once per time step) is packed once into
+   * the GEMM's panel layout instead of on every call:
+   *   mode 'nt': C(M,N) (+)= A(M,K)·Wᵀ   (forward: recurrent and input projections, the output layer)
+   *   mode 'nn': C(M,K) (+)= A(M,N)·W    (backward: dh_{t-1} = dG·W_hh)
+   * Memory: each mode holds one copy of W padded to whole panels (≈ N·K floats; half that at bf16 precision, which
+   * packs as bf16 once), so 'both' costs 2·N·K floats. The copy does not follow W: after W changes call repack
+   * before the next matmulPacked, or results are stale. A, C are contiguous row-major; C must not overlap A.
+   */
+  packWeights?(W: F32, N: number, K: number, modes?: PackModes): PackedMatrix;
+  /** Re-reads W(N,K) into the handle's panels (after the optimizer or a load changed W; also after an ISA switch). */
+  repack?(packed: PackedMatrix, W: F32): void;
+  /** C (+)= A·op(W) with W from the handle; see packWeights for the shapes of each mode. Throws on a mode not packed. */
+  matmulPacked?(C: F32, A: F32, packed: PackedMatrix, M: number, mode: 'nt' | 'nn', accumulate: boolean): void;
 
   /** Y(M,N) += b(N) on every row. */
   addRowVector(Y: F32, b: F32, M: number, N: number): void;

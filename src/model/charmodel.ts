@@ -1,7 +1,9 @@
 // The character model: Embedding(V,E) → L recurrent layers (LSTM/GRU/RNN) → Linear(H,V), as the seed's CharLSTM,
 // with parameters named and shaped as its PyTorch state_dict. Forward/backward run over a Backend; all buffers for
 // a given (B,T) are allocated once (Workspace) and reused, so training and sampling steps allocate nothing.
+// Weight matrices are pre-packed for the backend's GEMM (when it can) once per weight change, not once per product.
 import type { Backend, F32, I32 } from '../kernels/backend.js';
+import type { PackedWeight } from '../nn/packed.js';
 import { ParamStore, type ParamSpec } from '../nn/params.js';
 import { GATES, LayerWorkspace, RecurrentLayer, sharedGrads } from '../nn/recurrent.js';
 import { Linear } from '../nn/linear.js';
@@ -60,6 +62,9 @@ export class CharModel {
   readonly layers: RecurrentLayer[];
   readonly fc: Linear;
   private workspaces = new Map<string, Workspace>();
+  private version = 0;
+  /** What the packed copies were made from: weightsVersion, backend, and whether W_hh has its backward copy. */
+  private packedAt: { version: number; backend: Backend; train: boolean } | null = null;
 
   constructor(readonly config: ModelConfig, public backend: Backend) {
     this.params = new ParamStore(paramSpecs(config));
@@ -74,6 +79,42 @@ export class CharModel {
     this.fc = new Linear(ps.value('fc.weight'), ps.value('fc.bias'), ps.gradOf('fc.weight'), ps.gradOf('fc.bias'), H, V);
   }
 
+  /** Bumped by weightsChanged(); packed weight copies are refreshed when it moves. */
+  get weightsVersion(): number { return this.version; }
+
+  /**
+   * Call after writing params.data directly (loading, an optimizer step, tests). The packed copies of the weights
+   * are then refreshed at the start of the next forward. Calls that run several time steps (forward/lossSum with
+   * T > 1, forwardBackward) repack anyway, and forwardBackward leaves the copies stale (its caller is about to
+   * update the weights), so only single-step calls (step(), forward with T = 1) rely on this.
+   */
+  weightsChanged(): void {
+    this.version++;
+    this.stalePacks();
+  }
+
+  private packedWeights(): { w: PackedWeight; train: 'nt' | 'both' }[] {
+    return [...this.layers.flatMap((l) => [{ w: l.wih, train: 'both' as const }, { w: l.whh, train: 'both' as const }]),
+            { w: this.fc.w, train: 'nt' }];
+  }
+
+  /**
+   * Brings the packed copies up to date for this call: training also packs W_ih and W_hh for the backward products
+   * dx = dG·W (memory: one copy of every weight matrix, plus a second of each recurrent layer's W_ih and W_hh once
+   * the model has trained; bf16 halves both). releaseWorkspaces() frees them.
+   */
+  private preparePacks(train: boolean, force: boolean): void {
+    const at = this.packedAt, be = this.backend;
+    if (!force && at && at.version === this.version && at.backend === be && (at.train || !train)) return;
+    for (const { w, train: modes } of this.packedWeights()) w.refresh(be, train ? modes : 'nt');
+    this.packedAt = { version: this.version, backend: be, train: train || (at?.train ?? false) };
+  }
+
+  private stalePacks(): void {
+    this.packedAt = null;
+    for (const { w } of this.packedWeights()) w.stale();
+  }
+
   /**
    * PyTorch's default initialisation: Embedding N(0,1); recurrent weights and biases U(±1/√H); Linear weight
    * (kaiming_uniform with a=√5) and bias U(±1/√in) — here in = H, so every non-embedding bound is 1/√H.
@@ -85,6 +126,7 @@ export class CharModel {
       if (e.name === 'embed.weight') for (let i = 0; i < v.length; i++) v[i] = rng.normal();
       else for (let i = 0; i < v.length; i++) v[i] = rng.uniform(-bound, bound);
     }
+    this.weightsChanged();
   }
 
   createState(B: number): RecurrentState {
@@ -102,8 +144,12 @@ export class CharModel {
     return ws;
   }
 
-  /** Frees cached buffers (e.g. after training, before long sampling). */
-  releaseWorkspaces(): void { this.workspaces.clear(); }
+  /** Frees cached buffers and packed weight copies (e.g. after training, before long sampling). */
+  releaseWorkspaces(): void {
+    this.workspaces.clear();
+    this.packedAt = null;
+    for (const { w } of this.packedWeights()) w.release();
+  }
 
   /**
    * ids: (B,T) row-major token ids. Returns the logits (T,B,V) time-major, a view into the workspace valid until
@@ -116,6 +162,7 @@ export class CharModel {
   private run(ws: Workspace, ids: I32, state: RecurrentState | null, train: boolean, rng?: Rng): Workspace {
     const be = this.backend, cfg = this.config, { B, T } = ws, N = B * T, H = cfg.hiddenSize, BH = B * H;
     if (state && state.B !== B) throw new Error(`state batch ${state.B} != ${B}`);
+    this.preparePacks(train, train || T > 1);
     for (let b = 0; b < B; b++) for (let t = 0; t < T; t++) ws.ids[t * B + b] = ids[b * T + t];
     be.embeddingForward(ws.emb, this.params.value('embed.weight'), ws.ids, N, cfg.embeddingDim);
     if (ws.embMask.length) {
@@ -170,6 +217,7 @@ export class CharModel {
     }
     if (ws.embMask.length) be.mul(ws.dEmb, ws.dEmb, ws.embMask, ws.dEmb.length);
     be.embeddingBackward(this.params.gradOf('embed.weight'), ws.dEmb, ws.ids, N, cfg.embeddingDim);
+    this.stalePacks(); // the gradient is computed to change the weights: never reuse these copies
     return count ? sum / count : 0;
   }
 

@@ -95,6 +95,7 @@ export function modelFromDecoded(dec: DecodedSafetensors, backend: Backend, sour
     }
     model.params.value(e.name).set(t.data);
   }
+  model.weightsChanged();
   const training = meta.training ? parseJson<TrainingSummary>(meta, 'training', source) : null;
   return { model, vocab, config, training, metadata: meta, source };
 }

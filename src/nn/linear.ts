@@ -1,13 +1,18 @@
 // Linear layer y = x·Wᵀ + b (PyTorch nn.Linear layout: W is (out,in)). Forward/backward over N rows.
+// The forward product goes through PackedWeight (pre-packed W where the backend supports it; refreshed by the model).
 import type { Backend, F32 } from '../kernels/backend.js';
+import { PackedWeight } from './packed.js';
 
 export class Linear {
+  readonly w: PackedWeight;
   constructor(readonly W: F32, readonly b: F32, readonly dW: F32, readonly db: F32,
-              readonly inF: number, readonly outF: number) {}
+              readonly inF: number, readonly outF: number) {
+    this.w = new PackedWeight(W, outF, inF);
+  }
 
   /** y(N,out) = x(N,in)·Wᵀ + b */
   forward(be: Backend, y: F32, x: F32, N: number): void {
-    be.matmul(y, x, this.W, N, this.outF, this.inF, false, true, false);
+    this.w.nt(be, y, x, N, false);
     be.addRowVector(y, this.b, N, this.outF);
   }
 

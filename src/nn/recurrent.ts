@@ -1,7 +1,9 @@
 // Recurrent layers (LSTM, GRU, tanh RNN) in PyTorch's parameter layout, time-major inside: x is (T,B,In).
 // Forward does the input projection for all T steps as one GEMM, then one recurrent GEMM + fused pointwise
 // per step; backward runs the steps in reverse and accumulates the weight gradients as GEMMs over all steps.
+// W_ih and W_hh go through PackedWeight: pre-packed once per weight update where the backend supports it.
 import type { Backend, F32 } from '../kernels/backend.js';
+import { PackedWeight } from './packed.js';
 
 export type CellType = 'lstm' | 'gru' | 'rnn';
 export const GATES: Record<CellType, number> = { lstm: 4, gru: 3, rnn: 1 };
@@ -78,20 +80,25 @@ export class LayerWorkspace {
 
 export class RecurrentLayer {
   readonly G: number;
+  /** W_ih (G,In) and W_hh (G,H) for the products; their packed copies are refreshed by the model. */
+  readonly wih: PackedWeight;
+  readonly whh: PackedWeight;
   constructor(readonly cell: CellType, readonly p: LayerParams, readonly In: number, readonly H: number) {
     this.G = GATES[cell] * H;
+    this.wih = new PackedWeight(p.Wih, this.G, In);
+    this.whh = new PackedWeight(p.Whh, this.G, H);
   }
 
   /** Runs T steps from the state already in ws.hs slot 0 (and ws.cs slot 0 for LSTM). x: (T,B,In). */
   forward(be: Backend, ws: LayerWorkspace, x: F32): void {
     const { B, T } = ws, H = this.H, G = this.G, p = this.p;
-    be.matmul(ws.pre, x, p.Wih, T * B, G, this.In, false, true, false);
+    this.wih.nt(be, ws.pre, x, T * B, false);
     if (this.cell === 'gru') {
       be.addRowVector(ws.pre, p.bih, T * B, G);
       const gh = ws.scratch; // (B,3H) hidden projection of this step
       for (let t = 0; t < T; t++) {
         const hPrev = ws.slot(ws.hs, t, H);
-        be.matmul(gh, hPrev, p.Whh, B, G, H, false, true, false);
+        this.whh.nt(be, gh, hPrev, B, false);
         be.addRowVector(gh, p.bhh, B, G);
         be.gruCellForward(ws.slot(ws.hs, t + 1, H), ws.slot(ws.aux, t, 4 * H), ws.slot(ws.pre, t, G), gh, hPrev, B, H);
       }
@@ -101,7 +108,7 @@ export class RecurrentLayer {
     be.addRowVector(ws.pre, ws.bsum, T * B, G);
     for (let t = 0; t < T; t++) {
       const gates = ws.slot(ws.pre, t, G);
-      be.matmul(gates, ws.slot(ws.hs, t, H), p.Whh, B, G, H, false, true, true);
+      this.whh.nt(be, gates, ws.slot(ws.hs, t, H), B, true);
       if (this.cell === 'lstm') {
         be.lstmCellForward(ws.slot(ws.hs, t + 1, H), ws.slot(ws.cs, t + 1, H), ws.scratch, gates,
                            ws.slot(ws.cs, t, H), B, H);
@@ -130,7 +137,7 @@ export class RecurrentLayer {
       be.sumRows(p.dbhh, dHid, rows, G);
       be.matmul(p.dWih, dPre, ws.span(x, t0, t1, this.In), G, this.In, rows, true, false, true);
       be.sumRows(p.dbih, dPre, rows, G);
-      if (dx) be.matmul(ws.span(dx, t0, t1, this.In), dPre, p.Wih, rows, this.In, G, false, false, false);
+      if (dx) this.wih.nn(be, ws.span(dx, t0, t1, this.In), dPre, rows, false);
     }
   }
 
@@ -139,23 +146,23 @@ export class RecurrentLayer {
 
   /** One step of back-propagation through time; gate gradients go to chunk slot k. */
   private stepBackward(be: Backend, ws: LayerWorkspace, dOut: F32, t: number, k: number, BH: number): void {
-    const H = this.H, G = this.G, B = ws.B, Whh = this.p.Whh;
+    const H = this.H, G = this.G, B = ws.B, whh = this.whh;
     const dh = ws.slot(dOut, t, H), dhPrev = t > 0 ? ws.slot(dOut, t - 1, H) : ws.dh0;
     if (this.cell === 'lstm') {
       const dG = ws.slot(ws.dPre, k, G);
       be.tanhForward(ws.scratch, ws.slot(ws.cs, t + 1, H), BH); // tanh(c_t), recomputed to save T·B·H floats
       be.lstmCellBackward(dG, this.dcPrev, dh, this.dc, ws.slot(ws.pre, t, G), ws.slot(ws.cs, t, H), ws.scratch, B, H);
-      if (t > 0) be.matmul(dhPrev, dG, Whh, B, H, G, false, false, true);
+      if (t > 0) whh.nn(be, dhPrev, dG, B, true);
       const tmp = this.dc; this.dc = this.dcPrev; this.dcPrev = tmp;
     } else if (this.cell === 'gru') {
       const dGh = ws.slot(ws.dGh, k, G);
       if (t === 0) ws.dh0.fill(0);
       be.gruCellBackward(ws.slot(ws.dPre, k, G), dGh, dhPrev, dh, ws.slot(ws.aux, t, 4 * H), ws.slot(ws.hs, t, H), B, H);
-      if (t > 0) be.matmul(dhPrev, dGh, Whh, B, H, G, false, false, true);
+      if (t > 0) whh.nn(be, dhPrev, dGh, B, true);
     } else {
       const dG = ws.slot(ws.dPre, k, G);
       be.tanhBackward(dG, dh, ws.slot(ws.hs, t + 1, H), BH);
-      if (t > 0) be.matmul(dhPrev, dG, Whh, B, H, G, false, false, true);
+      if (t > 0) whh.nn(be, dhPrev, dG, B, true);
     }
   }
 }

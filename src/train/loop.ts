@@ -79,6 +79,7 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
     vocab = lm.vocab;
     model = new CharModel({ ...lm.config, dropout: cfg.dropout, embedDropout: cfg.embedDropout }, backend);
     model.params.data.set(lm.model.params.data);
+    model.weightsChanged();
   } else {
     vocab = Vocab.fromText(opts.corpus.text);
     model = new CharModel({ cell: cfg.cell, vocabSize: vocab.size, embeddingDim: cfg.embeddingDim, hiddenSize: cfg.hiddenSize,
@@ -170,6 +171,7 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
         'lower --learning-rate, or clip gradients with --clip 1 (or resume from the last checkpoint with a lower rate)');
     }
     adam.update(backend, model.params.data, model.params.grad, lr, cfg.weightDecay, cfg.optimizer === 'adamw');
+    model.weightsChanged();
     step++; charsSeen += B * T; charsLog += B * T;
     lossAcc += loss; lossN++;
     if (step % cfg.logInterval === 0 || step === totalSteps) {

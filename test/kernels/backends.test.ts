@@ -1,6 +1,7 @@
 // Runs the one kernel suite (suite.ts) against every backend present: ref always; native on every ISA path this CPU
 // has (avx512, avx2, portable) when the addon loaded (else a notice). Then native-only checks: the seed model's
-// GEMM shapes (sampled entries vs float64), 1 vs 2 threads bit-identical, CHARLM_ISA in a child process, and bf16.
+// GEMM shapes (sampled entries vs float64), 1 vs 2 threads bit-identical, CHARLM_ISA in a child process, bf16 (plain
+// and pre-packed weights), and packed handles refusing another ISA or precision.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
@@ -9,6 +10,7 @@ import { createRefBf16Backend, bf16Round } from '../../src/kernels/ref/bf16.js';
 import { loadNative, nativeHasBf16Dot, setNativeIsa, type Isa } from '../../src/kernels/native/index.js';
 import { checkGuards, copyView, exactEntries, expectClose, randView, rng } from './check.js';
 import { checkMatmul, MATMUL_SHAPES, registerKernelSuite } from './suite.js';
+import { checkPacked, checkPackedLarge, PACKED_ODD, PACKED_SEED } from './packed.js';
 
 registerKernelSuite('ref', () => refBackend);
 
@@ -140,5 +142,64 @@ if ('error' in loaded) {
     }
     setNativeIsa(defaultIsa);
     checkGuards('bf16');
+  });
+
+  test('native: bf16 matmulPacked vs the ref bf16 twin, every ISA path', () => {
+    const refBf = createRefBf16Backend();
+    for (const isa of isas) {
+      setNativeIsa(isa); native.setThreads(threads);
+      const bf = loadNative({ precision: 'bf16' });
+      assert.ok(!('error' in bf));
+      const tag = `native-bf16[${isa}]`;
+      PACKED_ODD.forEach(([N, K, M], s) => checkPacked(bf.backend, tag, N, K, M, 800 + s, 2e-4, refBf));
+      PACKED_SEED.forEach(([N, K, M], s) => checkPacked(bf.backend, tag, N, K, M, 900 + s, 2e-4, refBf));
+      checkPackedLarge(bf.backend, tag, 2e-4, bf16Round);
+    }
+    setNativeIsa(defaultIsa);
+  });
+
+  test('native: matmulPacked with 1, 2 and 3 threads is bit-identical', () => {
+    setNativeIsa(defaultIsa);
+    for (const [N, K, M] of [[2048, 512, 1], [2048, 512, 3], [2048, 512, 64], [65, 512, 32], [4099, 1024, 2]]) {
+      const r = rng(N + K + M);
+      const W = randView(N * K, r);
+      const packed = native.packWeights!(W, N, K, 'both');
+      for (const mode of ['nt', 'nn'] as const) {
+        const A = randView(M * (mode === 'nt' ? K : N), r);
+        const outs = [1, 2, 3].map((n) => {
+          native.setThreads(n);
+          native.repack!(packed, W);   // packing is split across threads too
+          const C = randView(M * (mode === 'nt' ? N : K), rng(1));
+          native.matmulPacked!(C, A, packed, M, mode, true);
+          return C;
+        });
+        assert.deepEqual(outs[0], outs[1], `threads 1 vs 2 differ at W ${N}x${K} M=${M} ${mode}`);
+        assert.deepEqual(outs[0], outs[2], `threads 1 vs 3 differ at W ${N}x${K} M=${M} ${mode}`);
+      }
+      console.log(`  packed threads 1 vs 2 vs 3 W ${N}x${K} M=${M}: identical`);
+    }
+    native.setThreads(threads);
+    checkGuards('packed threads');
+  });
+
+  test('native: a packed handle refuses another ISA path, precision or mode until repacked', () => {
+    const W = randView(40 * 40, rng(3)), A = randView(4 * 40, rng(4)), C = randView(4 * 40, rng(5));
+    const bf = loadNative({ precision: 'bf16' });
+    assert.ok(!('error' in bf));
+    setNativeIsa(defaultIsa);
+    const p = native.packWeights!(W, 40, 40, 'nt');
+    assert.throws(() => bf.backend.matmulPacked!(C, A, p, 4, 'nt', false), /another backend/);
+    assert.throws(() => native.matmulPacked!(C, A, p, 4, 'nn', false), /not packed for mode nn/);
+    assert.throws(() => native.matmulPacked!(C, A, { N: 40, K: 40, modes: 'nt' }, 4, 'nt', false), /another backend/);
+    assert.throws(() => native.matmulPacked!(C.subarray(1), A, p, 4, 'nt', false), RangeError);
+    const other = isas.find((i) => i !== defaultIsa);
+    if (other) {
+      setNativeIsa(other);
+      assert.throws(() => native.matmulPacked!(C, A, p, 4, 'nt', false), /repack it/);
+      native.repack!(p, W);
+      native.matmulPacked!(C, A, p, 4, 'nt', false);
+      setNativeIsa(defaultIsa);
+    }
+    checkGuards('packed refusals');
   });
 }

@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import type { Backend } from '../../src/kernels/backend.js';
 import { refBackend as ref } from '../../src/kernels/ref/index.js';
 import { checkGuards, copyView, exactEntries, expectClose, randView, rng, view } from './check.js';
+import { checkPacked, checkPackedLarge, PACKED_ODD, PACKED_SEED } from './packed.js';
 
 const TOL_EW = 1e-5;
 const TOL_SUM = 1e-4;
@@ -51,6 +52,13 @@ export function registerKernelSuite(label: string, get: () => Backend, setup: ()
 
   t('matmul (odd shapes, NN/NT/TN/TT, accumulate)', (b) => {
     MATMUL_SHAPES.forEach(([M, N, K], s) => checkMatmul(b, label, M, N, K, 100 + s));
+  });
+
+  t('matmulPacked (optional: nt/nn, accumulate, repack; odd and seed shapes)', (b) => {
+    if (!b.packWeights) { console.log(`  ${label}: no packed-weights API (callers use matmul)`); return; }
+    PACKED_ODD.forEach(([N, K, M], s) => checkPacked(b, label, N, K, M, 300 + s, TOL_SUM));
+    PACKED_SEED.forEach(([N, K, M], s) => checkPacked(b, label, N, K, M, 400 + s, TOL_SUM));
+    checkPackedLarge(b, label, TOL_SUM);
   });
 
   t('addRowVector / sumRows', (b) => {

@@ -15,6 +15,7 @@ function build(g: Golden, backend: Backend): CharModel {
     m.params.value(p.name).set(p.data);
   }
   assert.equal(m.params.entries.length, g.params.length);
+  m.weightsChanged();
   return m;
 }
 
@@ -69,6 +70,7 @@ for (const { backend, label } of await availableBackends()) {
           losses.push(m.forwardBackward(x, y, B, T, null));
           backend.adam(m.params.data, m.params.grad, mom, vel, n, o.lr, o.betas[0], o.betas[1], o.eps,
                        o.weight_decay, opt === 'adamw', s);
+          m.weightsChanged();
         }
         const dl = diffs(losses, o.losses);
         let worst = 0;

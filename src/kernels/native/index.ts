@@ -2,7 +2,7 @@
 // scripts/build-native.mjs. loadNative() never throws. The backend's kernels ARE the addon's functions (typed arrays
 // cross without copies); the thread pool and the ISA are process-wide, shared by every native backend object.
 import { createRequire } from 'node:module';
-import type { Backend } from '../backend.js';
+import type { Backend, F32, PackedMatrix, PackModes } from '../backend.js';
 import { CharlmError } from '../../errors.js';
 
 export type Precision = 'fp32' | 'bf16';
@@ -17,9 +17,17 @@ export type NativeBackend = Backend & {
   readonly precision: Precision;
 };
 
-/** The addon's exports (native/binding.cc). Kernel signatures are exactly Backend's. */
-interface Addon extends Omit<Backend, 'name'> {
+/** The addon's handle to packed weights (a Node-API External owning the panels). */
+type NativeHandle = object;
+/** What native packWeights returns: the Backend's PackedMatrix fields plus the addon's handle. */
+interface NativePacked extends PackedMatrix { readonly precision: Precision; readonly handle: NativeHandle }
+
+/** The addon's exports (native/binding.cc). Kernel signatures are exactly Backend's except the packed trio. */
+interface Addon extends Omit<Backend, 'name' | 'packWeights' | 'repack' | 'matmulPacked'> {
   matmulBf16: Backend['matmul'];
+  packWeights(W: F32, N: number, K: number, modes: number, bf16: boolean): NativeHandle;
+  repack(handle: NativeHandle, W: F32): void;
+  matmulPacked(C: F32, A: F32, handle: NativeHandle, M: number, nn: boolean, acc: boolean, bf16: boolean): void;
   setThreads(n: number): void;
   getThreads(): number;
   isa(): string;
@@ -40,7 +48,8 @@ function loadAddon(): { addon: Addon } | { error: string } {
   if (loaded) return loaded;
   try {
     const addon = createRequire(import.meta.url)(ADDON_PATH) as Addon;
-    const missing = [...KERNELS, 'matmulBf16', 'setThreads', 'isa'].filter((k) => typeof (addon as never)[k] !== 'function');
+    const missing = [...KERNELS, 'matmulBf16', 'packWeights', 'repack', 'matmulPacked', 'setThreads', 'isa']
+      .filter((k) => typeof (addon as never)[k] !== 'function');
     loaded = missing.length ? { error: `addon is stale (missing ${missing.join(', ')}); rebuild it` } : { addon };
   } catch (e) {
     const msg = (e as Error).message.split('\n')[0];
@@ -53,11 +62,31 @@ function makeBackend(addon: Addon, opts: NativeOptions): NativeBackend {
   const precision: Precision = opts.precision ?? 'fp32';
   if (precision !== 'fp32' && precision !== 'bf16') throw new Error(`unknown precision ${String(precision)}`);
   if (opts.threads !== undefined) addon.setThreads(opts.threads);
-  const kernels = Object.fromEntries(KERNELS.map((k) => [k, addon[k]])) as Omit<Backend, 'name'>;
+  type Kernels = Pick<Backend, (typeof KERNELS)[number]>;
+  const kernels = Object.fromEntries(KERNELS.map((k) => [k, addon[k]])) as unknown as Kernels;
+  const bf16 = precision === 'bf16';
+  const own = (p: PackedMatrix): NativePacked => {
+    const np = p as NativePacked;
+    if (!np.handle || np.precision !== precision) {
+      throw new Error(`packed weights from another backend (${np.precision ?? 'not native'}) used on native ${precision}`);
+    }
+    return np;
+  };
   return {
-    name: precision === 'bf16' ? 'native-bf16' : 'native',
+    name: bf16 ? 'native-bf16' : 'native',
     ...kernels,
-    matmul: precision === 'bf16' ? addon.matmulBf16 : addon.matmul,
+    matmul: bf16 ? addon.matmulBf16 : addon.matmul,
+    packWeights(W: F32, N: number, K: number, modes: PackModes = 'both'): PackedMatrix {
+      const bits = modes === 'nt' ? 1 : modes === 'nn' ? 2 : modes === 'both' ? 3 : 0;
+      if (!bits) throw new Error(`unknown pack modes ${String(modes)}`);
+      const p: NativePacked = { N, K, modes, precision, handle: addon.packWeights(W, N, K, bits, bf16) };
+      return p;
+    },
+    repack(p: PackedMatrix, W: F32): void { addon.repack(own(p).handle, W); },
+    matmulPacked(C: F32, A: F32, p: PackedMatrix, M: number, mode: 'nt' | 'nn', accumulate: boolean): void {
+      if (mode !== 'nt' && mode !== 'nn') throw new Error(`unknown matmulPacked mode ${String(mode)}`);
+      addon.matmulPacked(C, A, own(p).handle, M, mode === 'nn', accumulate, bf16);
+    },
     precision,
     setThreads: (n: number) => addon.setThreads(n),
     get threads() { return addon.getThreads(); },
