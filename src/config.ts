@@ -14,6 +14,8 @@ export interface TrainConfig {
   // data
   seqLength: number;
   batchSize: number;
+  /** Split each batch into micro-batches of this many rows (same gradient, less memory); 0 = off. */
+  microBatch: number;
   batching: 'random' | 'stateful';
   valFraction: number;
   // optimisation
@@ -44,7 +46,7 @@ export interface TrainConfig {
 
 export const DEFAULTS: TrainConfig = {
   cell: 'lstm', embeddingDim: 256, hiddenSize: 512, numLayers: 2, dropout: 0, embedDropout: 0,
-  seqLength: 100, batchSize: 64, batching: 'random', valFraction: 0.1,
+  seqLength: 100, batchSize: 64, microBatch: 0, batching: 'random', valFraction: 0.1,
   epochs: 30, steps: 0, learningRate: 0.001, weightDecay: 0, optimizer: 'adam', clip: 5,
   schedule: 'constant', warmupSteps: 0, minLrRatio: 0.1, lrDecay: 0.97, lrDecayAfterEpochs: 10,
   evalInterval: 200, evalChars: 100_000, patience: 0, logInterval: 10, sampleChars: 200,
@@ -77,7 +79,7 @@ const SPEC: Record<keyof TrainConfig, Kind> = {
   cell: { type: 'enum', values: ['lstm', 'gru', 'rnn'] },
   embeddingDim: { type: 'int', min: 1 }, hiddenSize: { type: 'int', min: 1 }, numLayers: { type: 'int', min: 1 },
   dropout: { type: 'num', min: 0, max: 1, maxExclusive: true }, embedDropout: { type: 'num', min: 0, max: 1, maxExclusive: true },
-  seqLength: { type: 'int', min: 1 }, batchSize: { type: 'int', min: 1 },
+  seqLength: { type: 'int', min: 1 }, batchSize: { type: 'int', min: 1 }, microBatch: { type: 'int', min: 0 },
   batching: { type: 'enum', values: ['random', 'stateful'] }, valFraction: { type: 'num', min: 0, max: 0.5 },
   epochs: { type: 'num', min: 0 }, steps: { type: 'int', min: 0 }, learningRate: { type: 'num', min: 0 },
   weightDecay: { type: 'num', min: 0 }, optimizer: { type: 'enum', values: ['adam', 'adamw'] }, clip: { type: 'num', min: 0 },

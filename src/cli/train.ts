@@ -10,7 +10,8 @@ import { backendFor } from './common.js';
 import { Progress } from './progress.js';
 
 const HELP: Partial<Record<keyof TrainConfig, string>> = {
-  seqLength: 'characters per training window (T)', batchSize: 'windows per step (B)', embeddingDim: 'embedding size (E)',
+  seqLength: 'characters per training window (T)', batchSize: 'windows per step (B)',
+  microBatch: 'run each batch in micro-batches of this many windows: same gradient, less memory (0 = off)', embeddingDim: 'embedding size (E)',
   hiddenSize: 'hidden size (H)', numLayers: 'recurrent layers (L)', epochs: 'epochs (one = train chars / (B·T) steps)',
   learningRate: 'Adam learning rate', steps: 'total steps (overrides epochs when > 0)', seed: 'random seed',
   cell: 'lstm | gru | rnn', clip: 'clip gradients to this global norm (0 = off)', valFraction: 'held-out tail of the corpus',
@@ -65,7 +66,7 @@ export function register(program: Command): void {
     const progress = new Progress(quiet);
     try {
       const r = await train({ config, corpus, outDir: out, backend, resume: !!o.resume, initFrom: o.initFrom as string | undefined,
-                              signal: ac.signal, onEvent: (e: TrainEvent) => progress.event(e) });
+                              signal: ac.signal, onEvent: (e: TrainEvent) => progress.event(e), consumeText: true });
       progress.stop();
       if (!quiet) {
         const val = r.bestValLoss !== null ? `, best val ${r.bestValLoss.toFixed(4)} nats/char (${(r.bestValLoss / Math.LN2).toFixed(3)} bits/char)` : '';

@@ -196,8 +196,12 @@ export class CharModel {
   /**
    * One training forward + backward on (B,T) inputs and targets (targets < 0 are ignored).
    * Zeroes and fills params.grad with the gradient of the mean loss; returns the mean loss (nats/char).
+   * Micro-batches: with opts.accumulate the gradient is added to params.grad instead, and with opts.normalizer the
+   * loss is divided by it (the scored characters of the whole batch) rather than by this call's own count, so
+   * summing the returned values and gradients over the micro-batches gives the whole batch's mean and gradient.
    */
-  forwardBackward(ids: I32, targets: I32, B: number, T: number, state: RecurrentState | null, rng?: Rng): number {
+  forwardBackward(ids: I32, targets: I32, B: number, T: number, state: RecurrentState | null, rng?: Rng,
+                  opts: { accumulate?: boolean; normalizer?: number } = {}): number {
     const ws = this.run(this.workspace(B, T, true), ids, state, true, rng);
     const be = this.backend, cfg = this.config, N = B * T, H = cfg.hiddenSize, L = cfg.numLayers;
     let count = 0;
@@ -206,8 +210,9 @@ export class CharModel {
       ws.targets[t * B + b] = y;
       if (y >= 0) count++;
     }
-    const sum = be.softmaxXent(ws.dLogits, ws.logits, ws.targets, N, cfg.vocabSize, count ? 1 / count : 0);
-    this.params.grad.fill(0);
+    const norm = opts.normalizer ?? count;
+    const sum = be.softmaxXent(ws.dLogits, ws.logits, ws.targets, N, cfg.vocabSize, norm ? 1 / norm : 0);
+    if (!opts.accumulate) this.params.grad.fill(0);
     this.fc.backward(be, ws.dOut[L - 1], ws.dLogits, ws.layers[L - 1].out, N);
     for (let l = L - 1; l >= 0; l--) {
       const input = l === 0 ? ws.embIn : ws.dropped[l - 1];
@@ -218,7 +223,7 @@ export class CharModel {
     if (ws.embMask.length) be.mul(ws.dEmb, ws.dEmb, ws.embMask, ws.dEmb.length);
     be.embeddingBackward(this.params.gradOf('embed.weight'), ws.dEmb, ws.ids, N, cfg.embeddingDim);
     this.stalePacks(); // the gradient is computed to change the weights: never reuse these copies
-    return count ? sum / count : 0;
+    return norm ? sum / norm : 0;
   }
 
   /** Inference loss: Σ -log p and the count of scored characters (targets < 0 skipped). */

@@ -41,6 +41,8 @@ export interface TrainOptions {
   initFrom?: string;
   signal?: AbortSignal;
   onEvent?: (ev: TrainEvent) => void;
+  /** Drop corpus.text (set it to '') once it is encoded, so a large corpus is held once, as tokens. */
+  consumeText?: boolean;
 }
 
 export interface TrainResult {
@@ -88,12 +90,19 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
   }
   const unknownChars = base ? vocab.unknownChars(opts.corpus.text) : [];
   const tokens = encodeCorpus(opts.corpus.text, vocab, 'skip');
+  if (opts.consumeText) opts.corpus.text = '';
   checkCorpusLength(tokens.length, cfg.seqLength);
   const { train: trainTok, val: valTok } = splitTrainVal(tokens, cfg.valFraction);
   checkCorpusLength(trainTok.length, cfg.batching === 'stateful' ? cfg.seqLength * cfg.batchSize : cfg.seqLength);
   const evalTok = valTok.subarray(0, Math.min(valTok.length, cfg.evalChars));
 
   const B = cfg.batchSize, T = cfg.seqLength;
+  const micro = cfg.microBatch > 0 && cfg.microBatch < B ? cfg.microBatch : B;
+  if (micro < B && (B % micro !== 0 || cfg.batching === 'stateful')) {
+    throw new CharlmError('BAD_CONFIG_VALUE', cfg.batching === 'stateful'
+      ? 'micro-batch works with --batching random only' : `micro-batch ${micro} must divide batch-size ${B}`,
+      'e.g. --batch-size 64 --micro-batch 16, or --micro-batch 0');
+  }
   const rng = new Rng((cfg.seed ^ 0x5eed5eed) >>> 0);
   const batcher: Batcher = cfg.batching === 'stateful' ? new StatefulStreams(trainTok, B, T) : new RandomWindows(trainTok, B, T, rng);
   const carry: RecurrentState | null = cfg.batching === 'stateful' ? model.createState(B) : null;
@@ -122,6 +131,9 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
          trainChars: trainTok.length, valChars: valTok.length, backend: backend.name, unknownChars });
 
   const x = new Int32Array(B * T), y = new Int32Array(B * T);
+  // Row blocks of x and y for micro-batching (views made once).
+  const parts = Array.from({ length: B / micro }, (_, i) => ({
+    x: x.subarray(i * micro * T, (i + 1) * micro * T), y: y.subarray(i * micro * T, (i + 1) * micro * T) }));
   let lossAcc = 0, lossN = 0, lastTrainLoss: number | null = history.length ? history[history.length - 1][1] : null;
   let lastVal: number | null = null, stopped: TrainResult['stopped'] = 'done';
   let tLog = performance.now(), charsLog = 0;
@@ -164,7 +176,9 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
       if (batcher.resetState) { carry.h.fill(0); carry.c?.fill(0); }
       batcher.consumedReset();
     }
-    const loss = model.forwardBackward(x, y, B, T, carry, rng);
+    let loss = 0;
+    if (micro === B) loss = model.forwardBackward(x, y, B, T, carry, rng);
+    else parts.forEach((p, i) => { loss += model.forwardBackward(p.x, p.y, micro, T, null, rng, { accumulate: i > 0, normalizer: B * T }); });
     const norm = clipGradNorm(backend, model.params.grad, cfg.clip); // clip 0: only measures the norm
     if (!Number.isFinite(loss) || !Number.isFinite(norm)) {
       throw new CharlmError('LOSS_NOT_FINITE', `the loss became ${loss} at step ${step + 1}; stopped, keeping the last good checkpoint in ${opts.outDir}`,

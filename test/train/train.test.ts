@@ -90,3 +90,16 @@ test('an interrupted run saves and reports interrupted', async () => {
   assert.equal(r.stopped, 'interrupted');
   assert.equal(loadModelFile(r.lastPath, refBackend).training?.steps, r.steps);
 });
+
+test('micro-batches give the same training as whole batches (no dropout), and bad splits are errors', async () => {
+  const a = await train({ config: small({ steps: 15 }), corpus, outDir: tmp(), backend: refBackend });
+  const b = await train({ config: small({ steps: 15, microBatch: 2 }), corpus, outDir: tmp(), backend: refBackend });
+  const losses = (d: string) => readFileSync(join(d, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l))
+    .filter((m) => m.type === 'train').map((m) => m.loss as number);
+  const la = losses(a.outDir), lb = losses(b.outDir);
+  const maxDiff = Math.max(...la.map((l, i) => Math.abs(l - lb[i])));
+  console.log(`  micro-batch 2 of 4 vs whole batch over 15 steps: max |loss diff| ${maxDiff.toExponential(2)}`);
+  assert.ok(maxDiff < 1e-5);
+  await assert.rejects(train({ config: small({ microBatch: 3 }), corpus, outDir: tmp(), backend: refBackend }),
+    (e: unknown) => e instanceof CharlmError && /must divide/.test(e.message));
+});
