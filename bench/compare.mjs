@@ -16,14 +16,17 @@ function runJson(cmd, argv) {
   if (r.status !== 0) throw new Error(`${cmd} ${argv.join(' ')} failed:\n${r.stderr}`);
   return JSON.parse(r.stdout.trim().split('\n').pop());
 }
-const best = (runs) => runs.reduce((a, b) => ({ ...a, ...Object.fromEntries(Object.entries(b).filter(([k, v]) => typeof v === 'number' && k.includes('per_s') && v > (a[k] ?? 0))) }));
+// Best rate of the repeats for each per-second key; peak memory is the largest seen.
+const best = (runs) => runs.reduce((a, b) => ({ ...a, ...Object.fromEntries(Object.entries(b).filter(([k, v]) =>
+  typeof v === 'number' && ((k.includes('per_s') && v > (a[k] ?? 0)) || (k === 'peak_rss_mb' && v > (a[k] ?? 0))))) }));
 const times = (f) => best(Array.from({ length: repeats }, f));
 
 const rows = [];
 if (existsSync(pytorchScript)) rows.push(['pytorch', times(() => runJson('/usr/bin/python3', [pytorchScript, '--steps', '5']))]);
 else console.error(`(no ${pytorchScript}: PyTorch baseline skipped)`);
-rows.push(['charlm native fp32', times(() => runJson(process.execPath, ['bin/charlm.js', 'bench', '--backend', 'native', '--precision', 'fp32']))]);
-rows.push(['charlm native bf16', times(() => runJson(process.execPath, ['bin/charlm.js', 'bench', '--backend', 'native', '--precision', 'bf16']))]);
+const native = (p) => ['bin/charlm.js', 'bench', '--backend', 'native', '--precision', p, '--steps', '5', '--sample-steps', '1000'];
+rows.push(['charlm native fp32', times(() => runJson(process.execPath, native('fp32')))]);
+rows.push(['charlm native bf16', times(() => runJson(process.execPath, native('bf16')))]);
 if (!args.includes('--skip-ref')) rows.push(['charlm ref', runJson(process.execPath, ['bin/charlm.js', 'bench', '--backend', 'ref', '--steps', '1', '--sample-steps', '40'])]);
 
 const keys = ['train_chars_per_s', 'sample_chars_per_s_b1', 'sample_chars_per_s_b32', 'peak_rss_mb'];
