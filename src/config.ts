@@ -61,9 +61,9 @@ export const PRESETS: Record<string, { description: string; config: Partial<Trai
   },
   tiny: {
     description: 'a small LSTM (2×128) that learns visible structure in about a minute on 2 CPU cores',
-    config: { embeddingDim: 64, hiddenSize: 128, numLayers: 2, seqLength: 64, batchSize: 32, steps: 1500,
-              learningRate: 0.004, schedule: 'cosine', warmupSteps: 50, evalInterval: 250, evalChars: 20_000,
-              logInterval: 25, sampleChars: 160 },
+    config: { embeddingDim: 64, hiddenSize: 128, numLayers: 2, seqLength: 64, batchSize: 32, steps: 3000,
+              learningRate: 0.004, schedule: 'cosine', warmupSteps: 50, evalInterval: 500, evalChars: 20_000,
+              logInterval: 50, sampleChars: 160 },
   },
   shakespeare: {
     description: 'tiny Shakespeare in under an hour on 2 CPU cores: best validation 1.4454 nats/char after ~25 min (docs/results.md); stops when validation stalls',

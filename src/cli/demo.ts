@@ -21,7 +21,7 @@ export function register(program: Command): void {
       const config = resolveConfig({ preset: 'tiny', flags: { backend: o.backend } });
       if (backend.name === 'ref') {
         // The plain-TypeScript engine is ~40× slower: keep the demo to a couple of minutes (it learns much less).
-        config.steps = Math.round(config.steps / 25);
+        config.steps = Math.round(config.steps / 50);
         config.evalInterval = config.steps;
       }
       const corpus = await loadCorpusText(o.corpus);
