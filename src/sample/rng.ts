@@ -1,4 +1,4 @@
-// Seeded random numbers (xoshiro128**, seeded by splitmix32). The library never uses Math.random:
+// Seeded random numbers (xoshiro128**, seeded by splitmix32). The library never draws from an unseeded global source:
 // every random choice (init, batches, dropout, sampling) draws from an Rng passed in, whose state can be saved.
 
 export class Rng {
