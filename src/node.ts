@@ -7,7 +7,7 @@ import { generate, SAMPLE_DEFAULTS, type SampleOptions } from './sample/generate
 import { resolveConfig, type TrainConfig } from './config.js';
 import { loadCorpusText } from './data/datasets.js';
 import { readTextFile } from './data/corpus.js';
-import { evaluateTokens, type EvalResult } from './train/evaluate.js';
+import { evaluateText as evaluateModelText } from './train/evaluate.js';
 import { train as trainLoop, type TrainEvent, type TrainResult } from './train/loop.js';
 
 export * from './index.js';
@@ -35,15 +35,8 @@ export function sample(lm: LoadedModel, opts: Partial<SampleOptions> = {}, onCha
 }
 
 /** Loss of a model on a text (nats/char, bits/char, perplexity); characters outside the vocabulary are counted, not scored. */
-export function evaluateText(lm: LoadedModel, text: string): EvalResult & { unknownChars: number; unknownDistinct: string[] } {
-  const ids: number[] = [];
-  let unknown = 0;
-  for (const ch of text) {
-    const i = lm.vocab.indexOf(ch);
-    if (i < 0) unknown++;
-    ids.push(i);
-  }
-  return { ...evaluateTokens(lm.model, Int32Array.from(ids)), unknownChars: unknown, unknownDistinct: lm.vocab.unknownChars(text) };
+export function evaluateText(lm: LoadedModel, text: string): ReturnType<typeof evaluateModelText> {
+  return evaluateModelText(lm.model, lm.vocab, text);
 }
 
 export interface TrainApiOptions {

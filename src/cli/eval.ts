@@ -1,7 +1,7 @@
 // `charlm eval <model> <text>`: prints JSON with the model's loss on a text (nats/char, bits/char, perplexity).
 import type { Command } from 'commander';
 import { readTextFile } from '../data/corpus.js';
-import { evaluateTokens } from '../train/evaluate.js';
+import { evaluateText } from '../train/evaluate.js';
 import { backendOptions, loadForCli } from './common.js';
 
 export function register(program: Command): void {
@@ -12,13 +12,10 @@ export function register(program: Command): void {
     .action(async (modelPath: string, textPath: string, o: Record<string, any>) => {
       const text = readTextFile(textPath, 'text');
       const lm = await loadForCli(modelPath, o.backend, o.threads);
-      const ids: number[] = [];
-      let unknown = 0;
-      for (const ch of text) { const i = lm.vocab.indexOf(ch); if (i < 0) unknown++; ids.push(i); }
-      const r = evaluateTokens(lm.model, Int32Array.from(ids));
+      const r = evaluateText(lm.model, lm.vocab, text);
       console.log(JSON.stringify({
         model: modelPath, text: textPath, loss_nats_per_char: r.loss, bits_per_char: r.bitsPerChar, perplexity: r.perplexity,
-        chars_scored: r.chars, chars_total: ids.length, unknown_chars: unknown, unknown_distinct: lm.vocab.unknownChars(text),
+        chars_scored: r.chars, chars_total: r.charsTotal, unknown_chars: r.unknownChars, unknown_distinct: r.unknownDistinct,
       }, null, 2));
     });
 }

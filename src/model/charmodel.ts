@@ -172,15 +172,15 @@ export class CharModel {
     let x = ws.embIn;
     for (let l = 0; l < cfg.numLayers; l++) {
       const lw = ws.layers[l];
-      const h0 = lw.hs.subarray(0, BH), c0 = lw.cs.subarray(0, BH);
+      // Initial state into slot 0, final state (slot T) back out: plain copies, no views made per call.
       if (state) {
-        h0.set(state.h.subarray(l * BH, (l + 1) * BH));
-        if (state.c) c0.set(state.c.subarray(l * BH, (l + 1) * BH));
-      } else { h0.fill(0); c0.fill(0); }
+        copyInto(lw.hs, 0, state.h, l * BH, BH);
+        if (state.c) copyInto(lw.cs, 0, state.c, l * BH, BH);
+      } else { lw.hs.fill(0, 0, BH); lw.cs.fill(0, 0, lw.cs.length ? BH : 0); }
       this.layers[l].forward(be, lw, x);
       if (state) {
-        state.h.set(lw.hs.subarray(T * BH, (T + 1) * BH), l * BH);
-        if (state.c) state.c.set(lw.cs.subarray(T * BH, (T + 1) * BH), l * BH);
+        copyInto(state.h, l * BH, lw.hs, T * BH, BH);
+        if (state.c) copyInto(state.c, l * BH, lw.cs, T * BH, BH);
       }
       x = lw.out;
       if (l < cfg.numLayers - 1 && ws.masks[l].length) {
@@ -243,6 +243,10 @@ export class CharModel {
   step(ids: I32, state: RecurrentState): F32 {
     return this.forward(ids, state.B, 1, state, false);
   }
+}
+
+function copyInto(dst: F32, dOff: number, src: F32, sOff: number, n: number): void {
+  for (let i = 0; i < n; i++) dst[dOff + i] = src[sOff + i];
 }
 
 function need(rng: Rng | undefined): Rng {

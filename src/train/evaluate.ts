@@ -2,7 +2,7 @@
 // that are read in windows of T with the hidden state carried across windows, so every character after the
 // first of each stream is scored with its full left context. Same model + same slice → same number.
 import type { CharModel } from '../model/charmodel.js';
-import type { Tokens } from '../data/corpus.js';
+import type { Vocab } from '../data/vocab.js';
 
 export interface EvalResult { loss: number; bitsPerChar: number; perplexity: number; chars: number }
 
@@ -20,9 +20,10 @@ export function evaluateTokens(model: CharModel, tokens: ArrayLike<number>, opts
   const streamLen = Math.floor((n - 1) / B); // inputs per stream; the last stream's tail is dropped
   const state = model.createState(B);
   let sum = 0, count = 0;
+  const xFull = new Int32Array(B * T), yFull = new Int32Array(B * T); // reused; only the last window is shorter
   for (let pos = 0; pos < streamLen; pos += T) {
     const t = Math.min(T, streamLen - pos);
-    const x = new Int32Array(B * t), y = new Int32Array(B * t);
+    const x = t === T ? xFull : xFull.subarray(0, B * t), y = t === T ? yFull : yFull.subarray(0, B * t);
     for (let b = 0; b < B; b++) {
       const s = b * streamLen + pos;
       for (let k = 0; k < t; k++) {
@@ -35,4 +36,18 @@ export function evaluateTokens(model: CharModel, tokens: ArrayLike<number>, opts
     sum += r.sum; count += r.count;
   }
   return lossStats(sum, count);
+}
+
+/** Loss of a model on a text; characters outside the vocabulary are counted (and listed), not scored or fed. */
+export function evaluateText(model: CharModel, vocab: Vocab, text: string):
+    EvalResult & { charsTotal: number; unknownChars: number; unknownDistinct: string[] } {
+  const ids: number[] = [];
+  let unknown = 0;
+  for (const ch of text) {
+    const i = vocab.indexOf(ch);
+    if (i < 0) unknown++;
+    ids.push(i);
+  }
+  return { ...evaluateTokens(model, Int32Array.from(ids)), charsTotal: ids.length, unknownChars: unknown,
+           unknownDistinct: vocab.unknownChars(text) };
 }
