@@ -9,7 +9,7 @@ import { parseArgs } from 'node:util';
 import { CharModel } from '../src/model/charmodel.js';
 import { Vocab } from '../src/data/vocab.js';
 import { createBackend, type BackendName } from '../src/kernels/registry.js';
-import { Rng } from '../src/sample/rng.js';
+import { Rng } from '../src/util/rng.js';
 import { startServer } from '../src/server/index.js';
 
 const CHARS = "\n !$&',-.3:;?ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"; // tiny-shakespeare's 65

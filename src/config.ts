@@ -1,6 +1,5 @@
 // Training configuration: typed DEFAULTS, named presets (overrides only), and resolve() with the precedence
 // defaults < --preset < --config file.json < flags. Unknown keys and bad values are errors that name them.
-import { readFileSync } from 'node:fs';
 import { CharlmError } from './errors.js';
 
 export interface TrainConfig {
@@ -127,21 +126,6 @@ function applyObject(into: TrainConfig, obj: Record<string, unknown>, where: str
     if (!(key in SPEC)) throw badKey(rawKey, where);
     (into as unknown as Record<string, unknown>)[key] = checkValue(key, v, where);
   }
-}
-
-export function readConfigFile(path: string): Record<string, unknown> {
-  let text: string;
-  try { text = readFileSync(path, 'utf8'); } catch (e) {
-    throw new CharlmError('FILE_NOT_FOUND', `cannot read config file ${path}: ${(e as NodeJS.ErrnoException).code ?? e}`, 'check the --config path');
-  }
-  let obj: unknown;
-  try { obj = JSON.parse(text); } catch (e) {
-    throw new CharlmError('BAD_CONFIG_FILE', `config file ${path} is not valid JSON: ${(e as Error).message}`, 'fix the JSON syntax');
-  }
-  if (!obj || typeof obj !== 'object' || Array.isArray(obj)) {
-    throw new CharlmError('BAD_CONFIG_FILE', `config file ${path} must hold a JSON object`, 'e.g. {"hidden-size": 256}');
-  }
-  return obj as Record<string, unknown>;
 }
 
 /** defaults < preset < config file < flags. `flags` keys may be camelCase or kebab-case. */

@@ -5,7 +5,7 @@ export { refBackend } from './kernels/ref/index.js';
 export { CharModel, paramSpecs, type RecurrentState } from './model/charmodel.js';
 export type { ModelConfig } from './model/config.js';
 export { Vocab } from './data/vocab.js';
-export { Rng } from './sample/rng.js';
+export { Rng } from './util/rng.js';
 export { Picker, type PickOptions } from './sample/pick.js';
 export { generate, generateBatch, SAMPLE_DEFAULTS, type SampleOptions } from './sample/generate.js';
 export { DEFAULTS, PRESETS, resolveConfig, type TrainConfig } from './config.js';

@@ -5,7 +5,7 @@ import type { Command } from 'commander';
 import { resolveConfig } from '../config.js';
 import { CharModel } from '../model/charmodel.js';
 import { Adam } from '../train/optimizer.js';
-import { Rng } from '../sample/rng.js';
+import { Rng } from '../util/rng.js';
 import { Picker } from '../sample/pick.js';
 import type { Backend } from '../kernels/backend.js';
 import { backendFor, checkBackendName, parseNumber } from './common.js';

@@ -5,7 +5,7 @@ import type { Command } from 'commander';
 import { CharlmError } from '../errors.js';
 import { refBackend } from '../kernels/ref/index.js';
 import { loadModelFile } from '../model/io.js';
-import { writeFileAtomic } from '../model/checkpoint.js';
+import { writeFileAtomic } from '../util/fs.js';
 import { exportOnnx, OPSET } from '../interop/onnx.js';
 
 export interface ExportCliOptions { format?: string; sequence?: boolean; out?: string }

@@ -2,7 +2,8 @@
 // Ctrl-C finishes the current step, saves, and exits with 130; a second Ctrl-C exits at once (files are atomic).
 import { Command, Option } from 'commander';
 import { basename } from 'node:path';
-import { CONFIG_KEYS, DEFAULTS, kebab, PRESETS, readConfigFile, resolveConfig, type TrainConfig } from '../config.js';
+import { CONFIG_KEYS, DEFAULTS, kebab, PRESETS, resolveConfig, type TrainConfig } from '../config.js';
+import { readConfigFile } from '../config-file.js';
 import { CharlmError } from '../errors.js';
 import { loadCorpusText, DATASETS } from '../data/datasets.js';
 import { train, type TrainEvent } from '../train/loop.js';

@@ -3,7 +3,7 @@
 // stride-1 windows); StatefulStreams walks B contiguous streams through the corpus (char-rnn style) so the hidden
 // state can be carried across batches. Both expose their position for resume.
 import type { I32 } from '../kernels/backend.js';
-import type { Rng } from '../sample/rng.js';
+import type { Rng } from '../util/rng.js';
 import type { Tokens } from './corpus.js';
 
 export interface Batcher {

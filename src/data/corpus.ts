@@ -2,43 +2,14 @@
 // U+FFFD), turn it into the smallest typed array of token ids, check it is long enough, and split off the
 // validation tail. Only readTextFile/readFileBytes touch the file system.
 
-import * as fs from 'node:fs';
-import * as path from 'node:path';
 import { CharlmError } from '../errors.js';
 import { Vocab, unknownCharsError } from './vocab.js';
+import { readFileBytes } from '../util/fs.js';
+
+export { readFileBytes };
 
 /** Token ids of a corpus, in the narrowest type that holds every id. */
 export type Tokens = Uint8Array | Uint16Array | Uint32Array;
-
-/** Reads a whole file; missing, directory and unreadable files are CharlmErrors. `what` names it in messages. */
-export function readFileBytes(file: string, what = 'file'): Uint8Array {
-  let stat: fs.Stats;
-  try {
-    stat = fs.statSync(file);
-  } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT' || code === 'ENOTDIR') {
-      throw new CharlmError('FILE_NOT_FOUND', `${what} not found: ${file}`,
-        `check the path (relative paths start from ${process.cwd()})`);
-    }
-    throw readFailed(file, what, e);
-  }
-  if (stat.isDirectory()) {
-    throw new CharlmError('NOT_A_FILE', `${what} is a directory, not a file: ${file}`,
-      `pass the path of a file inside it, e.g. ${path.join(file, 'input.txt')}`);
-  }
-  try {
-    return fs.readFileSync(file);
-  } catch (e) {
-    throw readFailed(file, what, e);
-  }
-}
-
-function readFailed(file: string, what: string, e: unknown): CharlmError {
-  const err = e as NodeJS.ErrnoException;
-  return new CharlmError('READ_FAILED', `cannot read ${what} ${file}: ${err.code ?? ''} ${err.message}`.trim(),
-    'check that the file exists and that you may read it');
-}
 
 /** Reads a UTF-8 text file (a leading BOM is dropped). */
 export function readTextFile(file: string, what = 'corpus'): string {

@@ -8,8 +8,9 @@ import * as path from 'node:path';
 import { createHash } from 'node:crypto';
 import { createRequire } from 'node:module';
 import { CharlmError, isCharlmError } from '../errors.js';
-import { decodeUtf8, readFileBytes, readTextFile } from './corpus.js';
-import { writeFileAtomic } from '../model/checkpoint.js';
+import { decodeUtf8, readTextFile } from './corpus.js';
+import { readFileBytes } from '../util/fs.js';
+import { writeFileAtomic } from '../util/fs.js';
 
 export interface DatasetInfo {
   name: string;

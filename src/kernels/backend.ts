@@ -4,8 +4,8 @@
 // Buffers may be subarray views; kernels never allocate and never keep references between calls.
 // Dimension letters: B batch, T time, E embedding, H hidden, V vocabulary, N rows (= B*T usually).
 
-export type F32 = Float32Array;
-export type I32 = Int32Array;
+import type { F32, I32 } from '../util/types.js';
+export type { F32, I32 };
 
 /** Which products a packed weight serves: 'nt' C = A·Wᵀ, 'nn' C = A·W, or both. */
 export type PackModes = 'nt' | 'nn' | 'both';

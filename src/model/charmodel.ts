@@ -8,7 +8,7 @@ import { ParamStore, type ParamSpec } from '../nn/params.js';
 import { GATES, LayerWorkspace, RecurrentLayer, sharedGrads } from '../nn/recurrent.js';
 import { Linear } from '../nn/linear.js';
 import { fillDropoutMask } from '../nn/dropout.js';
-import type { Rng } from '../sample/rng.js';
+import type { Rng } from '../util/rng.js';
 import { cellPrefix, type ModelConfig } from './config.js';
 
 /** Recurrent state in PyTorch's layout: h, c are (L,B,H); c is null for GRU/RNN. */

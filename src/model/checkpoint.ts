@@ -3,11 +3,10 @@
 // before use, so a truncated or foreign file is a CharlmError, never a crash, hang or giant allocation.
 // writeFileAtomic replaces a file so that a crash or full disk never leaves a half-written checkpoint.
 
-import * as fs from 'node:fs';
-import * as path from 'node:path';
-import { randomBytes } from 'node:crypto';
 import { CharlmError } from '../errors.js';
-import { readFileBytes } from '../data/corpus.js';
+import { readFileBytes, writeFileAtomic, type AtomicWriteFs } from '../util/fs.js';
+
+export { writeFileAtomic, type AtomicWriteFs };
 
 export interface NamedTensor {
   name: string;
@@ -149,41 +148,4 @@ function isPlainObject(v: unknown): v is Record<string, unknown> {
 /** Reads and decodes a .safetensors file; missing/unreadable files and corrupt contents are CharlmErrors. */
 export function readSafetensorsFile(file: string): DecodedSafetensors {
   return decodeSafetensors(readFileBytes(file, 'checkpoint'), file);
-}
-
-/** The file-system calls writeFileAtomic makes; tests replace some of them to simulate failures. */
-export type AtomicWriteFs = Pick<typeof fs,
-  'mkdirSync' | 'openSync' | 'writeSync' | 'fsyncSync' | 'closeSync' | 'renameSync' | 'unlinkSync'>;
-
-/**
- * Replaces `file` with `bytes` atomically: write a uniquely named temp file in the same directory, fsync,
- * rename over the target, fsync the directory. On failure the temp file is removed and any existing `file` is
- * left as it was. Parent directories are created.
- */
-export function writeFileAtomic(file: string, bytes: Uint8Array, io: AtomicWriteFs = fs): void {
-  const dir = path.dirname(path.resolve(file));
-  const tmp = path.join(dir, `.${path.basename(file)}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`);
-  let fd: number | undefined;
-  let created = false;
-  try {
-    io.mkdirSync(dir, { recursive: true });
-    fd = io.openSync(tmp, 'wx', 0o644);
-    created = true;
-    for (let off = 0; off < bytes.length;) off += io.writeSync(fd, bytes, off, bytes.length - off);
-    io.fsyncSync(fd);
-    io.closeSync(fd);
-    fd = undefined;
-    io.renameSync(tmp, file);
-    created = false;
-  } catch (e) {
-    if (fd !== undefined) try { io.closeSync(fd); } catch { /* already failing */ }
-    if (created) try { io.unlinkSync(tmp); } catch { /* best effort */ }
-    const err = e as NodeJS.ErrnoException;
-    throw new CharlmError('WRITE_FAILED', `could not write ${file}: ${err.code ? err.code + ' ' : ''}${err.message}`,
-      `check free disk space and permissions in ${dir}; any previous ${path.basename(file)} is unchanged`);
-  }
-  try { // make the rename itself durable; not every platform lets a directory be fsynced
-    const dfd = fs.openSync(dir, 'r');
-    try { fs.fsyncSync(dfd); } finally { fs.closeSync(dfd); }
-  } catch { /* best effort */ }
 }

@@ -5,7 +5,8 @@ import { CharlmError } from '../errors.js';
 import { Vocab } from '../data/vocab.js';
 import { CharModel } from './charmodel.js';
 import { CELLS, type ModelConfig } from './config.js';
-import { decodeSafetensors, encodeSafetensors, readSafetensorsFile, writeFileAtomic, type DecodedSafetensors } from './checkpoint.js';
+import { decodeSafetensors, encodeSafetensors, readSafetensorsFile, type DecodedSafetensors } from './checkpoint.js';
+import { writeFileAtomic } from '../util/fs.js';
 
 export const FORMAT = 'charlm';
 export const FORMAT_VERSION = '1';

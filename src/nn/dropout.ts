@@ -1,7 +1,7 @@
 // Inverted dropout (as torch.nn.Dropout in training mode): mask entries are 0 with probability p and
 // 1/(1-p) otherwise, drawn from the passed-in Rng; forward and backward are one elementwise multiply each.
 import type { F32 } from '../kernels/backend.js';
-import type { Rng } from '../sample/rng.js';
+import type { Rng } from '../util/rng.js';
 
 export function fillDropoutMask(mask: F32, p: number, rng: Rng): void {
   const keep = 1 / (1 - p);

@@ -4,7 +4,7 @@ import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { CharlmError } from '../errors.js';
 import { refBackend } from '../kernels/ref/index.js';
-import { writeFileAtomic } from '../model/checkpoint.js';
+import { writeFileAtomic } from '../util/fs.js';
 import { loadModelFile, type TrainingSummary } from '../model/io.js';
 import type { MetricRecord } from '../train/metrics.js';
 import { renderReport, type ModelInfo, type ReportInput } from './html.js';

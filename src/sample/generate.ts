@@ -4,7 +4,7 @@ import type { CharModel } from '../model/charmodel.js';
 import type { Vocab } from '../data/vocab.js';
 import { CharlmError } from '../errors.js';
 import { Picker, type PickOptions } from './pick.js';
-import { Rng } from './rng.js';
+import { Rng } from '../util/rng.js';
 
 export interface SampleOptions extends PickOptions {
   prime: string;

@@ -1,7 +1,7 @@
 // Choosing the next character from logits: temperature (0 = greedy argmax), top-k, top-p (nucleus), then a
 // draw from the seeded Rng. Scratch buffers are passed in so the per-character path does not allocate.
 import type { F32 } from '../kernels/backend.js';
-import type { Rng } from './rng.js';
+import type { Rng } from '../util/rng.js';
 
 export interface PickOptions { temperature: number; topK: number; topP: number }
 

@@ -2,7 +2,7 @@
 // how much of the text is safe to stream (a tail that could still become a stop string is held back).
 import type { RecurrentState } from '../model/charmodel.js';
 import type { PickOptions } from '../sample/pick.js';
-import type { Rng } from '../sample/rng.js';
+import type { Rng } from '../util/rng.js';
 
 export type FinishReason = 'length' | 'stop' | 'timeout' | 'cancelled';
 

@@ -12,7 +12,7 @@ import { checkCorpusLength, encodeCorpus, splitTrainVal } from '../data/corpus.j
 import { RandomWindows, StatefulStreams, type Batcher } from '../data/batches.js';
 import { CharModel, type RecurrentState } from '../model/charmodel.js';
 import { loadModelFile, saveModel, type TrainingSummary } from '../model/io.js';
-import { Rng } from '../sample/rng.js';
+import { Rng } from '../util/rng.js';
 import { generate } from '../sample/generate.js';
 import { Adam, clipGradNorm } from './optimizer.js';
 import { initialScheduleState, lrAt, observeValidation } from './schedule.js';

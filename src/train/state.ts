@@ -1,7 +1,8 @@
 // The resumable training state beside last.safetensors: Adam moments, step, RNG, data position, schedule,
 // best validation loss, loss history, and the carried hidden state of stateful batching. Written atomically.
 import { CharlmError } from '../errors.js';
-import { encodeSafetensors, readSafetensorsFile, writeFileAtomic, type NamedTensor } from '../model/checkpoint.js';
+import { encodeSafetensors, readSafetensorsFile, type NamedTensor } from '../model/checkpoint.js';
+import { writeFileAtomic } from '../util/fs.js';
 import type { ScheduleState } from './schedule.js';
 
 export const STATE_FILE = 'state.safetensors';

@@ -3,7 +3,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { RandomWindows, StatefulStreams } from '../../src/data/batches.js';
-import { Rng } from '../../src/sample/rng.js';
+import { Rng } from '../../src/util/rng.js';
 
 test('random windows: targets are inputs shifted by one, offsets cover [0, N-T-1] uniformly', () => {
   const N = 50, T = 5, B = 4;

@@ -9,7 +9,7 @@ import { importStateDict } from '../../src/interop/import.js';
 import { CharModel } from '../../src/model/charmodel.js';
 import { Vocab } from '../../src/data/vocab.js';
 import { refBackend } from '../../src/kernels/ref/index.js';
-import { Rng } from '../../src/sample/rng.js';
+import { Rng } from '../../src/util/rng.js';
 import { ROOT, diffs, toBatchMajor } from '../helpers.js';
 
 // The slice of onnxruntime-node's API used here (its 1.16 typings do not resolve under NodeNext).

@@ -12,7 +12,7 @@ import { saveModel } from '../../src/model/io.js';
 import { CharModel } from '../../src/model/charmodel.js';
 import { Vocab } from '../../src/data/vocab.js';
 import { refBackend } from '../../src/kernels/ref/index.js';
-import { Rng } from '../../src/sample/rng.js';
+import { Rng } from '../../src/util/rng.js';
 import { ROOT, diffs } from '../helpers.js';
 
 const PY = '/usr/bin/python3';

@@ -7,7 +7,7 @@ import { CharModel } from '../../src/model/charmodel.js';
 import type { Backend } from '../../src/kernels/backend.js';
 import { loadNative } from '../../src/kernels/native/index.js';
 import { refBackend } from '../../src/kernels/ref/index.js';
-import { Rng } from '../../src/sample/rng.js';
+import { Rng } from '../../src/util/rng.js';
 import { diffs } from '../helpers.js';
 
 /** The same kernels without the optional packed trio: every product goes through matmul. */

@@ -5,7 +5,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { CharModel } from '../../src/model/charmodel.js';
 import { refBackend } from '../../src/kernels/ref/index.js';
-import { Rng } from '../../src/sample/rng.js';
+import { Rng } from '../../src/util/rng.js';
 
 const V = 7, E = 5, H = 6, L = 2, T = 6;
 // float32 central differences: truncation O(eps²) and rounding O(ulp(loss)/eps) ≈ 2e-7/eps. With eps = 1e-2 on a

@@ -13,7 +13,7 @@ import { refBackend } from '../../src/kernels/ref/index.js';
 import { Vocab } from '../../src/data/vocab.js';
 import { CharModel } from '../../src/model/charmodel.js';
 import { saveModel } from '../../src/model/io.js';
-import { Rng } from '../../src/sample/rng.js';
+import { Rng } from '../../src/util/rng.js';
 import type { MetricRecord } from '../../src/train/metrics.js';
 import { renderReport, writeReport, parseMetrics } from '../../src/report/index.js';
 import { buildTimeline } from '../../src/report/timeline.js';

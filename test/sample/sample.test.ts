@@ -3,7 +3,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Picker } from '../../src/sample/pick.js';
-import { Rng } from '../../src/sample/rng.js';
+import { Rng } from '../../src/util/rng.js';
 import { CharModel } from '../../src/model/charmodel.js';
 import { refBackend } from '../../src/kernels/ref/index.js';
 import { Vocab } from '../../src/data/vocab.js';

@@ -5,7 +5,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { request } from 'node:http';
 import { startServer } from '../../src/server/index.js';
-import { Rng } from '../../src/sample/rng.js';
+import { Rng } from '../../src/util/rng.js';
 import { makeModel, post } from './helpers.js';
 
 interface Case { method: string; path: string; body?: string; headers?: Record<string, string>; status?: number }

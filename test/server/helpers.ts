@@ -7,7 +7,7 @@ import { CharModel } from '../../src/model/charmodel.js';
 import { loadModelFile, saveModel, type LoadedModel, type TrainingSummary } from '../../src/model/io.js';
 import { Vocab } from '../../src/data/vocab.js';
 import { refBackend } from '../../src/kernels/ref/index.js';
-import { Rng } from '../../src/sample/rng.js';
+import { Rng } from '../../src/util/rng.js';
 import { startServer, type ServerOptions } from '../../src/server/index.js';
 
 export const TEXT = 'First Citizen:\nBefore we proceed any further, hear me speak.\nAll: Speak, speak! You are resolved rather to die than to famish?\n';

@@ -3,7 +3,7 @@
 // `done` with the full answer). A client that goes away has its sequences removed from the batch at once.
 import { randomInt } from 'node:crypto';
 import type { FastifyInstance, FastifyReply } from 'fastify';
-import { Rng } from '../../sample/rng.js';
+import { Rng } from '../../util/rng.js';
 import type { Sequence, SampleResult } from '../sequence.js';
 import type { ServedModel, ServerContext } from '../context.js';
 import { parseGenerate, type GenerateParams } from '../validation.js';

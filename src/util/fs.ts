@@ -1,0 +1,73 @@
+// File helpers below every layer: bounded, CharlmError-reporting reads and atomic replacement of a file
+// (write a temp file, fsync, rename), so a crash or a full disk never leaves a half-written file.
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { CharlmError } from '../errors.js';
+
+/** Reads a whole file; missing, directory and unreadable files are CharlmErrors. `what` names it in messages. */
+export function readFileBytes(file: string, what = 'file'): Uint8Array {
+  let stat: fs.Stats;
+  try {
+    stat = fs.statSync(file);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT' || code === 'ENOTDIR') {
+      throw new CharlmError('FILE_NOT_FOUND', `${what} not found: ${file}`,
+        `check the path (relative paths start from ${process.cwd()})`);
+    }
+    throw readFailed(file, what, e);
+  }
+  if (stat.isDirectory()) {
+    throw new CharlmError('NOT_A_FILE', `${what} is a directory, not a file: ${file}`,
+      `pass the path of a file inside it, e.g. ${path.join(file, 'input.txt')}`);
+  }
+  try {
+    return fs.readFileSync(file);
+  } catch (e) {
+    throw readFailed(file, what, e);
+  }
+}
+
+function readFailed(file: string, what: string, e: unknown): CharlmError {
+  const err = e as NodeJS.ErrnoException;
+  return new CharlmError('READ_FAILED', `cannot read ${what} ${file}: ${err.code ?? ''} ${err.message}`.trim(),
+    'check that the file exists and that you may read it');
+}
+
+/** The file-system calls writeFileAtomic makes; tests replace some of them to simulate failures. */
+export type AtomicWriteFs = Pick<typeof fs,
+  'mkdirSync' | 'openSync' | 'writeSync' | 'fsyncSync' | 'closeSync' | 'renameSync' | 'unlinkSync'>;
+
+/**
+ * Replaces `file` with `bytes` atomically: write a uniquely named temp file in the same directory, fsync,
+ * rename over the target, fsync the directory. On failure the temp file is removed and any existing `file` is
+ * left as it was. Parent directories are created.
+ */
+export function writeFileAtomic(file: string, bytes: Uint8Array, io: AtomicWriteFs = fs): void {
+  const dir = path.dirname(path.resolve(file));
+  const tmp = path.join(dir, `.${path.basename(file)}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`);
+  let fd: number | undefined;
+  let created = false;
+  try {
+    io.mkdirSync(dir, { recursive: true });
+    fd = io.openSync(tmp, 'wx', 0o644);
+    created = true;
+    for (let off = 0; off < bytes.length;) off += io.writeSync(fd, bytes, off, bytes.length - off);
+    io.fsyncSync(fd);
+    io.closeSync(fd);
+    fd = undefined;
+    io.renameSync(tmp, file);
+    created = false;
+  } catch (e) {
+    if (fd !== undefined) try { io.closeSync(fd); } catch { /* already failing */ }
+    if (created) try { io.unlinkSync(tmp); } catch { /* best effort */ }
+    const err = e as NodeJS.ErrnoException;
+    throw new CharlmError('WRITE_FAILED', `could not write ${file}: ${err.code ? err.code + ' ' : ''}${err.message}`,
+      `check free disk space and permissions in ${dir}; any previous ${path.basename(file)} is unchanged`);
+  }
+  try { // make the rename itself durable; not every platform lets a directory be fsynced
+    const dfd = fs.openSync(dir, 'r');
+    try { fs.fsyncSync(dfd); } finally { fs.closeSync(dfd); }
+  } catch { /* best effort */ }
+}
