@@ -17,6 +17,12 @@ export interface TrainConfig {
   microBatch: number;
   batching: 'random' | 'stateful';
   valFraction: number;
+  /** Hold out this many whole files for validation (several-file corpora) instead of each file's tail; 0 = tails. */
+  valFiles: number;
+  /** Keep the N most frequent characters plus one unknown symbol (U+FFFD); 0 = every character. */
+  maxVocab: number;
+  /** Text placed between two files of a corpus. */
+  separator: string;
   // optimisation
   epochs: number;
   /** Total optimizer steps; 0 = epochs × (train chars / (batch·seq)). */
@@ -45,7 +51,7 @@ export interface TrainConfig {
 
 export const DEFAULTS: TrainConfig = {
   cell: 'lstm', embeddingDim: 256, hiddenSize: 512, numLayers: 2, dropout: 0, embedDropout: 0,
-  seqLength: 100, batchSize: 64, microBatch: 0, batching: 'random', valFraction: 0.1,
+  seqLength: 100, batchSize: 64, microBatch: 0, batching: 'random', valFraction: 0.1, valFiles: 0, maxVocab: 0, separator: '\n',
   epochs: 30, steps: 0, learningRate: 0.001, weightDecay: 0, optimizer: 'adam', clip: 5,
   schedule: 'constant', warmupSteps: 0, minLrRatio: 0.1, lrDecay: 0.97, lrDecayAfterEpochs: 10,
   evalInterval: 200, evalChars: 100_000, patience: 0, logInterval: 10, sampleChars: 200,
@@ -73,13 +79,14 @@ export const PRESETS: Record<string, { description: string; config: Partial<Trai
 };
 
 type Kind = { type: 'int'; min: number } | { type: 'num'; min: number; max?: number; maxExclusive?: boolean }
-  | { type: 'enum'; values: readonly string[] };
+  | { type: 'enum'; values: readonly string[] } | { type: 'str' };
 const SPEC: Record<keyof TrainConfig, Kind> = {
   cell: { type: 'enum', values: ['lstm', 'gru', 'rnn'] },
   embeddingDim: { type: 'int', min: 1 }, hiddenSize: { type: 'int', min: 1 }, numLayers: { type: 'int', min: 1 },
   dropout: { type: 'num', min: 0, max: 1, maxExclusive: true }, embedDropout: { type: 'num', min: 0, max: 1, maxExclusive: true },
   seqLength: { type: 'int', min: 1 }, batchSize: { type: 'int', min: 1 }, microBatch: { type: 'int', min: 0 },
   batching: { type: 'enum', values: ['random', 'stateful'] }, valFraction: { type: 'num', min: 0, max: 0.5 },
+  valFiles: { type: 'int', min: 0 }, maxVocab: { type: 'int', min: 0 }, separator: { type: 'str' },
   epochs: { type: 'num', min: 0 }, steps: { type: 'int', min: 0 }, learningRate: { type: 'num', min: 0 },
   weightDecay: { type: 'num', min: 0 }, optimizer: { type: 'enum', values: ['adam', 'adamw'] }, clip: { type: 'num', min: 0 },
   schedule: { type: 'enum', values: ['constant', 'cosine', 'step', 'plateau'] }, warmupSteps: { type: 'int', min: 0 },
@@ -106,6 +113,10 @@ export function checkValue(key: keyof TrainConfig, raw: unknown, where: string):
   const k = SPEC[key];
   const fail = (why: string) => new CharlmError('BAD_CONFIG_VALUE', `${kebab(key)} ${why} (in ${where})`,
     `got ${JSON.stringify(raw)}`);
+  if (k.type === 'str') {
+    if (typeof raw !== 'string') throw fail('must be a string');
+    return raw as never;
+  }
   if (k.type === 'enum') {
     if (typeof raw !== 'string' || !k.values.includes(raw)) throw fail(`must be one of ${k.values.join(', ')}`);
     return raw as never;

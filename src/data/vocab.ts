@@ -1,17 +1,27 @@
 // The character vocabulary: one token per Unicode code point (an emoji is one token, not two UTF-16 halves).
 // Order is by code point value, the same as Python's `sorted(set(text))`, so ids match char-rnn/nanoGPT models.
-// Browser-safe: no Node imports.
+// A vocabulary capped with --max-vocab also holds one unknown symbol (U+FFFD) that every other character maps to;
+// it is never sampled (bannedIds). Browser-safe: no Node imports.
 
 import { CharlmError } from '../errors.js';
 
 const UNKNOWN_HINT = 'use --unknown skip to drop them, or train on text that contains them';
 
+/** The unknown symbol of a capped vocabulary: U+FFFD REPLACEMENT CHARACTER, Unicode's own "unrepresentable". */
+export const UNKNOWN_SYMBOL = '\uFFFD';
+
 export class Vocab {
   /** id -> character (each entry exactly one code point), sorted by code point for vocabularies from text. */
   readonly chars: string[];
   private readonly ids: Map<string, number>;
+  /** The unknown symbol's character (one of `chars`), or null: then characters outside `chars` are unknown. */
+  readonly unknown: string | null;
+  /** Id of the unknown symbol, or -1. */
+  readonly unknownId: number;
+  /** Ids a sampler must never emit (the unknown symbol). */
+  readonly bannedIds: readonly number[];
 
-  constructor(chars: string[]) {
+  constructor(chars: string[], unknown: string | null = null) {
     if (!Array.isArray(chars) || chars.length === 0) {
       throw new CharlmError('BAD_VOCAB', 'the vocabulary is empty', 'a vocabulary needs at least one character');
     }
@@ -29,6 +39,36 @@ export class Vocab {
     });
     this.chars = chars.slice();
     this.ids = ids;
+    if (unknown !== null && unknown !== undefined && !ids.has(unknown)) {
+      throw new CharlmError('BAD_VOCAB', `the unknown symbol ${describeChar(String(unknown))} is not in the vocabulary`,
+        'the unknown symbol must be one of the vocabulary entries');
+    }
+    this.unknown = unknown ?? null;
+    this.unknownId = this.unknown === null ? -1 : ids.get(this.unknown)!;
+    this.bannedIds = this.unknownId >= 0 ? [this.unknownId] : [];
+  }
+
+  /**
+   * From per-code-point counts (counts[cp] = occurrences). maxVocab 0, or at least as many distinct characters as
+   * there are: every character, sorted by code point (the same vocabulary as fromText). Otherwise the maxVocab most
+   * frequent characters (ties: lower code point first; U+FFFD itself is never one of them) plus UNKNOWN_SYMBOL,
+   * sorted by code point: maxVocab + 1 entries. Code points in `keep` (a separator's) are kept whatever their count.
+   */
+  static fromCounts(counts: ArrayLike<number>, maxVocab = 0, keep: readonly number[] = []): Vocab {
+    const cps: number[] = [];
+    for (let cp = 0; cp < counts.length; cp++) if (counts[cp] > 0) cps.push(cp);
+    if (cps.length === 0) {
+      throw new CharlmError('CORPUS_EMPTY', 'cannot build a vocabulary from empty text', 'point charlm at a text file with content');
+    }
+    if (!(maxVocab > 0) || cps.length <= maxVocab) return new Vocab(cps.map((cp) => String.fromCodePoint(cp)));
+    const unk = UNKNOWN_SYMBOL.codePointAt(0)!;
+    const must = new Set(keep.filter((cp) => cp !== unk && counts[cp] > 0));
+    const kept = [...must].slice(0, maxVocab);
+    const rest = cps.filter((cp) => cp !== unk && !must.has(cp)).sort((a, b) => counts[b] - counts[a] || a - b);
+    kept.push(...rest.slice(0, maxVocab - kept.length));
+    kept.push(unk);
+    kept.sort((a, b) => a - b);
+    return new Vocab(kept.map((cp) => String.fromCodePoint(cp)), UNKNOWN_SYMBOL);
   }
 
   /** Distinct code points of `text`, sorted by code point value. */
@@ -56,16 +96,22 @@ export class Vocab {
     return this.ids.get(ch) ?? -1;
   }
 
+  /** The id `ch` encodes to: its own, else the unknown symbol's, else -1. */
+  idOf(ch: string): number {
+    return this.ids.get(ch) ?? this.unknownId;
+  }
+
   /**
    * Text -> ids, one per code point. With unknown = 'error' a character outside the vocabulary is a
-   * CharlmError naming every such character; with 'skip' they are dropped.
+   * CharlmError naming every such character; with 'skip' they are dropped. A vocabulary with an unknown symbol
+   * maps them to it instead.
    */
   encode(text: string, unknown: 'error' | 'skip' = 'error'): Int32Array {
     const out = new Int32Array(text.length); // code points <= UTF-16 units
     let n = 0;
     let missing: Set<string> | null = null;
     for (const ch of text) {
-      const id = this.ids.get(ch);
+      const id = this.ids.get(ch) ?? (this.unknownId >= 0 ? this.unknownId : undefined);
       if (id !== undefined) out[n++] = id;
       else if (unknown === 'error') (missing ??= new Set()).add(ch);
     }
@@ -73,9 +119,13 @@ export class Vocab {
     return n === out.length ? out : out.slice(0, n);
   }
 
-  /** Distinct characters of `text` that are not in the vocabulary, in order of first appearance. */
+  /**
+   * Distinct characters of `text` that the vocabulary cannot represent, in order of first appearance (none when
+   * it has an unknown symbol).
+   */
   unknownChars(text: string): string[] {
     const missing = new Set<string>();
+    if (this.unknownId >= 0) return [];
     for (const ch of text) if (!this.ids.has(ch)) missing.add(ch);
     return Array.from(missing);
   }

@@ -44,6 +44,7 @@ export function encodeModel(model: CharModel, vocab: Vocab, training: TrainingSu
     format: FORMAT, format_version: FORMAT_VERSION,
     vocab: JSON.stringify(vocab.chars), config: JSON.stringify(model.config), ...extra,
   };
+  if (vocab.unknown !== null) metadata.vocab_unknown = vocab.unknown; // --max-vocab: the unknown symbol (never sampled)
   if (training) metadata.training = JSON.stringify(training);
   return encodeSafetensors(tensors, metadata);
 }
@@ -85,7 +86,7 @@ export function modelFromDecoded(dec: DecodedSafetensors, backend: Backend, sour
   const config = validateModelConfig(parseJson<ModelConfig>(meta, 'config', source), source);
   const chars = parseJson<string[]>(meta, 'vocab', source);
   if (!Array.isArray(chars) || chars.some((c) => typeof c !== 'string')) throw bad(source, 'its vocab is not a list of characters');
-  const vocab = new Vocab(chars);
+  const vocab = new Vocab(chars, meta.vocab_unknown ?? null);
   if (vocab.size !== config.vocabSize) throw bad(source, `its vocab has ${vocab.size} characters but config.vocabSize is ${config.vocabSize}`);
   const model = new CharModel(config, backend);
   for (const e of model.params.entries) {

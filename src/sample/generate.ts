@@ -47,7 +47,7 @@ export function primeIds(vocab: Vocab, prime: string, unknown: 'error' | 'skip')
 export function generate(model: CharModel, vocab: Vocab, opts: SampleOptions, onChar?: (ch: string) => void): string {
   validateSampleOptions(opts);
   const rng = new Rng(opts.seed);
-  const picker = new Picker(vocab.size);
+  const picker = new Picker(vocab.size, vocab.bannedIds);
   const state = model.createState(1);
   const ids = primeIds(vocab, opts.prime, opts.unknown);
   let logits = model.forward(ids, 1, ids.length, state);
@@ -72,7 +72,7 @@ export function generate(model: CharModel, vocab: Vocab, opts: SampleOptions, on
  */
 export function generateBatch(model: CharModel, vocab: Vocab, opts: SampleOptions, B: number): string[] {
   validateSampleOptions(opts);
-  const V = vocab.size, picker = new Picker(V);
+  const V = vocab.size, picker = new Picker(V, vocab.bannedIds);
   const rngs = Array.from({ length: B }, (_, b) => new Rng(opts.seed + b));
   const p = primeIds(vocab, opts.prime, opts.unknown);
   const ids = new Int32Array(B * p.length);

@@ -68,7 +68,7 @@ export class Batcher {
 
   constructor(readonly model: CharModel, readonly vocab: Vocab, opts: Partial<BatcherOptions> = {}) {
     this.opts = { maxBatch: 64, sliceMs: 4, primeChunk: 64, ...opts };
-    this.picker = new Picker(vocab.size);
+    this.picker = new Picker(vocab.size, vocab.bannedIds);
   }
 
   /** active / queued count sequences being sampled (not prompts being fed). */

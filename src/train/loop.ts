@@ -8,7 +8,8 @@ import { CharlmError } from '../errors.js';
 import type { Backend } from '../kernels/backend.js';
 import { createBackend } from '../kernels/registry.js';
 import { Vocab } from '../data/vocab.js';
-import { checkCorpusLength, encodeCorpus, splitTrainVal } from '../data/corpus.js';
+import { checkCorpusLength } from '../data/corpus.js';
+import { prepareCorpus, type CorpusInput, type DataEvent, type PreparedCorpus } from '../data/prepare.js';
 import { RandomWindows, StatefulStreams, type Batcher } from '../data/batches.js';
 import { CharModel, type RecurrentState } from '../model/charmodel.js';
 import { loadModelFile, saveModel, type TrainingSummary } from '../model/io.js';
@@ -20,7 +21,7 @@ import { evaluateTokens } from './evaluate.js';
 import { MetricsLog } from './metrics.js';
 import { loadTrainState, saveTrainState, STATE_FILE, type TrainStateMeta } from './state.js';
 
-export interface CorpusInput { name: string; text: string; source: string }
+export type { CorpusInput };
 
 export type TrainEvent =
   | { type: 'start'; totalSteps: number; startStep: number; stepsPerEpoch: number; params: number; vocabSize: number;
@@ -28,7 +29,8 @@ export type TrainEvent =
   | { type: 'step'; step: number; totalSteps: number; epoch: number; loss: number; lr: number; charsPerS: number;
       elapsedS: number; etaS: number }
   | { type: 'eval'; step: number; valLoss: number; valBpc: number; best: boolean; sample: string }
-  | { type: 'saved'; path: string };
+  | { type: 'saved'; path: string }
+  | DataEvent;
 
 export interface TrainOptions {
   config: TrainConfig;
@@ -43,6 +45,8 @@ export interface TrainOptions {
   onEvent?: (ev: TrainEvent) => void;
   /** Drop corpus.text (set it to '') once it is encoded, so a large corpus is held once, as tokens. */
   consumeText?: boolean;
+  /** Token cache for file corpora: 'auto' (default: corpora of 16 MB or more), true, false. */
+  cache?: boolean | 'auto';
 }
 
 export interface TrainResult {
@@ -74,7 +78,7 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
   const backend = opts.backend ?? await createBackend(cfg.backend, { threads: cfg.threads || undefined, precision: cfg.precision });
 
   // Vocabulary and model: fresh, fine-tuned from a checkpoint, or resumed.
-  let vocab: Vocab, model: CharModel;
+  let vocab: Vocab, model: CharModel, data: PreparedCorpus | undefined;
   const base = opts.resume ? lastPath : opts.initFrom;
   if (base) {
     const lm = loadModelFile(base, backend);
@@ -83,16 +87,16 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
     model.params.data.set(lm.model.params.data);
     model.weightsChanged();
   } else {
-    vocab = Vocab.fromText(opts.corpus.text);
+    vocab = (data = await loadData(opts, cfg)).vocab;
     model = new CharModel({ cell: cfg.cell, vocabSize: vocab.size, embeddingDim: cfg.embeddingDim, hiddenSize: cfg.hiddenSize,
                             numLayers: cfg.numLayers, dropout: cfg.dropout, embedDropout: cfg.embedDropout }, backend);
     model.initialize(new Rng(cfg.seed));
   }
-  const unknownChars = base ? vocab.unknownChars(opts.corpus.text) : [];
-  const tokens = encodeCorpus(opts.corpus.text, vocab, 'skip');
-  if (opts.consumeText) opts.corpus.text = '';
-  checkCorpusLength(tokens.length, cfg.seqLength);
-  const { train: trainTok, val: valTok } = splitTrainVal(tokens, cfg.valFraction);
+  data ??= await loadData(opts, cfg, vocab);
+  const unknownChars = data.skippedChars;
+  if (opts.consumeText && opts.corpus.text !== undefined) opts.corpus.text = '';
+  checkCorpusLength(data.tokens.length, cfg.seqLength);
+  const { train: trainTok, val: valTok } = data;
   checkCorpusLength(trainTok.length, cfg.batching === 'stateful' ? cfg.seqLength * cfg.batchSize : cfg.seqLength);
   const evalTok = valTok.subarray(0, Math.min(valTok.length, cfg.evalChars));
 
@@ -216,6 +220,17 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
   return { outDir: opts.outDir, lastPath, bestPath: bestVal === null ? null : bestPath, steps: step, trainLoss: lastTrainLoss,
            valLoss: lastVal, bestValLoss: bestVal, stopped, elapsedS,
            charsPerS: ((step - startStep) * B * T) / ((performance.now() - tRun) / 1000) };
+}
+
+/**
+ * Corpus → tokens, split: each file's tail validates (valFraction), or whole files (valFiles). Runs saved before
+ * these options existed have none of them in their config; their defaults reproduce the old tokens.
+ */
+function loadData(opts: TrainOptions, cfg: TrainConfig, vocab?: Vocab): Promise<PreparedCorpus> {
+  return prepareCorpus(opts.corpus, {
+    vocab, maxVocab: cfg.maxVocab ?? 0, separator: cfg.separator ?? '\n', unknown: 'skip',
+    split: { valFraction: cfg.valFraction, valFiles: cfg.valFiles ?? 0 }, cache: opts.cache, onEvent: opts.onEvent,
+  });
 }
 
 /** At most n points, evenly thinned, always keeping the last. */
