@@ -11,7 +11,7 @@ import * as demo from './demo.js';
 
 const COMMANDS: { register(p: Command): void }[] = [train, sample, evalCmd, info, demo];
 /** Commands in their own modules that may be absent in a partial build; loaded if present. */
-const OPTIONAL = ['./bench.js', './serve.js', './import.js', './export.js', './report.js'];
+const OPTIONAL = ['./bench.js', './serve.js', './import.js', './export.js', './report.js', './cache.js'];
 
 function version(): string {
   try { return JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')).version; } catch { return '0'; }

@@ -6,9 +6,11 @@ import { CONFIG_KEYS, DEFAULTS, kebab, PRESETS, resolveConfig, type TrainConfig 
 import { readConfigFile } from '../config-file.js';
 import { CharlmError } from '../errors.js';
 import { loadCorpusText, DATASETS } from '../data/datasets.js';
+import { corpusFromPaths, type CorpusInput } from '../data/prepare.js';
 import { train, type TrainEvent } from '../train/loop.js';
 import { backendFor } from './common.js';
 import { Progress } from './progress.js';
+import { DataProgress, isDataEvent } from './dataprogress.js';
 
 const HELP: Partial<Record<keyof TrainConfig, string>> = {
   seqLength: 'characters per training window (T)', batchSize: 'windows per step (B)',
@@ -19,12 +21,24 @@ const HELP: Partial<Record<keyof TrainConfig, string>> = {
   backend: 'auto | native | ref', threads: 'native worker threads (0 = all cores)', precision: 'fp32 | bf16 (native)',
   schedule: 'constant | cosine | step | plateau', batching: 'random | stateful', dropout: 'dropout between recurrent layers',
   evalInterval: 'evaluate and save every N steps', patience: 'stop after N evaluations without improvement (0 = never)',
+  valFiles: 'hold out N whole files for validation instead of the tail of each file', maxVocab: 'keep the N most frequent characters plus an unknown symbol (0 = all)',
+  separator: 'text between two files of the corpus; \\n and \\t escapes work',
 };
+
+/** `--separator '\n\n'` as typed in a shell: backslash escapes \n \t \r \0 \\ become the characters. */
+export function unescapeSeparator(raw: string): string {
+  return raw.replace(/\\([ntr0\\])/g, (_, c: string) => ({ n: '\n', t: '\t', r: '\r', '0': '\0', '\\': '\\' })[c]!);
+}
+
+const collect = (v: string, prev: string[]) => [...prev, v];
 
 export function register(program: Command): void {
   const cmd = program.command('train')
     .description('train a model on a text file or a named dataset (shakespeare, sotu)')
-    .argument('[corpus]', `text file, or one of: ${DATASETS.map((d) => d.name).join(', ')}`)
+    .argument('[corpus...]', `text files, folders (read recursively, sorted), .gz files, or one of: ${DATASETS.map((d) => d.name).join(', ')}`)
+    .option('--include <glob>', 'in folders, read only files matching this glob (repeatable), e.g. "*.txt"', collect, [])
+    .option('--exclude <glob>', 'in folders, skip files and folders matching this glob (repeatable)', collect, [])
+    .option('--no-cache', 'do not read or write the token cache (used for file corpora of 16 MB or more)')
     .option('--preset <name>', `start from a preset: ${Object.keys(PRESETS).join(', ')}`)
     .option('--config <file.json>', 'JSON file of config keys (overrides the preset; flags override it)')
     .option('--out <dir>', 'output folder (default runs/<corpus name>)')
@@ -34,25 +48,33 @@ export function register(program: Command): void {
   for (const key of CONFIG_KEYS) {
     cmd.addOption(new Option(`--${kebab(key)} <value>`, `${HELP[key] ?? key} (default ${JSON.stringify(DEFAULTS[key])})`));
   }
-  cmd.action(async (corpusArg: string | undefined, o: Record<string, unknown>) => {
-    if (!corpusArg && !o.resume) {
+  cmd.action(async (corpusArgs: string[], o: Record<string, unknown>) => {
+    if (!corpusArgs.length && !o.resume) {
       throw new CharlmError('MISSING_CORPUS', 'train needs a corpus', 'e.g. `charlm train shakespeare --preset tiny` or `charlm train my.txt`');
     }
     const flags: Record<string, unknown> = {};
     for (const key of CONFIG_KEYS) if (o[key] !== undefined) flags[key] = o[key];
+    if (typeof flags.separator === 'string') flags.separator = unescapeSeparator(flags.separator);
     const file = o.config ? readConfigFile(String(o.config)) : undefined;
     const config = resolveConfig({ preset: o.preset as string | undefined, file, fileName: o.config as string, flags });
-    let corpusSpec = corpusArg;
+    let args = corpusArgs, include = o.include as string[], exclude = o.exclude as string[];
     const outDir = (o.resume as string | undefined) ?? (o.out as string | undefined);
-    if (!corpusSpec && o.resume) {
+    if (!args.length && o.resume) {
       const { loadTrainState } = await import('../train/state.js');
-      corpusSpec = loadTrainState(`${o.resume}/state.safetensors`).meta.corpus;
+      const meta = loadTrainState(`${o.resume}/state.safetensors`).meta;
+      if (meta.corpusSpec) ({ paths: args, include = [], exclude = [] } = meta.corpusSpec);
+      else args = [meta.corpus];
     }
-    const corpus = await loadCorpusText(corpusSpec!, { log: (l) => process.stderr.write(`charlm: ${l}\n`) });
+    const log = (l: string) => process.stderr.write(`charlm: ${l}\n`);
+    // One named dataset is read as text (as it always was); anything else streams from files.
+    const corpus: CorpusInput = args.length === 1 && DATASETS.some((d) => d.name === args[0])
+      ? await loadCorpusText(args[0], { log })
+      : corpusFromPaths(args, include, exclude);
     const out = outDir ?? `runs/${basename(corpus.name).replace(/\.[^.]*$/, '') || 'model'}`;
     const quiet = o.quiet === true;
     if (!quiet) {
-      console.log(`charlm train — corpus ${corpus.source} (${corpus.text.length.toLocaleString('en-US')} characters), out ${out}`);
+      const size = corpus.text !== undefined ? ` (${corpus.text.length.toLocaleString('en-US')} characters)` : '';
+      console.log(`charlm train — corpus ${corpus.source}${size}, out ${out}`);
       console.log(`config ${JSON.stringify(config)}`);
     }
     const backend = await backendFor(config.backend, config.threads || undefined, config.precision);
@@ -64,10 +86,11 @@ export function register(program: Command): void {
       ac.abort();
     };
     process.on('SIGINT', onSig);
-    const progress = new Progress(quiet);
+    const progress = new Progress(quiet), dataProgress = new DataProgress(quiet);
     try {
       const r = await train({ config, corpus, outDir: out, backend, resume: !!o.resume, initFrom: o.initFrom as string | undefined,
-                              signal: ac.signal, onEvent: (e: TrainEvent) => progress.event(e), consumeText: true });
+                              signal: ac.signal, consumeText: true, cache: o.cache === false ? false : 'auto',
+                              onEvent: (e: TrainEvent) => (isDataEvent(e) ? dataProgress.event(e) : progress.event(e)) });
       progress.stop();
       if (!quiet) {
         const val = r.bestValLoss !== null ? `, best val ${r.bestValLoss.toFixed(4)} nats/char (${(r.bestValLoss / Math.LN2).toFixed(3)} bits/char)` : '';
@@ -79,6 +102,7 @@ export function register(program: Command): void {
       if (r.stopped === 'interrupted') process.exitCode = 130;
     } finally {
       progress.stop();
+      dataProgress.stop();
       process.off('SIGINT', onSig);
     }
   });

@@ -44,8 +44,8 @@ export interface EncodedCorpus {
   sources: SourceSummary[];
   /** Distinct characters that were dropped ('skip' with a fixed vocabulary), most frequent first. */
   skippedChars: string[];
-  /** Characters mapped to the unknown symbol or marked: distinct count, occurrences, the most frequent few. */
-  unknown: { distinct: number; occurrences: number; examples: string[] };
+  /** Characters mapped to the unknown symbol or marked: distinct count, occurrences, the characters (most frequent first). */
+  unknown: { distinct: number; occurrences: number; chars: string[] };
   bytes: number;
   chars: number;
 }
@@ -178,7 +178,7 @@ export async function encodeSources(sources: CorpusSource[], o: EncodeOptions): 
     vocab, tokens, nTrain, markId,
     sources: sources.map((s, i) => ({ name: s.name, chars: kept[i], train: heads[i], val: tails[i] })),
     skippedChars: skipped.map((cp) => String.fromCodePoint(cp)),
-    unknown: { distinct: unk.length, occurrences: unkOcc, examples: unk.slice(0, 20).map((cp) => String.fromCodePoint(cp)) },
+    unknown: { distinct: unk.length, occurrences: unkOcc, chars: unk.map((cp) => String.fromCodePoint(cp)) },
     bytes: bytesTotal, chars: lengths.reduce((a, n) => a + n, 0),
   };
 }

@@ -18,6 +18,11 @@ export interface CorpusSpec {
   exclude?: string[];
 }
 
+/** The spec with paths made absolute (dataset names stay names), for reading it again from another folder. */
+export function absoluteSpec(spec: CorpusSpec): CorpusSpec {
+  return { ...spec, paths: spec.paths.map((p) => (DATASETS.some((d) => d.name === p) ? p : path.resolve(p))) };
+}
+
 export type CorpusSource =
   | { kind: 'file'; name: string; path: string; size: number; mtimeMs: number; gzip: boolean }
   | { kind: 'text'; name: string; text: string; source: string };

@@ -11,12 +11,16 @@ export function lossStats(sum: number, count: number): EvalResult {
   return { loss, bitsPerChar: loss / Math.LN2, perplexity: Math.exp(loss), chars: count };
 }
 
-/** Mean next-character loss (nats/char) over `tokens`; ids < 0 (unknown characters) are never scored or fed. */
-export function evaluateTokens(model: CharModel, tokens: ArrayLike<number>, opts: { B?: number; T?: number } = {}): EvalResult {
+/**
+ * Mean next-character loss (nats/char) over `tokens`; ids < 0 and ids equal to opts.unknownId (unknown characters
+ * in a compact unsigned array) are never scored or fed.
+ */
+export function evaluateTokens(model: CharModel, tokens: ArrayLike<number>, opts: { B?: number; T?: number; unknownId?: number } = {}): EvalResult {
   const n = tokens.length;
   if (n < 2) return lossStats(0, 0);
   const B = Math.max(1, Math.min(opts.B ?? 16, Math.floor((n - 1) / 2)));
   const T = opts.T ?? 128;
+  const unk = opts.unknownId ?? -1;
   const streamLen = Math.floor((n - 1) / B); // inputs per stream; the last stream's tail is dropped
   const state = model.createState(B);
   let sum = 0, count = 0;
@@ -27,7 +31,9 @@ export function evaluateTokens(model: CharModel, tokens: ArrayLike<number>, opts
     for (let b = 0; b < B; b++) {
       const s = b * streamLen + pos;
       for (let k = 0; k < t; k++) {
-        const xi = tokens[s + k], yi = tokens[s + k + 1];
+        let xi = tokens[s + k], yi = tokens[s + k + 1];
+        if (xi === unk) xi = -1;
+        if (yi === unk) yi = -1;
         x[b * t + k] = xi < 0 ? 0 : xi;
         y[b * t + k] = xi < 0 ? -1 : yi;
       }
@@ -44,7 +50,7 @@ export function evaluateText(model: CharModel, vocab: Vocab, text: string):
   const ids: number[] = [];
   let unknown = 0;
   for (const ch of text) {
-    const i = vocab.indexOf(ch);
+    const i = vocab.idOf(ch); // a --max-vocab model scores rare characters as its unknown symbol
     if (i < 0) unknown++;
     ids.push(i);
   }

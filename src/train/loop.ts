@@ -10,6 +10,7 @@ import { createBackend } from '../kernels/registry.js';
 import { Vocab } from '../data/vocab.js';
 import { checkCorpusLength } from '../data/corpus.js';
 import { prepareCorpus, type CorpusInput, type DataEvent, type PreparedCorpus } from '../data/prepare.js';
+import { absoluteSpec } from '../data/sources.js';
 import { RandomWindows, StatefulStreams, type Batcher } from '../data/batches.js';
 import { CharModel, type RecurrentState } from '../model/charmodel.js';
 import { loadModelFile, saveModel, type TrainingSummary } from '../model/io.js';
@@ -151,7 +152,8 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
   const checkpoint = () => {
     saveModel(lastPath, model, vocab, summary());
     const meta: TrainStateMeta = { step, rng: rng.getState(), batcher: batcher.getState(), schedule: { ...sched }, bestVal,
-      evalsWithoutImprovement: noImprove, history, config: cfg as unknown as Record<string, unknown>, corpus: opts.corpus.name, charsSeen };
+      evalsWithoutImprovement: noImprove, history, config: cfg as unknown as Record<string, unknown>, corpus: opts.corpus.name, charsSeen,
+      ...(opts.corpus.spec ? { corpusSpec: absoluteSpec(opts.corpus.spec) } : {}) };
     saveTrainState(statePath, meta, adam.m, adam.v, carry);
     emit({ type: 'saved', path: lastPath });
   };

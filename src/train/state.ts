@@ -4,6 +4,7 @@ import { CharlmError } from '../errors.js';
 import { encodeSafetensors, readSafetensorsFile, type NamedTensor } from '../model/checkpoint.js';
 import { writeFileAtomic } from '../util/fs.js';
 import type { ScheduleState } from './schedule.js';
+import type { CorpusSpec } from '../data/sources.js';
 
 export const STATE_FILE = 'state.safetensors';
 
@@ -17,6 +18,8 @@ export interface TrainStateMeta {
   history: [number, number, number | null][];
   config: Record<string, unknown>;
   corpus: string;
+  /** Files, folders and datasets of a streamed corpus (absolute paths), so --resume can read it again. */
+  corpusSpec?: CorpusSpec;
   charsSeen: number;
 }
 
