@@ -8,7 +8,7 @@ export function isDataEvent(e: { type: string }): e is DataEvent {
   return e.type.startsWith('data-');
 }
 
-const mb = (n: number) => (n >= 1e9 ? `${(n / 1e9).toFixed(2)} GB` : `${(n / 1e6).toFixed(1)} MB`);
+const mb = (n: number) => (n >= 1e9 ? `${(n / 1e9).toFixed(2)} GB` : n >= 1e5 ? `${(n / 1e6).toFixed(1)} MB` : `${(n / 1e3).toFixed(1)} kB`);
 
 export class DataProgress {
   private bar: cliProgress.SingleBar | null = null;
