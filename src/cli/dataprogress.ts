@@ -40,7 +40,10 @@ export class DataProgress {
         this.stop();
         const how = e.fromCache ? `read from the token cache in ${e.seconds.toFixed(1)} s`
           : `encoded in ${e.seconds.toFixed(1)} s${e.bytes >= 1e6 ? ` (${mb(e.bytes / Math.max(e.seconds, 1e-9))}/s)` : ''}${e.cachePath ? ', cached' : ''}`;
-        this.line(`tokens: ${e.tokens.toLocaleString('en-US')}, vocabulary ${e.vocabSize}; ${how}`);
+        // A small single file says nothing here (the start line gives its size), as before streaming.
+        if (e.sources > 1 || e.bytes >= 4e6 || e.fromCache || e.cachePath) {
+          this.line(`tokens: ${e.tokens.toLocaleString('en-US')}, vocabulary ${e.vocabSize}; ${how}`);
+        }
         if (e.unknown.distinct > 0) {
           this.line(`rare characters: ${e.unknown.distinct.toLocaleString('en-US')} distinct (${e.unknown.occurrences.toLocaleString('en-US')} occurrences) ` +
                     `map to the unknown symbol, e.g. ${e.unknown.chars.slice(0, 12).map(describeChar).join(' ')}`);
