@@ -5,10 +5,12 @@ import { createBackend, type BackendName } from './kernels/registry.js';
 import { loadModelFile, type LoadedModel } from './model/io.js';
 import { generate, SAMPLE_DEFAULTS, type SampleOptions } from './sample/generate.js';
 import { resolveConfig, type TrainConfig } from './config.js';
-import { loadCorpusText } from './data/datasets.js';
+import { loadCorpusText, DATASETS } from './data/datasets.js';
 import { readTextFile } from './data/corpus.js';
 import { evaluateText as evaluateModelText } from './train/evaluate.js';
 import { train as trainLoop, type TrainEvent, type TrainResult } from './train/loop.js';
+import { corpusFromPaths, type CorpusInput } from './data/prepare.js';
+import { evaluateCorpus as evaluateModelCorpus, type CorpusEvalResult } from './train/evaluate-corpus.js';
 
 export * from './index.js';
 export { createBackend, type BackendName } from './kernels/registry.js';
@@ -16,6 +18,9 @@ export { loadModelFile, saveModel, type LoadedModel, type TrainingSummary } from
 export { loadCorpusText, DATASETS } from './data/datasets.js';
 export { evaluateTokens, type EvalResult } from './train/evaluate.js';
 export type { TrainEvent, TrainResult } from './train/loop.js';
+export { prepareCorpus, corpusFromPaths, CACHE_MIN_BYTES, type CorpusInput, type PreparedCorpus, type DataEvent } from './data/prepare.js';
+export { listCache, clearCache, tokenCacheDir, type CacheEntryInfo } from './data/tokencache.js';
+export type { CorpusEvalResult } from './train/evaluate-corpus.js';
 
 export interface LoadOptions { backend?: BackendName | Backend; threads?: number }
 
@@ -39,8 +44,28 @@ export function evaluateText(lm: LoadedModel, text: string): ReturnType<typeof e
   return evaluateModelText(lm.model, lm.vocab, text);
 }
 
+/**
+ * Loss of a model on a corpus of any size: files, folders, .gz files or dataset names, joined with the separator the
+ * model was trained with, streamed into tokens (through the token cache).
+ */
+export async function evaluateCorpus(lm: LoadedModel, corpus: string | string[] | CorpusInput,
+                                     opts: { include?: string[]; exclude?: string[]; cache?: boolean | 'auto' } = {}): Promise<CorpusEvalResult> {
+  const separator = (lm.training?.trainConfig?.separator as string | undefined) ?? '\n';
+  return evaluateModelCorpus(lm.model, lm.vocab, toInput(corpus, opts.include, opts.exclude), { separator, cache: opts.cache });
+}
+
+function toInput(corpus: string | string[] | CorpusInput, include?: string[], exclude?: string[]): CorpusInput {
+  return typeof corpus === 'string' || Array.isArray(corpus) ? corpusFromPaths([corpus].flat(), include, exclude) : corpus;
+}
+
 export interface TrainApiOptions {
-  corpus: string;
+  /** A file, a folder, a .gz file or a named dataset; several of them; or a CorpusInput (e.g. in-memory text). */
+  corpus: string | string[] | CorpusInput;
+  /** Globs for the files found in folders. */
+  include?: string[];
+  exclude?: string[];
+  /** Token cache: 'auto' (default: file corpora of 16 MB or more), true, false. */
+  cache?: boolean | 'auto';
   config?: Partial<TrainConfig>;
   preset?: string;
   outDir?: string;
@@ -50,11 +75,13 @@ export interface TrainApiOptions {
   onEvent?: (ev: TrainEvent) => void;
 }
 
-/** Trains a model on a corpus (file path or named dataset) and writes checkpoints to outDir. */
+/** Trains a model on a corpus (files, folders, .gz, named datasets) and writes checkpoints to outDir. */
 export async function train(opts: TrainApiOptions): Promise<TrainResult> {
   const config = resolveConfig({ preset: opts.preset, flags: opts.config as Record<string, unknown> | undefined });
-  const corpus = await loadCorpusText(opts.corpus);
-  return trainLoop({ config, corpus, outDir: opts.outDir ?? `runs/${corpus.name.replace(/\.[^.]*$/, '')}`,
+  // One named dataset is read as text, as it always was; anything else streams from files.
+  const corpus = typeof opts.corpus === 'string' && DATASETS.some((d) => d.name === opts.corpus)
+    ? await loadCorpusText(opts.corpus) : toInput(opts.corpus, opts.include, opts.exclude);
+  return trainLoop({ config, corpus, outDir: opts.outDir ?? `runs/${corpus.name.replace(/\.[^.]*$/, '')}`, cache: opts.cache,
                      resume: opts.resume, initFrom: opts.initFrom, signal: opts.signal, onEvent: opts.onEvent });
 }
 

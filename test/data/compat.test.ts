@@ -64,3 +64,24 @@ test('a checkpoint written before streaming encoding loads and samples the same 
   assert.equal(generate(lm.model, lm.vocab, { ...opts, length: 40, temperature: 0.8 }), 'XtSLKUbEfmMxOxTbEF&Kwy-Da  wu aL$ E?:$on');
   assert.equal(generate(lm.model, lm.vocab, { ...opts, length: 20, temperature: 0 }), 'aaaoaioaioaioaioaioa');
 });
+
+test('eval: a streamed file scores exactly as evaluateText on its text; unknown characters counted the same', async () => {
+  const { evaluateCorpus, evaluateText, loadModel } = await import('../../src/node.js');
+  const lm = await loadModel(join(ROOT, 'test', 'fixtures', 'compat', 'tiny-shakespeare-main-ef27e3f.safetensors'), { backend: refBackend });
+  const text = (have ? readTextFile(SHAKESPEARE).slice(0, 20_000) : 'First Citizen:\nBefore we proceed any further, hear me speak.\n'.repeat(100)) + ' é 😀 ~\n';
+  const dir = mkdtempSync(join(tmpdir(), 'charlm-compat-eval-'));
+  try {
+    const f = join(dir, 'held-out.txt');
+    const { writeFileSync } = await import('node:fs');
+    writeFileSync(f, text);
+    const a = evaluateText(lm, text), b = await evaluateCorpus(lm, f);
+    console.log(`  evaluateText ${a.loss}, streamed ${b.loss}, abs diff ${Math.abs(a.loss - b.loss)}`);
+    assert.equal(b.loss, a.loss);
+    assert.equal(b.chars, a.chars);
+    assert.equal(b.charsTotal, a.charsTotal);
+    assert.equal(b.unknownChars, a.unknownChars);
+    assert.deepEqual([...b.unknownDistinct].sort(), [...a.unknownDistinct].sort());
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
