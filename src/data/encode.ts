@@ -59,11 +59,12 @@ export async function encodeSources(sources: CorpusSource[], o: EncodeOptions): 
 
   // Pass 1: counts.
   const counts = new Float64Array(CP_LIMIT);
+  const ascii = new Uint32Array(4 * 128); // per-chunk ASCII counts, four interleaved tables (see count8)
   const lengths: number[] = [];
   for (const s of sources) {
     let n = 0;
     for await (const cps of codePoints(s, scratch, progress(1))) {
-      if (cps instanceof Uint8Array) count8(counts, cps); else count32(counts, cps);
+      if (cps instanceof Uint8Array) count8(counts, ascii, cps); else count32(counts, cps);
       n += cps.length;
     }
     lengths.push(n);
@@ -80,6 +81,7 @@ export async function encodeSources(sources: CorpusSource[], o: EncodeOptions): 
   const outside = vocab.unknownId >= 0 ? vocab.unknownId : markId; // id of characters outside the vocabulary; -1 = drop
   const map = new Int32Array(CP_LIMIT).fill(outside);
   vocab.chars.forEach((ch, id) => { map[ch.codePointAt(0)!] = id; });
+  const map8 = Uint8Array.from(map.subarray(0, 128)); // ASCII → id, for Uint8 token arrays
 
   const skipped: number[] = [], unk: number[] = [];
   let unkOcc = 0;
@@ -157,7 +159,9 @@ export async function encodeSources(sources: CorpusSource[], o: EncodeOptions): 
       // Fast path: the whole chunk lands in one part and nothing is dropped.
       if (skipped.length === 0 && (k + cps.length <= h || k >= h)) {
         if (k === h) pos = tailAt[i];
-        if (cps instanceof Uint8Array) fill8(tokens, pos, map, cps); else fill32(tokens, pos, map, cps);
+        if (cps instanceof Uint8Array && tokens instanceof Uint8Array) fill8to8(tokens, pos, map8, cps);
+        else if (cps instanceof Uint8Array) fill8(tokens, pos, map, cps);
+        else fill32(tokens, pos, map, cps);
         pos += cps.length; k += cps.length;
         continue;
       }
@@ -184,13 +188,27 @@ export async function encodeSources(sources: CorpusSource[], o: EncodeOptions): 
 }
 
 // Hot loops, kept small and monomorphic so V8 optimizes each for its one array type.
-function count8(counts: Float64Array, cps: Uint8Array): void { for (let j = 0; j < cps.length; j++) counts[cps[j]]++; }
+/** ASCII chunk: integer counts in four interleaved tables (no store-to-load stalls on runs of one letter). */
+function count8(counts: Float64Array, t: Uint32Array, cps: Uint8Array): void {
+  t.fill(0);
+  const n = cps.length & ~3;
+  let j = 0;
+  for (; j < n; j += 4) { t[cps[j]]++; t[128 + cps[j + 1]]++; t[256 + cps[j + 2]]++; t[384 + cps[j + 3]]++; }
+  for (; j < cps.length; j++) t[cps[j]]++;
+  for (let b = 0; b < 128; b++) counts[b] += t[b] + t[128 + b] + t[256 + b] + t[384 + b];
+}
 function count32(counts: Float64Array, cps: Uint32Array): void { for (let j = 0; j < cps.length; j++) counts[cps[j]]++; }
 function fill8(out: Tokens, at: number, map: Int32Array, cps: Uint8Array): void {
-  for (let j = 0; j < cps.length; j++) out[at + j] = map[cps[j]];
+  const d = out.subarray(at, at + cps.length);
+  for (let j = 0; j < cps.length; j++) d[j] = map[cps[j]];
+}
+function fill8to8(out: Uint8Array, at: number, map8: Uint8Array, cps: Uint8Array): void {
+  const d = out.subarray(at, at + cps.length);
+  for (let j = 0; j < cps.length; j++) d[j] = map8[cps[j]];
 }
 function fill32(out: Tokens, at: number, map: Int32Array, cps: Uint32Array): void {
-  for (let j = 0; j < cps.length; j++) out[at + j] = map[cps[j]];
+  const d = out.subarray(at, at + cps.length);
+  for (let j = 0; j < cps.length; j++) d[j] = map[cps[j]];
 }
 
 async function keptLengths(sources: CorpusSource[], map: Int32Array, scratch: Uint32Array): Promise<number[]> {

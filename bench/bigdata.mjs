@@ -1,0 +1,112 @@
+#!/usr/bin/env node
+// Bigger data, measured (issue 13's targets): streaming encoding speed on ASCII, CJK and .gz text; a multi-GB corpus
+// in a folder trained with the `tiny` preset for a few steps (first run: encodes and writes the token cache; second
+// run: reads it back), with the time from process start to the first training step and the peak resident memory
+// (/usr/bin/time -v) of each run. The generated corpus lives under --dir and is deleted afterwards (--keep keeps it).
+// Usage (after `npm install`): node bench/bigdata.mjs [--gb 2] [--files 32] [--encode-mb 256] [--dir /tmp/charlm-bigdata]
+//        [--skip-train] [--keep]
+import { spawn, spawnSync } from 'node:child_process';
+import { createWriteStream, existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { cpus, loadavg } from 'node:os';
+import { join, resolve } from 'node:path';
+import { gzipSync } from 'node:zlib';
+import { once } from 'node:events';
+
+const args = process.argv.slice(2);
+const opt = (k, d) => { const i = args.indexOf(k); return i >= 0 ? args[i + 1] : d; };
+const GB = Number(opt('--gb', '2')), FILES = Number(opt('--files', '32')), ENCODE_MB = Number(opt('--encode-mb', '256'));
+const DIR = resolve(opt('--dir', '/tmp/charlm-bigdata'));
+const ROOT = resolve(new URL('..', import.meta.url).pathname);
+const SHAKESPEARE = resolve(ROOT, '..', 'shared', 'data', 'tinyshakespeare.txt');
+const CJK = join(ROOT, 'test', 'fixtures', 'text', 'tang-poems.txt');
+const CACHE = join(DIR, 'cache');
+const env = { ...process.env, CHARLM_QUIET_NATIVE: '1', CHARLM_CACHE_DIR: CACHE };
+
+if (args.includes('--child-encode')) { await childEncode(opt('--child-encode')); process.exit(0); }
+
+/** Inside a child: encode one file (no cache) and print wall and CPU rates. */
+async function childEncode(file) {
+  const { prepareCorpus, corpusFromPaths } = await import(join(ROOT, 'dist', 'node.js'));
+  const c0 = process.cpuUsage(), t0 = performance.now();
+  const d = await prepareCorpus(corpusFromPaths([file]), { separator: '\n', split: { valFraction: 0.1, valFiles: 0 }, unknown: 'skip', cache: false });
+  const wall = (performance.now() - t0) / 1000, cu = process.cpuUsage(c0), cpu = (cu.user + cu.system) / 1e6;
+  const mb = d.bytes / 1e6;
+  // Calibration: the simplest loop over 64 MB of bytes (a sum), on this machine, now.
+  const buf = readFileSync(file).subarray(0, 64e6);
+  const k0 = process.cpuUsage();
+  let sum = 0;
+  for (let r = 0; r < 3; r++) for (let i = 0; i < buf.length; i++) sum += buf[i];
+  const ku = process.cpuUsage(k0), sumRate = (3 * buf.length / 1e6) / ((ku.user + ku.system) / 1e6);
+  console.log(JSON.stringify({ file, mb, tokens: d.tokens.length, vocab: d.vocab.size, wall_s: wall, cpu_s: cpu,
+    mb_per_s_wall: mb / wall, mb_per_s_cpu: mb / cpu, mb_per_s_per_pass_cpu: (2 * mb) / cpu, byte_sum_loop_mb_per_s_cpu: sumRate, sum }));
+}
+
+/** Whole copies of src (never a cut character) until at least `bytes`. */
+async function writeRepeated(file, src, bytes) {
+  const out = createWriteStream(file);
+  for (let n = 0; n < bytes; n += src.length) if (!out.write(src)) await once(out, 'drain');
+  out.end();
+  await once(out, 'finish');
+}
+
+/** Runs the CLI under /usr/bin/time -v; returns wall time to the first "step " line, total wall, peak RSS. */
+async function timedTrain(argv) {
+  const t0 = performance.now();
+  const child = spawn('/usr/bin/time', ['-v', process.execPath, join(ROOT, 'bin', 'charlm.js'), ...argv], { env });
+  let err = '', firstStep = null;
+  child.stderr.on('data', (b) => {
+    err += b;
+    if (firstStep === null && /\nstep \d+\//.test(err)) firstStep = (performance.now() - t0) / 1000;
+  });
+  child.stdout.resume();
+  const [code] = await once(child, 'exit');
+  if (code !== 0) throw new Error(`train failed (${code}):\n${err}`);
+  const rss = Number(/Maximum resident set size \(kbytes\): (\d+)/.exec(err)?.[1]) * 1024;
+  return { first_step_s: firstStep, total_s: (performance.now() - t0) / 1000, peak_rss_mb: rss / 1e6,
+           lines: err.split('\n').filter((l) => /^(corpus|tokens|model|step|done)/.test(l)) };
+}
+
+const cpu = cpus()[0]?.model ?? 'unknown CPU';
+console.log(`# ${cpu}, ${cpus().length} cores, load average ${loadavg().map((x) => x.toFixed(2)).join(' ')} at start`);
+mkdirSync(DIR, { recursive: true });
+const results = { cpu, cores: cpus().length, load_start: loadavg(), encode: [], train: [] };
+try {
+  // 1. Encoding speed (no cache), one core: ASCII, CJK, gzip.
+  const ascii = join(DIR, 'ascii.txt'), cjk = join(DIR, 'cjk.txt'), gz = join(DIR, 'ascii.txt.gz');
+  await writeRepeated(ascii, readFileSync(SHAKESPEARE), ENCODE_MB * 1e6);
+  await writeRepeated(cjk, readFileSync(CJK), ENCODE_MB * 1e6);
+  writeFileSync(gz, gzipSync(readFileSync(ascii), { level: 6 }));
+  for (const f of [ascii, cjk, gz]) {
+    const r = spawnSync(process.execPath, [new URL(import.meta.url).pathname, '--child-encode', f], { encoding: 'utf8', env });
+    if (r.status !== 0) throw new Error(r.stderr);
+    const j = JSON.parse(r.stdout.trim().split('\n').pop());
+    results.encode.push(j);
+    console.log(`encode ${f.split('/').pop().padEnd(13)} ${j.mb.toFixed(0)} MB (${statSync(f).size / 1e6 | 0} MB on disk): ` +
+                `${j.mb_per_s_wall.toFixed(0)} MB/s wall, ${j.mb_per_s_cpu.toFixed(0)} MB/s per CPU-second (both passes; ` +
+                `${j.mb_per_s_per_pass_cpu.toFixed(0)} MB/s per pass), vocab ${j.vocab}; a bare byte-sum loop: ${j.byte_sum_loop_mb_per_s_cpu.toFixed(0)} MB/s`);
+    rmSync(f);
+  }
+
+  // 2. A GB-sized folder corpus with the tiny preset: cold (encode + write cache), then warm (cache).
+  if (!args.includes('--skip-train')) {
+    const corpus = join(DIR, 'corpus');
+    mkdirSync(corpus, { recursive: true });
+    const per = Math.ceil((GB * 1e9) / FILES), src = readFileSync(SHAKESPEARE);
+    for (let i = 0; i < FILES; i++) await writeRepeated(join(corpus, `part-${String(i).padStart(3, '0')}.txt`), src, per);
+    const argv = ['train', corpus, '--preset', 'tiny', '--steps', '3', '--log-interval', '1', '--eval-chars', '20000',
+                  '--sample-chars', '0', '--out', join(DIR, 'run')];
+    for (const label of ['cold cache (encode + write cache)', 'warm cache']) {
+      const r = await timedTrain(argv);
+      results.train.push({ label, ...r });
+      const tokens = Number(/tokens: ([\d,]+)/.exec(r.lines.join('\n'))?.[1].replace(/,/g, '')) / 1e6; // Uint8: 1 byte each
+      console.log(`train ${GB} GB, ${FILES} files, tiny preset, 3 steps, ${label}: first step after ${r.first_step_s?.toFixed(1)} s, ` +
+                  `total ${r.total_s.toFixed(1)} s, peak RSS ${r.peak_rss_mb.toFixed(0)} MB (token array ${tokens.toFixed(0)} MB + ${(r.peak_rss_mb - tokens).toFixed(0)} MB)`);
+      for (const l of r.lines) console.log(`    ${l}`);
+    }
+  }
+  results.load_end = loadavg();
+  console.log(`# load average ${loadavg().map((x) => x.toFixed(2)).join(' ')} at the end`);
+  console.log(JSON.stringify(results));
+} finally {
+  if (!args.includes('--keep')) rmSync(DIR, { recursive: true, force: true });
+}
