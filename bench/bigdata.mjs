@@ -2,9 +2,9 @@
 // Bigger data, measured (issue 13's targets): streaming encoding speed on ASCII, CJK and .gz text; a multi-GB corpus
 // in a folder trained with the `tiny` preset for a few steps (first run: encodes and writes the token cache; second
 // run: reads it back), with the time from process start to the first training step and the peak resident memory
-// (/usr/bin/time -v) of each run. The generated corpus lives under --dir and is deleted afterwards (--keep keeps it).
+// (getrusage maxrss, printed by the child at exit) of each run. The generated corpus lives under --dir and is deleted afterwards (--keep keeps it).
 // Usage (after `npm install`): node bench/bigdata.mjs [--gb 2] [--files 32] [--encode-mb 256] [--dir /tmp/charlm-bigdata]
-//        [--skip-train] [--keep]
+//        [--text tinyshakespeare.txt] [--skip-train] [--keep]
 import { spawn, spawnSync } from 'node:child_process';
 import { createWriteStream, existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
@@ -17,7 +17,7 @@ const opt = (k, d) => { const i = args.indexOf(k); return i >= 0 ? args[i + 1] :
 const GB = Number(opt('--gb', '2')), FILES = Number(opt('--files', '32')), ENCODE_MB = Number(opt('--encode-mb', '256'));
 const DIR = resolve(opt('--dir', '/tmp/charlm-bigdata'));
 const ROOT = resolve(new URL('..', import.meta.url).pathname);
-const SHAKESPEARE = resolve(ROOT, '..', 'shared', 'data', 'tinyshakespeare.txt');
+const SHAKESPEARE = resolve(opt('--text', resolve(ROOT, '..', 'shared', 'data', 'tinyshakespeare.txt')));
 const CJK = join(ROOT, 'test', 'fixtures', 'text', 'tang-poems.txt');
 const CACHE = join(DIR, 'cache');
 const env = { ...process.env, CHARLM_QUIET_NATIVE: '1', CHARLM_CACHE_DIR: CACHE };
@@ -49,10 +49,13 @@ async function writeRepeated(file, src, bytes) {
   await once(out, 'finish');
 }
 
-/** Runs the CLI under /usr/bin/time -v; returns wall time to the first "step " line, total wall, peak RSS. */
+// Printed by the child as it exits: its peak resident memory (kB), like /usr/bin/time -v's "Maximum resident set size".
+const PEAK_RSS = "data:text/javascript,process.on('exit',()=>process.stderr.write('peak_rss_kb '+process.resourceUsage().maxRSS+'\\n'))";
+
+/** Runs the CLI; returns wall time from spawn to the first "step " line, total wall, peak RSS. */
 async function timedTrain(argv) {
   const t0 = performance.now();
-  const child = spawn('/usr/bin/time', ['-v', process.execPath, join(ROOT, 'bin', 'charlm.js'), ...argv], { env });
+  const child = spawn(process.execPath, ['--import', PEAK_RSS, join(ROOT, 'bin', 'charlm.js'), ...argv], { env });
   let err = '', firstStep = null;
   child.stderr.on('data', (b) => {
     err += b;
@@ -61,7 +64,7 @@ async function timedTrain(argv) {
   child.stdout.resume();
   const [code] = await once(child, 'exit');
   if (code !== 0) throw new Error(`train failed (${code}):\n${err}`);
-  const rss = Number(/Maximum resident set size \(kbytes\): (\d+)/.exec(err)?.[1]) * 1024;
+  const rss = Number(/peak_rss_kb (\d+)/.exec(err)?.[1]) * 1024;
   return { first_step_s: firstStep, total_s: (performance.now() - t0) / 1000, peak_rss_mb: rss / 1e6,
            lines: err.split('\n').filter((l) => /^(corpus|tokens|model|step|done)/.test(l)) };
 }
