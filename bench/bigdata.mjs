@@ -49,8 +49,12 @@ async function writeRepeated(file, src, bytes) {
   await once(out, 'finish');
 }
 
-// Printed by the child as it exits: its peak resident memory (kB), like /usr/bin/time -v's "Maximum resident set size".
-const PEAK_RSS = "data:text/javascript,process.on('exit',()=>process.stderr.write('peak_rss_kb '+process.resourceUsage().maxRSS+'\\n'))";
+// Printed by the child: its CPU seconds when it prints its first step line (on an idle machine the wall time to the
+// first step is about this), and at exit its peak resident memory in kB (like /usr/bin/time -v's maximum RSS).
+const PEAK_RSS = "data:text/javascript,const w=process.stderr.write.bind(process.stderr);let seen=false;" +
+  "process.stderr.write=(s,...a)=>{if(!seen&&/^step \\d+\\//m.test(String(s))){seen=true;const u=process.cpuUsage();" +
+  "w('cpu_first_step_s '+((u.user+u.system)/1e6)+'\\n')}return w(s,...a)};" +
+  "process.on('exit',()=>w('peak_rss_kb '+process.resourceUsage().maxRSS+'\\n'))";
 
 /** Runs the CLI; returns wall time from spawn to the first "step " line, total wall, peak RSS. */
 async function timedTrain(argv) {
@@ -65,7 +69,8 @@ async function timedTrain(argv) {
   const [code] = await once(child, 'exit');
   if (code !== 0) throw new Error(`train failed (${code}):\n${err}`);
   const rss = Number(/peak_rss_kb (\d+)/.exec(err)?.[1]) * 1024;
-  return { first_step_s: firstStep, total_s: (performance.now() - t0) / 1000, peak_rss_mb: rss / 1e6,
+  return { first_step_s: firstStep, cpu_first_step_s: Number(/cpu_first_step_s ([\d.]+)/.exec(err)?.[1]),
+           total_s: (performance.now() - t0) / 1000, peak_rss_mb: rss / 1e6,
            lines: err.split('\n').filter((l) => /^(corpus|tokens|model|step|done)/.test(l)) };
 }
 
@@ -102,7 +107,7 @@ try {
       const r = await timedTrain(argv);
       results.train.push({ label, ...r });
       const tokens = Number(/tokens: ([\d,]+)/.exec(r.lines.join('\n'))?.[1].replace(/,/g, '')) / 1e6; // Uint8: 1 byte each
-      console.log(`train ${GB} GB, ${FILES} files, tiny preset, 3 steps, ${label}: first step after ${r.first_step_s?.toFixed(1)} s, ` +
+      console.log(`train ${GB} GB, ${FILES} files, tiny preset, 3 steps, ${label}: first step after ${r.first_step_s?.toFixed(1)} s (${r.cpu_first_step_s.toFixed(1)} CPU-s), ` +
                   `total ${r.total_s.toFixed(1)} s, peak RSS ${r.peak_rss_mb.toFixed(0)} MB (token array ${tokens.toFixed(0)} MB + ${(r.peak_rss_mb - tokens).toFixed(0)} MB)`);
       for (const l of r.lines) console.log(`    ${l}`);
     }
