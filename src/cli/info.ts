@@ -22,6 +22,7 @@ export function register(program: Command): void {
       console.log(`architecture ${info.architecture}`);
       console.log(`parameters   ${info.parameters.toLocaleString('en-US')}`);
       console.log(`vocabulary   ${info.vocabSize} characters: ${info.vocabPreview}`);
+      if (lm.vocab.unknown !== null) console.log(`             (id ${lm.vocab.unknownId} is the --max-vocab unknown symbol U+FFFD; never sampled)`);
       if (info.training) {
         const tr = info.training, f = (x: number | null) => (x === null || x === undefined ? '—' : `${x.toFixed(4)} nats/char (${(x / Math.LN2).toFixed(3)} bits/char)`);
         console.log(`training     ${tr.steps} steps (${tr.epochs} epochs, ${tr.charsSeen.toLocaleString('en-US')} chars) on ${tr.corpus}, backend ${tr.backend}`);
