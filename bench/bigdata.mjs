@@ -4,7 +4,7 @@
 // run: reads it back), with the time from process start to the first training step and the peak resident memory
 // (getrusage maxrss, printed by the child at exit) of each run. The generated corpus lives under --dir and is deleted afterwards (--keep keeps it).
 // Usage (after `npm install`): node bench/bigdata.mjs [--gb 2] [--files 32] [--encode-mb 256] [--dir /tmp/charlm-bigdata]
-//        [--text tinyshakespeare.txt] [--skip-train] [--keep]
+//        [--text tinyshakespeare.txt] [--skip-train] [--keep];  node bench/bigdata.mjs --small  (tiny Shakespeare only)
 import { spawn, spawnSync } from 'node:child_process';
 import { createWriteStream, existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
@@ -23,6 +23,23 @@ const CACHE = join(DIR, 'cache');
 const env = { ...process.env, CHARLM_QUIET_NATIVE: '1', CHARLM_CACHE_DIR: CACHE };
 
 if (args.includes('--child-encode')) { await childEncode(opt('--child-encode')); process.exit(0); }
+if (args.includes('--small')) { await small(); process.exit(0); }
+
+/** tiny Shakespeare: the in-memory encoder of earlier versions against the streaming one, CPU ms, alternating. */
+async function small() {
+  const { prepareCorpus, corpusFromPaths } = await import(join(ROOT, 'dist', 'node.js'));
+  const { readTextFile, encodeCorpus, splitTrainVal } = await import(join(ROOT, 'dist', 'data', 'corpus.js'));
+  const { Vocab } = await import(join(ROOT, 'dist', 'data', 'vocab.js'));
+  const cpuMs = async (f) => { const c = process.cpuUsage(); await f(); const u = process.cpuUsage(c); return (u.user + u.system) / 1000; };
+  const before = [], now = [];
+  for (let r = 0; r < 7; r++) {
+    before.push(await cpuMs(() => { const t = readTextFile(SHAKESPEARE); splitTrainVal(encodeCorpus(t, Vocab.fromText(t)), 0.1); }));
+    now.push(await cpuMs(() => prepareCorpus(corpusFromPaths([SHAKESPEARE]), { separator: '\n', split: { valFraction: 0.1, valFiles: 0 }, unknown: 'skip', cache: false })));
+  }
+  const med = (a) => [...a].sort((x, y) => x - y)[a.length >> 1];
+  console.log(`tiny Shakespeare (1.1 MB), median CPU ms of 7, first run included: in-memory encoder ${med(before).toFixed(0)} ms ` +
+              `(first ${before[0].toFixed(0)}), streaming ${med(now).toFixed(0)} ms (first ${now[0].toFixed(0)})`);
+}
 
 /** Inside a child: encode one file (no cache) and print wall and CPU rates. */
 async function childEncode(file) {

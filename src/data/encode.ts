@@ -39,7 +39,7 @@ export interface EncodedCorpus {
   /** [train region][validation region] */
   tokens: Tokens;
   nTrain: number;
-  /** 'mark' mode: the id given to characters outside the vocabulary (vocab.size); else -1. */
+  /** 'mark' mode without an unknown symbol: the id given to characters outside the vocabulary (vocab.size); else -1. */
   markId: number;
   sources: SourceSummary[];
   /** Distinct characters that were dropped ('skip' with a fixed vocabulary), most frequent first. */
@@ -77,7 +77,8 @@ export async function encodeSources(sources: CorpusSource[], o: EncodeOptions): 
   const nonEmpty = lengths.filter((n) => n > 0).length;
   if (!fixed) for (const cp of sep) counts[cp] += Math.max(0, nonEmpty - 1); // one per join
   const vocab = fixed ?? Vocab.fromCounts(counts, o.maxVocab ?? 0, nonEmpty > 1 ? sep : []);
-  const V = vocab.size, markId = fixed && o.unknown === 'mark' ? V : -1;
+  // 'mark' needs its own id only when the vocabulary has no unknown symbol to map to.
+  const V = vocab.size, markId = fixed && o.unknown === 'mark' && vocab.unknownId < 0 ? V : -1;
   const outside = vocab.unknownId >= 0 ? vocab.unknownId : markId; // id of characters outside the vocabulary; -1 = drop
   const map = new Int32Array(CP_LIMIT).fill(outside);
   vocab.chars.forEach((ch, id) => { map[ch.codePointAt(0)!] = id; });

@@ -70,6 +70,13 @@ test('--max-vocab: the unknown symbol is reported, recorded and never sampled', 
   const s = run(['sample', join(out, 'last.safetensors'), '--prime', '春眠', '--length', '300', '--temperature', '1.5', '--backend', 'ref']);
   assert.equal(s.code, 0, s.err);
   assert.ok(!s.out.slice(2).includes('\uFFFD'));
+  // eval scores rare characters as the unknown symbol: none are left unscored.
+  const e = run(['eval', join(out, 'last.safetensors'), folder, '--backend', 'ref']);
+  assert.equal(e.code, 0, e.err);
+  const j = JSON.parse(e.out);
+  assert.equal(j.unknown_chars, 0);
+  assert.ok(j.mapped_to_unknown_symbol > 0);
+  assert.ok(j.chars_scored > 0.99 * j.chars_total, 'rare characters are scored too');
 });
 
 test('bad inputs are one-line errors', () => {
