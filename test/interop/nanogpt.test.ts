@@ -114,6 +114,11 @@ test('meta.pkl is read as prepare.py wrote it; the imported checkpoint is self-c
   assert.equal(lm.metadata.imported_format, 'nanogpt');
   const e = expected['ckpt.pt'][0];
   assert.equal(greedy(lm.model as GptModel, lm.vocab, e.prime, e.length), e.text);
+  const x = spawnSync(process.execPath, [path.join(ROOT, 'bin', 'charlm.js'), 'export', out, '--format', 'onnx'],
+                      { encoding: 'utf8', env: { ...process.env, CHARLM_QUIET_NATIVE: '1' } });
+  assert.equal(x.status, 0, x.stderr);
+  assert.match(x.stdout, /^exported .* \(ONNX, .* KiB\): input_ids \[B,T\] \(T ≤ 32\) → logits \[B,T,V\]/);
+  assert.ok(fs.statSync(path.join(tmp, 'gpt.onnx')).size > 7344 * 4);
 });
 
 function throwsCode(fn: () => unknown, code: string, ...mentions: string[]): void {
