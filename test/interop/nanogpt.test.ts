@@ -1,8 +1,9 @@
 // Importing nanoGPT checkpoints (fixtures from test/fixtures/make_nanogpt.py: train.py's torch.save dict, with and
 // without torch.compile's _orig_mod. prefix, bias on and off, attn.bias mask buffers, tied lm_head): the vocabulary
 // from meta.pkl or from the training text, PyTorch's logits, and PyTorch's greedy continuation (nanoGPT's generate
-// with argmax, scripts/nanogpt_check.py) both committed in expected.json and, where torch is installed, live.
-// Bad input through bin/charlm.js: one line, non-zero exit, no stack trace.
+// with argmax, scripts/nanogpt_check.py) both committed in expected.json and, where torch is installed, live; and the
+// other way, charlm gpt checkpoints loaded into nanoGPT's model. Bad input through bin/charlm.js: one line, non-zero
+// exit, no stack trace.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
@@ -11,12 +12,15 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { importModel } from '../../src/interop/import.js';
 import { readNanoGptMeta } from '../../src/interop/nanogpt.js';
-import { loadModelFile } from '../../src/model/io.js';
+import { loadModelFile, saveModel } from '../../src/model/io.js';
+import { Vocab as VocabClass } from '../../src/data/vocab.js';
+import { Rng } from '../../src/util/rng.js';
+import { Adam } from '../../src/train/optimizer.js';
 import { GptModel } from '../../src/model/gpt/model.js';
 import { generate, SAMPLE_DEFAULTS } from '../../src/sample/generate.js';
 import { refBackend } from '../../src/kernels/ref/index.js';
 import { CharlmError } from '../../src/errors.js';
-import type { Vocab } from '../../src/data/vocab.js';
+type Vocab = VocabClass;
 import { ROOT, diffs } from '../helpers.js';
 
 const FIX = path.join(ROOT, 'test', 'fixtures', 'nanogpt');
@@ -119,6 +123,37 @@ test('meta.pkl is read as prepare.py wrote it; the imported checkpoint is self-c
   assert.equal(x.status, 0, x.stderr);
   assert.match(x.stdout, /^exported .* \(ONNX, .* KiB\): input_ids \[B,T\] \(T ≤ 32\) → logits \[B,T,V\]/);
   assert.ok(fs.statSync(path.join(tmp, 'gpt.onnx')).size > 7344 * 4);
+});
+
+test('charlm gpt checkpoints load in nanoGPT\'s model (nanogpt_check.py) with the same logits and greedy text', { skip: noTorch }, () => {
+  const vocab = VocabClass.fromText('the quick brown fox jumps over the lazy dog\n');
+  for (const bias of [true, false]) {
+    const model = new GptModel({ family: 'gpt', n_layer: 2, n_head: 3, n_embd: 12, block_size: 16, bias, vocab_size: vocab.size, dropout: 0 }, refBackend);
+    model.initialize(new Rng(5));
+    const data = vocab.encode('the quick brown fox jumps over the lazy dog\n'.repeat(4)), T = 16, B = 4, rng = new Rng(6);
+    const adam = new Adam(model.params.size, model.params.entries.map((e) => model.decays(e.name)), model.params.entries, 0.9, 0.99);
+    for (let step = 0; step < 60; step++) { // a little training, so the greedy text is not one repeated character
+      const x = new Int32Array(B * T), y = new Int32Array(B * T);
+      for (let b = 0; b < B; b++) {
+        const o = rng.nextU32() % (data.length - T - 1);
+        x.set(data.subarray(o, o + T), b * T); y.set(data.subarray(o + 1, o + T + 1), b * T);
+      }
+      model.forwardBackward(x, y, B, T, null);
+      adam.update(refBackend, model.params.data, model.params.grad, 1e-2, 0.1, true);
+      model.weightsChanged();
+    }
+    const file = path.join(tmp, `charlm-gpt-${bias}.safetensors`);
+    saveModel(file, model, vocab, null);
+    const prime = 'the lazy';
+    const r = spawnSync(PY, [path.join(ROOT, 'scripts', 'nanogpt_check.py'), file, '--prime', prime, '--length', '8'], { encoding: 'utf8' });
+    assert.equal(r.status, 0, r.stderr);
+    const theirs = JSON.parse(r.stdout) as { text: string; logits: number[] };
+    const ids = vocab.encode(prime);
+    const d = diffs(model.prime(ids, 1, ids.length, model.createState(1)), theirs.logits).abs;
+    console.log(`  charlm gpt bias=${bias} → PyTorch: logits max abs diff ${d.toExponential(2)} (tol 1e-5); greedy ${JSON.stringify(theirs.text)}`);
+    assert.ok(d <= 1e-5);
+    assert.equal(greedy(model, vocab, prime, 8), theirs.text);
+  }
 });
 
 function throwsCode(fn: () => unknown, code: string, ...mentions: string[]): void {
