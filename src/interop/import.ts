@@ -13,7 +13,7 @@ import { cellPrefix, type RnnConfig } from '../model/config.js';
 import { decodeSafetensors, type NamedTensor } from '../model/checkpoint.js';
 import type { CellType } from '../nn/recurrent.js';
 import { readTorchFile, readTorchStateDict } from './torch.js';
-import { importNanoGpt, isNanoGptCheckpoint, type ImportedGpt } from './nanogpt.js';
+import { importNanoGpt, isNanoGptCheckpoint, refuseBareNanoGpt, type ImportedGpt } from './nanogpt.js';
 import { isZip } from './zip.js';
 
 export interface ImportOptions {
@@ -49,6 +49,7 @@ export function importModel(file: string, opts: ImportOptions = {}): ImportedAny
       return importNanoGpt(file, torch, { meta: opts.meta, backend: opts.backend,
         vocabFrom: opts.vocabFrom ? { path: opts.vocabFrom, text: readAsPython(opts.vocabFrom) } : undefined });
     }
+    refuseBareNanoGpt(torch.value, file);
   }
   return importStateDict(file, opts, bytes);
 }

@@ -42,6 +42,20 @@ export function isNanoGptCheckpoint(value: unknown): value is PyDict {
   return value instanceof PyDict && value.map.get('model') instanceof PyDict && value.map.get('model_args') instanceof PyDict;
 }
 
+/**
+ * Refuses a bare nanoGPT state_dict (torch.save(model.state_dict())) with a clear message: without model_args the
+ * head count cannot be read from the shapes.
+ */
+export function refuseBareNanoGpt(value: unknown, file: string): void {
+  const dict = value instanceof PyDict && value.map.get('model') instanceof PyDict ? value.map.get('model') as PyDict : value;
+  if (!(dict instanceof PyDict)) return;
+  if (dict.map.has('transformer.wte.weight') || dict.map.has(`${PREFIX}transformer.wte.weight`)) {
+    throw new CharlmError('IMPORT_NO_MODEL_ARGS', `${file} holds nanoGPT weights but no model_args, and n_head cannot be read from the shapes`,
+      'import the out/ckpt.pt that nanoGPT\'s train.py saves, or save one: torch.save({"model": model.state_dict(), ' +
+      '"model_args": dict(n_layer=..., n_head=..., n_embd=..., block_size=..., bias=..., vocab_size=..., dropout=0.0)}, "ckpt.pt")');
+  }
+}
+
 function tensorRef(v: unknown): v is TensorRef {
   return (v as TensorRef)?.kind === 'tensor';
 }
