@@ -175,6 +175,8 @@ test('bad nanoGPT imports are one-line CharlmErrors', () => {
   throwsCode(() => importModel(path.join(FIX, 'bad_heads.pt'), { meta: META }), 'IMPORT_BAD_CONFIG', 'n_embd 6 is not divisible by n_head 4');
   throwsCode(() => importModel(ckpt, { meta: META, vocabFrom: TEXT }), 'BAD_OPTION', '--meta', '--vocab-from');
   throwsCode(() => importModel(path.join(FIX, 'bare_sd.pt'), { meta: META }), 'IMPORT_NO_MODEL_ARGS', 'no model_args', 'n_head');
+  throwsCode(() => importModel(path.join(FIX, 'untied.pt'), { meta: META }), 'IMPORT_UNTIED', 'lm_head.weight differs');
+  throwsCode(() => importModel(path.join(FIX, 'missing.pt'), { meta: META }), 'IMPORT_MISSING_TENSOR', 'transformer.h.0.mlp.c_fc.weight');
   throwsCode(() => importModel(path.join(ROOT, 'test', 'fixtures', 'pth', 'seed_lstm.pth'), { meta: META }), 'BAD_OPTION', '--meta');
   const pkl = (name: string, bytes: string) => { const f = path.join(tmp, name); fs.writeFileSync(f, Buffer.from(bytes, 'latin1')); return f; };
   throwsCode(() => readNanoGptMeta(pkl('evil.pkl', '\x80\x02cos\nsystem\nX\x02\x00\x00\x00ls\x85R.')), 'PICKLE_FORBIDDEN', 'os.system');
