@@ -7,7 +7,7 @@ import { generate, SAMPLE_DEFAULTS, type SampleOptions } from './sample/generate
 import { resolveConfig, type TrainConfig } from './config.js';
 import { loadCorpusText, DATASETS } from './data/datasets.js';
 import { readTextFile } from './data/corpus.js';
-import { evaluateText as evaluateModelText } from './train/evaluate.js';
+import { evaluateText as evaluateModelText, type EvalOptions } from './train/evaluate.js';
 import { train as trainLoop, type TrainEvent, type TrainResult } from './train/loop.js';
 import { corpusFromPaths, type CorpusInput } from './data/prepare.js';
 import { evaluateCorpus as evaluateModelCorpus, type CorpusEvalResult } from './train/evaluate-corpus.js';
@@ -49,9 +49,10 @@ export function evaluateText(lm: LoadedModel, text: string): ReturnType<typeof e
  * model was trained with, streamed into tokens (through the token cache).
  */
 export async function evaluateCorpus(lm: LoadedModel, corpus: string | string[] | CorpusInput,
-                                     opts: { include?: string[]; exclude?: string[]; cache?: boolean | 'auto' } = {}): Promise<CorpusEvalResult> {
+                                     opts: EvalOptions & { include?: string[]; exclude?: string[]; cache?: boolean | 'auto' } = {}): Promise<CorpusEvalResult> {
   const separator = (lm.training?.trainConfig?.separator as string | undefined) ?? '\n';
-  return evaluateModelCorpus(lm.model, lm.vocab, toInput(corpus, opts.include, opts.exclude), { separator, cache: opts.cache });
+  const { include, exclude, cache, ...evalOpts } = opts;
+  return evaluateModelCorpus(lm.model, lm.vocab, toInput(corpus, include, exclude), { ...evalOpts, separator, cache });
 }
 
 function toInput(corpus: string | string[] | CorpusInput, include?: string[], exclude?: string[]): CorpusInput {

@@ -81,6 +81,13 @@ test('eval: a streamed file scores exactly as evaluateText on its text; unknown 
     assert.equal(b.charsTotal, a.charsTotal);
     assert.equal(b.unknownChars, a.unknownChars);
     assert.deepEqual([...b.unknownDistinct].sort(), [...a.unknownDistinct].sort());
+    // The windows protocol too (ids outside the vocabulary arrive as a marker id in the compact array).
+    const { evaluateText: evalText } = await import('../../src/train/evaluate.js');
+    const w = evalText(lm.model, lm.vocab, text, { protocol: 'windows', block: 64 });
+    const ws = await evaluateCorpus(lm, f, { protocol: 'windows', block: 64 });
+    console.log(`  windows: evaluateText ${w.loss}, streamed ${ws.loss}`);
+    assert.equal(ws.loss, w.loss);
+    assert.equal(ws.chars, w.chars);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
