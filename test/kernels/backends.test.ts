@@ -11,12 +11,13 @@ import { loadNative, nativeHasBf16Dot, setNativeIsa, type Isa } from '../../src/
 import { checkGuards, copyView, exactEntries, expectClose, randView, rng } from './check.js';
 import { checkMatmul, MATMUL_SHAPES, registerKernelSuite } from './suite.js';
 import { checkPacked, checkPackedLarge, PACKED_ODD, PACKED_SEED } from './packed.js';
+import { skipNativeBlock } from '../skips.js';
 
 registerKernelSuite('ref', () => refBackend);
 
 const loaded = loadNative();
 if ('error' in loaded) {
-  console.log(`# native backend not available (${loaded.error}); testing ref only`);
+  skipNativeBlock('kernel suite on every ISA path, seed GEMM shapes, threads, CHARLM_ISA, bf16, packed handles');
 } else {
   const native = loaded.backend;
   const defaultIsa = native.isa as Isa;

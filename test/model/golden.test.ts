@@ -3,7 +3,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { CharModel } from '../../src/model/charmodel.js';
-import { availableBackends } from '../../src/kernels/registry.js';
+import { backendsUnderTest } from '../skips.js';
 import type { Backend } from '../../src/kernels/backend.js';
 import { diffs, loadGolden, toBatchMajor, type Golden } from '../helpers.js';
 
@@ -21,7 +21,7 @@ function build(g: Golden, backend: Backend): CharModel {
 
 const LOGIT_TOL = 1e-5, GRAD_TOL = 1e-4, LOSS_TOL = 1e-5, ADAM_TOL = 1e-5;
 
-for (const { backend, label } of await availableBackends()) {
+for (const { backend, label } of await backendsUnderTest('golden parity with PyTorch')) {
   for (const cell of ['lstm', 'gru', 'rnn'] as const) {
     const g = loadGolden(cell);
     const { B, T, V } = g;

@@ -7,7 +7,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { resolveConfig } from '../../src/config.js';
 import { train } from '../../src/train/loop.js';
-import { availableBackends, createBackend } from '../../src/kernels/registry.js';
+import { createBackend } from '../../src/kernels/registry.js';
+import { backendsUnderTest } from '../skips.js';
 import type { Backend } from '../../src/kernels/backend.js';
 
 const text = 'It is a truth universally acknowledged, that a single man in possession of a good fortune, must be in want of a wife.\n'.repeat(40);
@@ -19,7 +20,7 @@ async function losses(backend: Backend): Promise<number[]> {
   return readFileSync(join(r.outDir, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l)).filter((m) => m.type === 'train').map((m) => m.loss);
 }
 
-const backends = await availableBackends();
+const backends = await backendsUnderTest('50-step training on native fp32 and bf16 vs ref');
 const ref = await losses(backends[0].backend);
 
 for (const { label, backend } of backends.slice(1)) {
