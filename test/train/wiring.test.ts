@@ -152,7 +152,7 @@ test('the loop clips, logs the pre-clip grad_norm, and applies Adam / AdamW weig
     assert.equal(rec.length, 1);
     expectWithin(`${name}: logged grad_norm`, [rec[0].grad_norm], [norm], 0, 1e-6);
     const want = replayFirstStep(init, c).after;
-    // float32 weights vs the float64 replay: an ulp of the weights (|w| < 2) plus float32 rounding inside Adam.
-    expectWithin(`${name}: weights after one step`, loadModelFile(r.lastPath, refBackend).model.params.data, want, 1e-6, 0);
+    // float32 weights vs the float64 replay: ulps of the weights (|w| < 3) and float32 rounding inside Adam (seen 2.2e-7).
+    expectWithin(`${name}: weights after one step`, loadModelFile(r.lastPath, refBackend).model.params.data, want, 3e-6, 0);
   }
 });
