@@ -66,7 +66,7 @@ test('training windows never read the validation tail: its characters\' embeddin
   for (const batching of ['random', 'stateful'] as const) {
     const r = await train({ config: cfg({ steps: 60, batching, batchSize: 4 }), corpus, outDir: tmp(), backend: refBackend, initFrom: init });
     const before = loadModelFile(init, refBackend), after = loadModelFile(r.lastPath, refBackend);
-    const E = before.model.config.embeddingDim;
+    const E = before.model.params.entry('embed.weight').shape[1];
     const row = (lm: typeof before, ch: string) => {
       const i = lm.vocab.indexOf(ch);
       return Array.from(lm.model.params.value('embed.weight').subarray(i * E, (i + 1) * E));
@@ -123,8 +123,11 @@ function replayFirstStep(init: string, c: TrainConfig): { norm: number; after: F
   for (const v of g) ss += v * v;
   const norm = Math.sqrt(ss);
   if (c.clip > 0 && norm > c.clip) for (let i = 0; i < g.length; i++) g[i] *= c.clip / (norm + 1e-6);
-  const lr = c.learningRate, wd = c.weightDecay, b1 = 0.9, b2 = 0.999, eps = 1e-8;
+  const lr = c.learningRate, b1 = c.beta1, b2 = c.beta2, eps = 1e-8;
+  const wdOf = new Float64Array(p.length);   // the family's decay groups (rnn: every parameter)
+  for (const e of m.params.entries) if (m.decays(e.name)) wdOf.fill(c.weightDecay, e.offset, e.offset + e.size);
   for (let i = 0; i < p.length; i++) {
+    const wd = wdOf[i];
     if (c.optimizer === 'adamw') p[i] *= 1 - lr * wd;
     const gi = c.optimizer === 'adamw' ? g[i] : g[i] + wd * p[i];
     const mh = ((1 - b1) * gi) / (1 - b1), vh = ((1 - b2) * gi * gi) / (1 - b2);
