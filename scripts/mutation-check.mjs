@@ -54,7 +54,8 @@ export const MUTATIONS = [
   // One per kernel family (ref unless marked native).
   { id: 'matmul-nt', bug: 'ref matmul NT: column j+1 gets column j\'s sum', tests: [K + 'backends.test.ts', GOLDEN], refOnly: true,
     patches: [['src/kernels/ref/matmul.ts', 'C[ci + 1] += s1;', 'C[ci + 1] += s0;']] },
-  { id: 'native-gemm', bug: 'native GEMM packing drops the last k of every panel', tests: [GOLDEN, T + 'backends-train.test.ts'], native: true,
+  // packF32 serves the portable path (AVX2/AVX-512 pack with their own code): the per-ISA kernel suite catches it.
+  { id: 'native-gemm', bug: 'native GEMM (portable path) packing drops the last k of every panel', tests: [K + 'backends.test.ts'], native: true,
     patches: [['native/gemm.cc', 'else for (long k = 0; k < kc; k++) d[k * R + r] = s[k];', 'else for (long k = 0; k + 1 < kc; k++) d[k * R + r] = s[k];']] },
   { id: 'row-vector', bug: 'sumRows overwrites instead of accumulating (ref)', tests: [ORACLE, GOLDEN], refOnly: true,
     patches: [['src/kernels/ref/pointwise.ts', 'for (let j = 0; j < N; j++) db[j] += dY[o + j];', 'for (let j = 0; j < N; j++) db[j] = dY[o + j];']] },
@@ -76,6 +77,13 @@ export const MUTATIONS = [
     patches: [['src/kernels/ref/pointwise.ts', 'for (let i = 0; i < n; i++) s += x[i] * x[i];', 'for (let i = 1; i < n; i++) s += x[i] * x[i];']] },
   { id: 'scale', bug: 'scale leaves the last element unscaled (ref)', tests: [ORACLE, WIRING], refOnly: true,
     patches: [['src/kernels/ref/pointwise.ts', 'for (let i = 0; i < n; i++) x[i] *= s;', 'for (let i = 0; i + 1 < n; i++) x[i] *= s;']] },
+  { id: 'mul', bug: 'dropout-mask multiply ignores the mask (ref)', tests: [ORACLE, 'test/nn/gradcheck.test.ts'], refOnly: true,
+    patches: [['src/kernels/ref/pointwise.ts', 'for (let i = 0; i < n; i++) out[i] = a[i] * b[i];', 'for (let i = 0; i < n; i++) out[i] = a[i];']] },
+  { id: 'gelu-bwd', bug: "Transformer GELU backward drops x from the density term (ref)", tests: ['test/model/gpt.test.ts'],
+    patches: [['src/kernels/ref/transformer.ts', 'v * INV_SQRT_2PI * Math.exp(-0.5 * v * v)', 'INV_SQRT_2PI * Math.exp(-0.5 * v * v)']] },
+  { id: 'attn-scale', bug: 'Transformer attention backward forgets the 1/√hd scale (ref)', tests: ['test/model/gpt.test.ts'],
+    patches: [['src/kernels/ref/transformer.ts', 'hd: number, p: number, seed: number): void {\n  const C = nh * hd, C3 = 3 * C, scale = 1 / Math.sqrt(hd);',
+      'hd: number, p: number, seed: number): void {\n  const C = nh * hd, C3 = 3 * C, scale = 1;']] },
   { id: 'native-adam', bug: 'native Adam: bias correction without the square root', tests: NATIVE, native: true,
     patches: [['native/pointwise_impl.h', 'bc2s = __builtin_sqrt(1 - __builtin_pow(beta2, step));', 'bc2s = (1 - __builtin_pow(beta2, step));']] },
   { id: 'native-bf16-trunc', bug: 'native bf16 rounding truncates instead of rounding to nearest even', tests: [K + 'bf16-rounding.test.ts', T + 'backends-train.test.ts'], native: true,
