@@ -15,6 +15,7 @@ import { train } from '../../src/train/loop.js';
 import { refBackend } from '../../src/kernels/ref/index.js';
 import { loadModelFile } from '../../src/model/io.js';
 import { generate } from '../../src/sample/generate.js';
+import { skipWithout } from '../skips.js';
 
 const SHAKESPEARE = join(SHARED_DATA, 'tinyshakespeare.txt');
 const TOKENS_SHA256 = 'eafbf6db15b85793ae12e0a3f5c38ae13106463a7cdc6bf859b88693b0b9fe1d';
@@ -22,8 +23,9 @@ const TOKENS_SHA256 = 'eafbf6db15b85793ae12e0a3f5c38ae13106463a7cdc6bf859b88693b
 const LOSSES = [4.194520570677961, 4.18004482175578, 4.175798721378728, ['val', 4.101424571306938, 'tNiihplsIqU,qpmuCLei'],
   4.126114450558556, 4.044712153342072, 4.021603349403187, ['val', 3.9983640473339, 'tOiiiqmtIrX-qqnuCMgj']];
 const have = existsSync(SHAKESPEARE);
+const noMirror = skipWithout('shakespeare-mirror', !have && `${SHAKESPEARE} is absent`);
 
-test('tiny Shakespeare: same tokens, as text and as a streamed file', { skip: !have && 'no ../shared/data/tinyshakespeare.txt' }, async () => {
+test('tiny Shakespeare: same tokens, as text and as a streamed file', { skip: noMirror }, async () => {
   const text = readTextFile(SHAKESPEARE);
   const opt = { separator: '\n', split: { valFraction: 0.1, valFiles: 0 }, unknown: 'skip' as const, cache: false };
   for (const input of [{ name: 'shakespeare', text, source: SHAKESPEARE }, corpusFromPaths([SHAKESPEARE])]) {
@@ -36,7 +38,7 @@ test('tiny Shakespeare: same tokens, as text and as a streamed file', { skip: !h
   }
 });
 
-test('tiny Shakespeare: same losses and samples for the same seed as before streaming', { skip: !have && 'no tiny Shakespeare' }, async () => {
+test('tiny Shakespeare: same losses and samples for the same seed as before streaming', { skip: noMirror }, async () => {
   const config = resolveConfig({ flags: { embeddingDim: 8, hiddenSize: 16, numLayers: 1, seqLength: 16, batchSize: 4, steps: 6,
     learningRate: 0.01, evalInterval: 3, evalChars: 2000, logInterval: 1, sampleChars: 20, backend: 'ref' } });
   for (const corpus of [{ name: 'shakespeare', text: readTextFile(SHAKESPEARE), source: SHAKESPEARE }, corpusFromPaths([SHAKESPEARE])]) {
