@@ -123,7 +123,7 @@ export function checkValue(key: keyof TrainConfig, raw: unknown, where: string):
 function applyObject(into: TrainConfig, obj: Record<string, unknown>, where: string): void {
   for (const [rawKey, v] of Object.entries(obj)) {
     const key = rawKey.replace(/[-_]([a-z])/g, (_, c: string) => c.toUpperCase()) as keyof TrainConfig;
-    if (!(key in SPEC)) throw badKey(rawKey, where);
+    if (!Object.hasOwn(SPEC, key)) throw badKey(rawKey, where); // own keys only: constructor, __proto__ are unknown
     (into as unknown as Record<string, unknown>)[key] = checkValue(key, v, where);
   }
 }
@@ -133,7 +133,7 @@ export function resolveConfig(opts: { preset?: string; file?: Record<string, unk
                                       flags?: Record<string, unknown> } = {}): TrainConfig {
   const cfg: TrainConfig = { ...DEFAULTS };
   if (opts.preset !== undefined) {
-    const p = PRESETS[opts.preset];
+    const p = Object.hasOwn(PRESETS, opts.preset) ? PRESETS[opts.preset] : undefined;
     if (!p) throw new CharlmError('UNKNOWN_PRESET', `unknown preset "${opts.preset}"`, `presets: ${Object.keys(PRESETS).join(', ')}`);
     Object.assign(cfg, p.config);
   }

@@ -2,7 +2,7 @@
 import type { Command } from 'commander';
 import { readTextFile } from '../data/corpus.js';
 import { evaluateText } from '../train/evaluate.js';
-import { backendOptions, loadForCli } from './common.js';
+import { backendOptions, limitsFrom, loadForCli } from './common.js';
 
 export function register(program: Command): void {
   backendOptions(program.command('eval')
@@ -11,7 +11,7 @@ export function register(program: Command): void {
     .argument('<text>', 'a UTF-8 text file'))
     .action(async (modelPath: string, textPath: string, o: Record<string, any>) => {
       const text = readTextFile(textPath, 'text');
-      const lm = await loadForCli(modelPath, o.backend, o.threads);
+      const lm = await loadForCli(modelPath, o.backend, o.threads, limitsFrom(o));
       const r = evaluateText(lm.model, lm.vocab, text);
       console.log(JSON.stringify({
         model: modelPath, text: textPath, loss_nats_per_char: r.loss, bits_per_char: r.bitsPerChar, perplexity: r.perplexity,

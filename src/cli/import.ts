@@ -2,10 +2,15 @@
 // text_generation_model.pth, or a .safetensors state_dict) into a self-contained charlm checkpoint.
 import * as path from 'node:path';
 import type { Command } from 'commander';
+import { CharlmError, isCharlmError } from '../errors.js';
 import { importStateDict } from '../interop/import.js';
-import { saveModel } from '../model/io.js';
+import { refBackend } from '../kernels/ref/index.js';
+import { encodeModel, loadModelBytes } from '../model/io.js';
+import type { LoadLimits } from '../model/limits.js';
+import { writeFileAtomic } from '../util/fs.js';
+import { limitOptions, limitsFrom } from './common.js';
 
-export interface ImportCliOptions { vocabFrom?: string; out?: string }
+export interface ImportCliOptions { vocabFrom?: string; out?: string; limits?: Partial<LoadLimits> }
 
 /** `x/model.pth` → `x/model.safetensors` (never the input itself). */
 export function defaultImportOut(file: string): string {
@@ -15,9 +20,16 @@ export function defaultImportOut(file: string): string {
 }
 
 export function runImport(file: string, opts: ImportCliOptions, log: (line: string) => void = console.log): string {
-  const { model, vocab, config, format } = importStateDict(file, { vocabFrom: opts.vocabFrom });
+  const { model, vocab, config, format } = importStateDict(file, { vocabFrom: opts.vocabFrom, limits: opts.limits });
   const out = opts.out ?? defaultImportOut(file);
-  saveModel(out, model, vocab, null, { imported_from: path.basename(file), imported_format: format });
+  const bytes = encodeModel(model, vocab, null, { imported_from: path.basename(file), imported_format: format });
+  try { // never write a checkpoint that charlm itself would refuse to load
+    loadModelBytes(bytes, refBackend, out, opts.limits);
+  } catch (e) {
+    if (!isCharlmError(e)) throw e;
+    throw new CharlmError('IMPORT_UNLOADABLE', `${file} imports to a checkpoint charlm would refuse to load: ${e.message}`, e.hint);
+  }
+  writeFileAtomic(out, bytes);
   const { cell, vocabSize: V, embeddingDim: E, hiddenSize: H, numLayers: L } = config;
   log(`imported ${file} (${format}): ${cell.toUpperCase()} V=${V} E=${E} H=${H} L=${L}, ` +
       `${model.params.size.toLocaleString('en-US')} parameters → ${out}`);
@@ -25,10 +37,12 @@ export function runImport(file: string, opts: ImportCliOptions, log: (line: stri
 }
 
 export function register(program: Command): void {
-  program.command('import')
+  const cmd = program.command('import')
     .description('import PyTorch weights (the seed\'s .pth state_dict, or a .safetensors state_dict) as a charlm checkpoint')
     .argument('<file>', 'torch.save(model.state_dict()) file (.pth, zip or legacy format) or .safetensors')
     .option('--vocab-from <text>', 'the exact text the model was trained on (the seed never saved its vocabulary)')
-    .option('-o, --out <path>', 'checkpoint to write (default: <file> with the extension .safetensors)')
-    .action((file: string, opts: ImportCliOptions) => { runImport(file, opts); });
+    .option('-o, --out <path>', 'checkpoint to write (default: <file> with the extension .safetensors)');
+  limitOptions(cmd, true).action((file: string, opts: ImportCliOptions & Record<string, unknown>) => {
+    runImport(file, { ...opts, limits: limitsFrom(opts) });
+  });
 }

@@ -3,10 +3,12 @@
 import type { Backend } from '../kernels/backend.js';
 import { CharlmError } from '../errors.js';
 import { Vocab } from '../data/vocab.js';
-import { CharModel } from './charmodel.js';
+import { CharModel, paramSpecs } from './charmodel.js';
 import { CELLS, type ModelConfig } from './config.js';
-import { decodeSafetensors, encodeSafetensors, readSafetensorsFile, type DecodedSafetensors } from './checkpoint.js';
-import { writeFileAtomic } from '../util/fs.js';
+import { encodeSafetensors, parseSafetensors, type ParsedSafetensors } from './checkpoint.js';
+import { checkParamCount, MAX_VOCAB, resolveLoadLimits, specMismatch, type LoadLimits } from './limits.js';
+import { readFileBytes, writeFileAtomic } from '../util/fs.js';
+import { parseBoundedJson, type JsonBounds } from '../util/json.js';
 
 export const FORMAT = 'charlm';
 export const FORMAT_VERSION = '1';
@@ -54,57 +56,108 @@ export function saveModel(path: string, model: CharModel, vocab: Vocab, training
   writeFileAtomic(path, encodeModel(model, vocab, training, extra));
 }
 
-function parseJson<T>(meta: Record<string, string>, key: string, source: string): T {
-  const raw = meta[key];
-  if (raw === undefined) throw bad(source, `its metadata has no "${key}"`);
-  try { return JSON.parse(raw) as T; } catch { throw bad(source, `its "${key}" metadata is not valid JSON`); }
-}
-
 function bad(source: string, why: string): CharlmError {
   return new CharlmError('CHECKPOINT_INVALID', `${source} is not a usable charlm checkpoint: ${why}`,
     'pass a .safetensors file written by `charlm train`, or import PyTorch weights with `charlm import`');
 }
 
-export function validateModelConfig(c: ModelConfig, source: string): ModelConfig {
-  const posInt = (k: keyof ModelConfig) => {
-    const v = c[k];
-    if (typeof v !== 'number' || !Number.isInteger(v) || v < 1 || v > 1 << 20) throw bad(source, `config.${k} = ${String(v)}`);
-  };
-  if (!CELLS.includes(c.cell)) throw bad(source, `unknown cell "${String(c.cell)}"`);
-  posInt('vocabSize'); posInt('embeddingDim'); posInt('hiddenSize'); posInt('numLayers');
-  return { cell: c.cell, vocabSize: c.vocabSize, embeddingDim: c.embeddingDim, hiddenSize: c.hiddenSize,
-           numLayers: c.numLayers, dropout: Number(c.dropout) || 0, embedDropout: Number(c.embedDropout) || 0 };
+/** A metadata value parsed as JSON within bounds (a crafted value cannot make the parse itself expensive). */
+function parseMeta(meta: Record<string, string>, key: string, source: string, bounds: JsonBounds): unknown {
+  const raw = meta[key];
+  if (raw === undefined) throw bad(source, `its metadata has no "${key}"`);
+  return parseBoundedJson(raw, bounds, (why) => bad(source, `its "${key}" metadata ${why.replace(/^it /, '')}`));
 }
 
-/** Rebuilds the model from decoded safetensors; every tensor must be present with the expected shape. */
-export function modelFromDecoded(dec: DecodedSafetensors, backend: Backend, source: string): LoadedModel {
-  const meta = dec.metadata;
-  if (meta.format !== FORMAT) {
-    throw bad(source, meta.format ? `its format is "${meta.format}"` : 'it has no "format": "charlm" metadata');
+const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+/**
+ * The model config of a checkpoint, checked field by field (own keys only) and against the load limits: the layer
+ * cap bounds the parameter list, and the list's total size is checked before anything is allocated.
+ */
+export function validateModelConfig(raw: unknown, source: string, limits: Partial<LoadLimits> = {}): ModelConfig {
+  const lim = resolveLoadLimits(limits);
+  if (!isObject(raw)) throw bad(source, 'its config is not a JSON object');
+  const c = raw;
+  const own = (k: string) => (Object.hasOwn(c, k) ? c[k] : undefined);
+  const family = own('family');
+  if (family !== undefined && family !== 'rnn') {
+    throw new CharlmError('CHECKPOINT_UNSUPPORTED', `${source}: model family ${JSON.stringify(family).slice(0, 40)} is not supported by this charlm`,
+      'use a newer charlm, or a checkpoint of the rnn family (lstm, gru, rnn cells)');
   }
-  const config = validateModelConfig(parseJson<ModelConfig>(meta, 'config', source), source);
-  const chars = parseJson<string[]>(meta, 'vocab', source);
-  if (!Array.isArray(chars) || chars.some((c) => typeof c !== 'string')) throw bad(source, 'its vocab is not a list of characters');
-  const vocab = new Vocab(chars);
-  if (vocab.size !== config.vocabSize) throw bad(source, `its vocab has ${vocab.size} characters but config.vocabSize is ${config.vocabSize}`);
-  const model = new CharModel(config, backend);
-  for (const e of model.params.entries) {
-    const t = dec.tensors.get(e.name);
-    if (!t) throw bad(source, `tensor ${e.name} is missing`);
-    if (t.shape.join(',') !== e.shape.join(',')) {
-      throw bad(source, `tensor ${e.name} has shape [${t.shape}] but the config needs [${e.shape}]`);
+  const cell = own('cell');
+  if (typeof cell !== 'string' || !(CELLS as readonly string[]).includes(cell)) throw bad(source, `unknown cell ${JSON.stringify(cell)?.slice(0, 40)}`);
+  const posInt = (k: string, max: number, flag = '') => {
+    const v = own(k);
+    if (typeof v !== 'number' || !Number.isInteger(v) || v < 1) throw bad(source, `config.${k} = ${JSON.stringify(v)?.slice(0, 40)}`);
+    if (v > max) {
+      throw new CharlmError('CHECKPOINT_LIMIT', `${source}: config.${k} = ${v} is above the limit of ${max}`,
+        flag ? `if the model really is that large, raise the limit with ${flag}` : 'the file is damaged or not a charlm checkpoint');
     }
-    model.params.value(e.name).set(t.data);
+    return v;
+  };
+  const rate = (k: string) => {
+    const v = own(k);
+    if (v === undefined) return 0;
+    if (typeof v !== 'number' || !(v >= 0 && v < 1)) throw bad(source, `config.${k} = ${JSON.stringify(v)?.slice(0, 40)}`);
+    return v;
+  };
+  const config: ModelConfig = {
+    cell: cell as ModelConfig['cell'], vocabSize: posInt('vocabSize', MAX_VOCAB), embeddingDim: posInt('embeddingDim', 2 ** 24),
+    hiddenSize: posInt('hiddenSize', 2 ** 24), numLayers: posInt('numLayers', lim.maxLayers, '--max-layers'),
+    dropout: rate('dropout'), embedDropout: rate('embedDropout'),
+  };
+  checkParamCount(paramSpecs(config), lim, (why, hint) => new CharlmError('CHECKPOINT_LIMIT', `${source}: ${why}`, hint));
+  return config;
+}
+
+/** The training summary, checked field by field; what `info`, the report and the model card read. */
+function validateSummary(raw: unknown, source: string): TrainingSummary {
+  const fail = (field: string) => bad(source, `its training summary has a bad "${field}"`);
+  if (!isObject(raw)) throw bad(source, 'its training summary is not a JSON object');
+  const num = (k: string, nullable = false) => {
+    const v = Object.hasOwn(raw, k) ? raw[k] : undefined;
+    if (typeof v === 'number' ? !Number.isFinite(v) : !(nullable && (v === null || v === undefined))) throw fail(k);
+  };
+  if (typeof raw.corpus !== 'string') throw fail('corpus');
+  if (typeof raw.backend !== 'string') throw fail('backend');
+  num('steps'); num('epochs'); num('charsSeen'); num('trainLoss', true); num('valLoss', true); num('bestValLoss', true);
+  const okPoint = (p: unknown) => Array.isArray(p) && p.length === 3 && typeof p[0] === 'number'
+    && p.slice(1).every((x) => x === null || typeof x === 'number');
+  if (!Array.isArray(raw.history) || !raw.history.every(okPoint)) throw fail('history');
+  if (raw.trainConfig !== undefined && !isObject(raw.trainConfig)) throw fail('trainConfig');
+  return raw as unknown as TrainingSummary;
+}
+
+/**
+ * Rebuilds the model from a parsed safetensors file. Everything is checked before anything is allocated: the
+ * config against the limits, the vocabulary against the config, and every tensor's name and shape against the
+ * parameter list the config implies; only then is the model built and the data copied into it.
+ */
+export function modelFromParsed(st: ParsedSafetensors, backend: Backend, source: string,
+                                limits: Partial<LoadLimits> = {}): LoadedModel {
+  const meta = st.metadata;
+  if (meta.format !== FORMAT) {
+    throw bad(source, meta.format ? `its format is ${JSON.stringify(meta.format.slice(0, 40))}` : 'it has no "format": "charlm" metadata');
   }
+  const config = validateModelConfig(parseMeta(meta, 'config', source, { maxDepth: 2, maxValues: 256 }), source, limits);
+  const chars = parseMeta(meta, 'vocab', source, { maxDepth: 1, maxValues: config.vocabSize + 1 });
+  if (!Array.isArray(chars) || chars.some((c) => typeof c !== 'string')) throw bad(source, 'its vocab is not a list of characters');
+  if (chars.length !== config.vocabSize) throw bad(source, `its vocab has ${chars.length} characters but config.vocabSize is ${config.vocabSize}`);
+  const vocab = new Vocab(chars as string[]);
+  const specs = paramSpecs(config);
+  const problem = specMismatch(specs, (name) => st.entries.get(name)?.shape);
+  if (problem) throw bad(source, problem);
+  const training = meta.training ? validateSummary(parseMeta(meta, 'training', source, { maxDepth: 4, maxValues: 100_000 }), source) : null;
+  const model = new CharModel(config, backend);
+  for (const s of specs) st.read(s.name, model.params.value(s.name));
   model.weightsChanged();
-  const training = meta.training ? parseJson<TrainingSummary>(meta, 'training', source) : null;
   return { model, vocab, config, training, metadata: meta, source };
 }
 
-export function loadModelFile(path: string, backend: Backend): LoadedModel {
-  return modelFromDecoded(readSafetensorsFile(path), backend, path);
+export function loadModelFile(path: string, backend: Backend, limits: Partial<LoadLimits> = {}): LoadedModel {
+  return modelFromParsed(parseSafetensors(readFileBytes(path, 'checkpoint'), path, limits), backend, path, limits);
 }
 
-export function loadModelBytes(bytes: Uint8Array, backend: Backend, source = 'checkpoint'): LoadedModel {
-  return modelFromDecoded(decodeSafetensors(bytes, source), backend, source);
+export function loadModelBytes(bytes: Uint8Array, backend: Backend, source = 'checkpoint', limits: Partial<LoadLimits> = {}): LoadedModel {
+  return modelFromParsed(parseSafetensors(bytes, source, limits), backend, source, limits);
 }

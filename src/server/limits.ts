@@ -42,7 +42,7 @@ export const DEFAULT_LIMITS: Limits = {
 export function resolveLimits(partial: Partial<Limits> = {}): Limits {
   const out = { ...DEFAULT_LIMITS };
   for (const [k, v] of Object.entries(partial)) {
-    if (!(k in DEFAULT_LIMITS)) throw new Error(`unknown server limit "${k}"`);
+    if (!Object.hasOwn(DEFAULT_LIMITS, k)) throw new Error(`unknown server limit "${k}"`);
     if (v === undefined) continue;
     if (typeof v !== 'number' || !(v > 0)) throw new Error(`server limit ${k} must be a positive number, got ${String(v)}`);
     (out as Record<string, number>)[k] = v;

@@ -5,8 +5,19 @@ import * as path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { CharlmError } from '../errors.js';
 
-/** Reads a whole file; missing, directory and unreadable files are CharlmErrors. `what` names it in messages. */
-export function readFileBytes(file: string, what = 'file'): Uint8Array {
+export interface ReadOptions {
+  /**
+   * Pipes and devices (not regular files) are refused unless this is set; then at most this many bytes are read
+   * from them (a corpus from `<(zcat big.gz)` works, `/dev/zero` ends in a clean error).
+   */
+  specialMaxBytes?: number;
+}
+
+/**
+ * Reads a whole file; missing, directory, unreadable and non-regular files (devices, pipes, sockets) are
+ * CharlmErrors. `what` names it in messages.
+ */
+export function readFileBytes(file: string, what = 'file', opts: ReadOptions = {}): Uint8Array {
   let stat: fs.Stats;
   try {
     stat = fs.statSync(file);
@@ -22,11 +33,45 @@ export function readFileBytes(file: string, what = 'file'): Uint8Array {
     throw new CharlmError('NOT_A_FILE', `${what} is a directory, not a file: ${file}`,
       `pass the path of a file inside it, e.g. ${path.join(file, 'input.txt')}`);
   }
+  if (!stat.isFile()) {
+    const kind = stat.isFIFO() ? 'a pipe' : stat.isCharacterDevice() || stat.isBlockDevice() ? 'a device' : stat.isSocket() ? 'a socket' : 'not a regular file';
+    if (opts.specialMaxBytes === undefined) {
+      throw new CharlmError('NOT_A_FILE', `${what} ${file} is ${kind}, not a regular file`, 'copy it to a regular file first');
+    }
+    return readCapped(file, what, kind, opts.specialMaxBytes);
+  }
   try {
     return fs.readFileSync(file);
   } catch (e) {
     throw readFailed(file, what, e);
   }
+}
+
+/** Reads a pipe or device to its end, refusing it once it passes `max` bytes. */
+function readCapped(file: string, what: string, kind: string, max: number): Uint8Array {
+  const chunks: Buffer[] = [];
+  let total = 0;
+  let fd: number | undefined;
+  try {
+    fd = fs.openSync(file, 'r');
+    for (;;) {
+      const buf = Buffer.allocUnsafe(Math.min(1 << 20, max + 1 - total));
+      const n = fs.readSync(fd, buf, 0, buf.length, null);
+      if (n === 0) break;
+      chunks.push(buf.subarray(0, n));
+      total += n;
+      if (total > max) {
+        throw new CharlmError('FILE_TOO_LARGE', `${what} ${file} is ${kind} that gave more than ${max} bytes`,
+          'copy the data to a regular file first');
+      }
+    }
+  } catch (e) {
+    if (e instanceof CharlmError) throw e;
+    throw readFailed(file, what, e);
+  } finally {
+    if (fd !== undefined) fs.closeSync(fd);
+  }
+  return Buffer.concat(chunks, total);
 }
 
 function readFailed(file: string, what: string, e: unknown): CharlmError {
