@@ -72,13 +72,14 @@ export const PRESETS: Record<string, { description: string; config: Partial<Trai
   },
 };
 
-type Kind = { type: 'int'; min: number } | { type: 'num'; min: number; max?: number; maxExclusive?: boolean }
+type Kind = { type: 'int'; min: number; max?: number } | { type: 'num'; min: number; max?: number; maxExclusive?: boolean }
   | { type: 'enum'; values: readonly string[] };
 const SPEC: Record<keyof TrainConfig, Kind> = {
   cell: { type: 'enum', values: ['lstm', 'gru', 'rnn'] },
-  embeddingDim: { type: 'int', min: 1 }, hiddenSize: { type: 'int', min: 1 }, numLayers: { type: 'int', min: 1 },
+  // Upper bounds keep a typo (or a crafted resume state) from asking for terabytes; they are far above any real run.
+  embeddingDim: { type: 'int', min: 1, max: 65_536 }, hiddenSize: { type: 'int', min: 1, max: 65_536 }, numLayers: { type: 'int', min: 1, max: 256 },
   dropout: { type: 'num', min: 0, max: 1, maxExclusive: true }, embedDropout: { type: 'num', min: 0, max: 1, maxExclusive: true },
-  seqLength: { type: 'int', min: 1 }, batchSize: { type: 'int', min: 1 }, microBatch: { type: 'int', min: 0 },
+  seqLength: { type: 'int', min: 1, max: 1 << 20 }, batchSize: { type: 'int', min: 1, max: 1 << 16 }, microBatch: { type: 'int', min: 0, max: 1 << 16 },
   batching: { type: 'enum', values: ['random', 'stateful'] }, valFraction: { type: 'num', min: 0, max: 0.5 },
   epochs: { type: 'num', min: 0 }, steps: { type: 'int', min: 0 }, learningRate: { type: 'num', min: 0 },
   weightDecay: { type: 'num', min: 0 }, optimizer: { type: 'enum', values: ['adam', 'adamw'] }, clip: { type: 'num', min: 0 },
@@ -114,6 +115,7 @@ export function checkValue(key: keyof TrainConfig, raw: unknown, where: string):
   if (typeof n !== 'number' || !Number.isFinite(n)) throw fail('must be a number');
   if (k.type === 'int' && !Number.isInteger(n)) throw fail('must be a whole number');
   if (n < k.min) throw fail(`must be ≥ ${k.min}`);
+  if (k.type === 'int' && k.max !== undefined && n > k.max) throw fail(`must be ≤ ${k.max}`);
   if (k.type === 'num' && k.max !== undefined && (k.maxExclusive ? n >= k.max : n > k.max)) {
     throw fail(`must be ${k.maxExclusive ? '<' : '≤'} ${k.max}`);
   }

@@ -30,6 +30,7 @@ export function register(program: Command): void {
     .option('--out <dir>', 'output folder (default runs/<corpus name>)')
     .option('--resume <dir>', 'continue the run saved in this folder')
     .option('--init-from <model>', 'fine-tune: start from this checkpoint (keeps its vocabulary)')
+    .option('--force', 'start a fresh run in an --out folder that already holds one (its files are replaced)')
     .option('--quiet', 'no progress output');
   for (const key of CONFIG_KEYS) {
     cmd.addOption(new Option(`--${kebab(key)} <value>`, `${HELP[key] ?? key} (default ${JSON.stringify(DEFAULTS[key])})`));
@@ -66,7 +67,7 @@ export function register(program: Command): void {
     process.on('SIGINT', onSig);
     const progress = new Progress(quiet);
     try {
-      const r = await train({ config, corpus, outDir: out, backend, resume: !!o.resume, initFrom: o.initFrom as string | undefined,
+      const r = await train({ config, corpus, outDir: out, backend, resume: !!o.resume, initFrom: o.initFrom as string | undefined, force: o.force === true,
                               signal: ac.signal, onEvent: (e: TrainEvent) => progress.event(e), consumeText: true });
       progress.stop();
       if (!quiet) {

@@ -11,14 +11,17 @@ import { Vocab } from '../data/vocab.js';
 import { checkCorpusLength, encodeCorpus, splitTrainVal } from '../data/corpus.js';
 import { RandomWindows, StatefulStreams, type Batcher } from '../data/batches.js';
 import { CharModel, type RecurrentState } from '../model/charmodel.js';
-import { loadModelFile, saveModel, type TrainingSummary } from '../model/io.js';
+import { encodeModel, loadModelFile, saveModel, type TrainingSummary } from '../model/io.js';
+import { removeOrphanTempFiles } from '../util/fs.js';
 import { Rng } from '../util/rng.js';
 import { generate } from '../sample/generate.js';
 import { Adam, clipGradNorm } from './optimizer.js';
 import { initialScheduleState, lrAt, observeValidation } from './schedule.js';
 import { evaluateTokens } from './evaluate.js';
 import { MetricsLog } from './metrics.js';
-import { loadTrainState, saveTrainState, STATE_FILE, type TrainStateMeta } from './state.js';
+import { checkPair, encodeTrainState, LAST_FILE, loadTrainState, saveRunCheckpoint, STATE_FILE, weightsDigest,
+         type TrainStateMeta } from './state.js';
+import { acquireRunLock, checkFreshFolder } from './lock.js';
 
 export interface CorpusInput { name: string; text: string; source: string }
 
@@ -28,7 +31,8 @@ export type TrainEvent =
   | { type: 'step'; step: number; totalSteps: number; epoch: number; loss: number; lr: number; charsPerS: number;
       elapsedS: number; etaS: number }
   | { type: 'eval'; step: number; valLoss: number; valBpc: number; best: boolean; sample: string }
-  | { type: 'saved'; path: string };
+  | { type: 'saved'; path: string }
+  | { type: 'notice'; message: string };
 
 export interface TrainOptions {
   config: TrainConfig;
@@ -43,6 +47,8 @@ export interface TrainOptions {
   onEvent?: (ev: TrainEvent) => void;
   /** Drop corpus.text (set it to '') once it is encoded, so a large corpus is held once, as tokens. */
   consumeText?: boolean;
+  /** Start a fresh run in a folder that already holds one (its files are replaced). */
+  force?: boolean;
 }
 
 export interface TrainResult {
@@ -55,10 +61,27 @@ export interface TrainResult {
 const RESUMABLE_OVERRIDES: (keyof TrainConfig)[] = ['steps', 'epochs', 'evalInterval', 'logInterval', 'patience',
   'backend', 'threads', 'sampleChars'];
 
+/**
+ * Trains into opts.outDir while holding its run lock (train/lock.ts): a second training into the same folder is
+ * refused, a fresh run into a folder holding a run needs force (or resume), and temp files of a killed run are removed.
+ */
 export async function train(opts: TrainOptions): Promise<TrainResult> {
+  const notice = (message: string) => opts.onEvent?.({ type: 'notice', message });
+  const lock = acquireRunLock(opts.outDir, notice);
+  try {
+    const orphans = removeOrphanTempFiles(opts.outDir);
+    if (orphans.length) notice(`removed ${orphans.length} temporary file(s) left by an interrupted save in ${opts.outDir}`);
+    if (!opts.resume) checkFreshFolder(opts.outDir, opts.force === true);
+    return await trainLocked(opts);
+  } finally {
+    lock.release();
+  }
+}
+
+async function trainLocked(opts: TrainOptions): Promise<TrainResult> {
   const t0 = performance.now();
   mkdirSync(opts.outDir, { recursive: true });
-  const lastPath = join(opts.outDir, 'last.safetensors'), bestPath = join(opts.outDir, 'best.safetensors');
+  const lastPath = join(opts.outDir, LAST_FILE), bestPath = join(opts.outDir, 'best.safetensors');
   const statePath = join(opts.outDir, STATE_FILE);
   let cfg = opts.config;
   let saved: ReturnType<typeof loadTrainState> | null = null;
@@ -78,6 +101,7 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
   const base = opts.resume ? lastPath : opts.initFrom;
   if (base) {
     const lm = loadModelFile(base, backend);
+    if (saved) checkPair(opts.outDir, saved.meta, lm.training?.steps ?? null, lm.model.params.data);
     vocab = lm.vocab;
     model = new CharModel({ ...lm.config, dropout: cfg.dropout, embedDropout: cfg.embedDropout }, backend);
     model.params.data.set(lm.model.params.data);
@@ -114,7 +138,12 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
   let history: [number, number, number | null][] = [];
   if (saved) {
     const m = saved.tensors.get('adam.m'), v = saved.tensors.get('adam.v');
-    if (!m || !v || m.data.length !== adam.m.length) throw new CharlmError('RESUME_INVALID', `${statePath} does not match the saved model`, 'start a fresh run');
+    const sizeOk = (t: { data: Float32Array } | undefined, n: number) => t === undefined || t.data.length === n;
+    if (!m || !v || m.data.length !== adam.m.length || v.data.length !== adam.v.length
+        || !sizeOk(saved.tensors.get('carry.h'), carry?.h.length ?? 0) || !sizeOk(saved.tensors.get('carry.c'), carry?.c?.length ?? 0)) {
+      throw new CharlmError('RESUME_INVALID', `${statePath} does not match the saved model (its tensor sizes differ)`,
+        `fine-tune from the weights with --init-from ${lastPath}, or start over with --force`);
+    }
     adam.m.set(m.data); adam.v.set(v.data);
     step = adam.step = saved.meta.step;
     rng.setState(saved.meta.rng);
@@ -144,11 +173,11 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
     valLoss: lastVal, bestValLoss: bestVal, backend: backend.name, history: thin(history, 400),
     trainConfig: cfg as unknown as Record<string, unknown>,
   });
-  const checkpoint = () => {
-    saveModel(lastPath, model, vocab, summary());
+  const checkpoint = () => { // weights and resume state as one pair (train/state.ts)
     const meta: TrainStateMeta = { step, rng: rng.getState(), batcher: batcher.getState(), schedule: { ...sched }, bestVal,
-      evalsWithoutImprovement: noImprove, history, config: cfg as unknown as Record<string, unknown>, corpus: opts.corpus.name, charsSeen };
-    saveTrainState(statePath, meta, adam.m, adam.v, carry);
+      evalsWithoutImprovement: noImprove, history, config: cfg as unknown as Record<string, unknown>, corpus: opts.corpus.name, charsSeen,
+      weightsSha256: weightsDigest(model.params.data) };
+    saveRunCheckpoint(opts.outDir, encodeTrainState(meta, adam.m, adam.v, carry), encodeModel(model, vocab, summary()));
     emit({ type: 'saved', path: lastPath });
   };
   const evaluate = (): boolean => {
