@@ -3,7 +3,7 @@
 // the vocabulary is rebuilt as the seed did — sorted(set(training text)) — because the seed never saved it.
 import type { Backend } from '../kernels/backend.js';
 import { refBackend } from '../kernels/ref/index.js';
-import { CharlmError } from '../errors.js';
+import { CharlmError, isCharlmError } from '../errors.js';
 import { Vocab } from '../data/vocab.js';
 import { decodeUtf8 } from '../data/corpus.js';
 import { readFileBytes } from '../util/fs.js';
@@ -41,8 +41,12 @@ const BY_GATES: Record<number, CellType> = { 4: 'lstm', 3: 'gru', 1: 'rnn' };
  * inflated or any model buffer is allocated.
  */
 export function importStateDict(file: string, opts: ImportOptions = {}): ImportedModel {
+  return importStateDictBytes(readFileBytes(file, 'state_dict file'), file, opts);
+}
+
+/** importStateDict over bytes already read; `file` names them in errors. */
+export function importStateDictBytes(bytes: Uint8Array, file: string, opts: ImportOptions = {}): ImportedModel {
   const limits = resolveLoadLimits(opts.limits);
-  const bytes = readFileBytes(file, 'state_dict file');
   let sd: LazyStateDict;
   let format: ImportedModel['format'];
   let savedVocab: string | null = null;
@@ -96,7 +100,9 @@ function buildVocab(vocabFrom: string | undefined, saved: string | null, V: numb
       throw new CharlmError('IMPORT_BAD_VOCAB', `${file}: its saved vocabulary is not a list of ${V} characters (embed.weight has ${V} rows)`,
         'pass the training text with --vocab-from');
     }
-    return new Vocab(chars as string[]);
+    try { return new Vocab(chars as string[]); } catch (e) {
+      throw isCharlmError(e) ? new CharlmError('IMPORT_BAD_VOCAB', `${file}: its saved ${e.message}`, 'pass the training text with --vocab-from') : e;
+    }
   }
   if (!vocabFrom) {
     throw new CharlmError('VOCAB_REQUIRED', `importing ${file} needs --vocab-from <text file>: ${SEED_NOTE}`,

@@ -1,7 +1,7 @@
 // Saving and loading a trained model as one self-contained .safetensors checkpoint: tensors named and shaped as
 // the seed's PyTorch state_dict, plus __metadata__ {format, vocab, config, training} so nothing else is needed.
 import type { Backend } from '../kernels/backend.js';
-import { CharlmError } from '../errors.js';
+import { CharlmError, isCharlmError } from '../errors.js';
 import { Vocab } from '../data/vocab.js';
 import { CharModel, paramSpecs } from './charmodel.js';
 import { CELLS, type ModelConfig } from './config.js';
@@ -140,13 +140,14 @@ export function modelFromParsed(st: ParsedSafetensors, backend: Backend, source:
     throw bad(source, meta.format ? `its format is ${JSON.stringify(meta.format.slice(0, 40))}` : 'it has no "format": "charlm" metadata');
   }
   const config = validateModelConfig(parseMeta(meta, 'config', source, { maxDepth: 2, maxValues: 256 }), source, limits);
+  const specs = paramSpecs(config);
+  const problem = specMismatch(specs, (name) => st.entries.get(name)?.shape); // the data is in the file: sizes are real
+  if (problem) throw bad(source, problem);
   const chars = parseMeta(meta, 'vocab', source, { maxDepth: 1, maxValues: config.vocabSize + 1 });
   if (!Array.isArray(chars) || chars.some((c) => typeof c !== 'string')) throw bad(source, 'its vocab is not a list of characters');
   if (chars.length !== config.vocabSize) throw bad(source, `its vocab has ${chars.length} characters but config.vocabSize is ${config.vocabSize}`);
-  const vocab = new Vocab(chars as string[]);
-  const specs = paramSpecs(config);
-  const problem = specMismatch(specs, (name) => st.entries.get(name)?.shape);
-  if (problem) throw bad(source, problem);
+  let vocab: Vocab;
+  try { vocab = new Vocab(chars as string[]); } catch (e) { throw isCharlmError(e) ? bad(source, `its ${e.message}`) : e; }
   const training = meta.training ? validateSummary(parseMeta(meta, 'training', source, { maxDepth: 4, maxValues: 100_000 }), source) : null;
   const model = new CharModel(config, backend);
   for (const s of specs) st.read(s.name, model.params.value(s.name));
