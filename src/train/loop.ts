@@ -13,6 +13,7 @@ import { RandomWindows, StatefulStreams, type Batcher } from '../data/batches.js
 import { CharModel, type RecurrentState } from '../model/charmodel.js';
 import { encodeModel, loadModelFile, saveModel, type TrainingSummary } from '../model/io.js';
 import { removeOrphanTempFiles } from '../util/fs.js';
+import type { LoadLimits } from '../model/limits.js';
 import { Rng } from '../util/rng.js';
 import { generate } from '../sample/generate.js';
 import { Adam, clipGradNorm } from './optimizer.js';
@@ -49,6 +50,8 @@ export interface TrainOptions {
   consumeText?: boolean;
   /** Start a fresh run in a folder that already holds one (its files are replaced). */
   force?: boolean;
+  /** Load limits for the --resume / --init-from checkpoint (model/limits.ts). */
+  limits?: Partial<LoadLimits>;
 }
 
 export interface TrainResult {
@@ -100,7 +103,7 @@ async function trainLocked(opts: TrainOptions): Promise<TrainResult> {
   let vocab: Vocab, model: CharModel;
   const base = opts.resume ? lastPath : opts.initFrom;
   if (base) {
-    const lm = loadModelFile(base, backend);
+    const lm = loadModelFile(base, backend, opts.limits);
     if (saved) checkPair(opts.outDir, saved.meta, lm.training?.steps ?? null, lm.model.params.data);
     vocab = lm.vocab;
     model = new CharModel({ ...lm.config, dropout: cfg.dropout, embedDropout: cfg.embedDropout }, backend);
