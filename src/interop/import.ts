@@ -1,6 +1,7 @@
 // Importing a PyTorch state_dict (torch.save .pth, zip or legacy, or a .safetensors file) as a charlm model:
 // the architecture (cell, V, E, H, L) is inferred from the tensor names and shapes, every tensor is checked, and
 // the vocabulary is rebuilt as the seed did — sorted(set(training text)) — because the seed never saved it.
+// importModel() also takes nanoGPT's train.py checkpoints (nanogpt.ts) and returns either family.
 import type { Backend } from '../kernels/backend.js';
 import { refBackend } from '../kernels/ref/index.js';
 import { CharlmError, isCharlmError } from '../errors.js';
@@ -8,26 +9,29 @@ import { Vocab } from '../data/vocab.js';
 import { decodeUtf8 } from '../data/corpus.js';
 import { readFileBytes } from '../util/fs.js';
 import { parseBoundedJson } from '../util/json.js';
-import { CharModel, paramSpecs } from '../model/charmodel.js';
-import { cellPrefix, type ModelConfig } from '../model/config.js';
+import { RnnModel, paramSpecs } from '../model/rnn/model.js';
+import { cellPrefix, type RnnConfig } from '../model/config.js';
 import { parseSafetensors } from '../model/checkpoint.js';
 import { checkParamCount, MAX_VOCAB, resolveLoadLimits, type LoadLimits } from '../model/limits.js';
 import type { CellType } from '../nn/recurrent.js';
-import { readTorchStateDict, type LazyStateDict } from './torch.js';
+import { readTorchFile, stateDictOf, type LazyStateDict, type TorchFile } from './torch.js';
+import { importNanoGpt, isNanoGptCheckpoint, refuseBareNanoGpt, type ImportedGpt } from './nanogpt.js';
 import { isZip } from './zip.js';
 
 export interface ImportOptions {
   /** The exact text the model was trained on; its sorted distinct characters are the vocabulary. */
   vocabFrom?: string;
+  /** nanoGPT checkpoints only: the meta.pkl of the model's dataset (its vocabulary). */
+  meta?: string;
   backend?: Backend;
   /** Caps on parameters, layers, header size and zip inflation (defaults: DEFAULT_LOAD_LIMITS). */
   limits?: Partial<LoadLimits>;
 }
 
 export interface ImportedModel {
-  model: CharModel;
+  model: RnnModel;
   vocab: Vocab;
-  config: ModelConfig;
+  config: RnnConfig;
   format: 'pth' | 'safetensors';
 }
 
@@ -35,23 +39,51 @@ const SEED_NOTE = 'the seed never saved its vocabulary; --vocab-from must be the
 const HINT = 'charlm imports the seed\'s model: embed (Embedding) → lstm/gru/rnn (batch_first, unidirectional) → fc (Linear)';
 const BY_GATES: Record<number, CellType> = { 4: 'lstm', 3: 'gru', 1: 'rnn' };
 
+/** The result of importModel: the seed's recurrent model or a nanoGPT GPT (tell them apart by `format`). */
+export type ImportedAny = ImportedModel | ImportedGpt;
+
+const isTorchFile = (bytes: Uint8Array) => isZip(bytes) || (bytes.length >= 2 && bytes[0] === 0x80);
+
+/** Any importable file: a nanoGPT checkpoint (ckpt.pt, with opts.meta or opts.vocabFrom) or a state_dict file. */
+export function importModel(file: string, opts: ImportOptions = {}): ImportedAny {
+  return importModelBytes(readFileBytes(file, 'checkpoint file'), file, opts);
+}
+
+/** importModel over bytes already read; `file` names them in errors. */
+export function importModelBytes(bytes: Uint8Array, file: string, opts: ImportOptions = {}): ImportedAny {
+  if (isTorchFile(bytes)) {
+    const torch = readTorchFile(bytes, file, { limits: opts.limits });
+    if (isNanoGptCheckpoint(torch.value)) {
+      return importNanoGpt(file, torch, { meta: opts.meta, backend: opts.backend, limits: opts.limits,
+        vocabFrom: opts.vocabFrom ? { path: opts.vocabFrom, text: readAsPython(opts.vocabFrom) } : undefined });
+    }
+    refuseBareNanoGpt(torch.value, file);
+    return importStateDictBytes(bytes, file, opts, torch);
+  }
+  return importStateDictBytes(bytes, file, opts);
+}
+
 /**
  * Reads a state_dict file (.pth zip/legacy or .safetensors) and builds the model and its vocabulary. Names, shapes
  * and the parameter count are checked against the inferred architecture and the load limits before any storage is
  * inflated or any model buffer is allocated.
  */
-export function importStateDict(file: string, opts: ImportOptions = {}): ImportedModel {
-  return importStateDictBytes(readFileBytes(file, 'state_dict file'), file, opts);
+export function importStateDict(file: string, opts: ImportOptions = {}, fileBytes?: Uint8Array): ImportedModel {
+  return importStateDictBytes(fileBytes ?? readFileBytes(file, 'state_dict file'), file, opts);
 }
 
-/** importStateDict over bytes already read; `file` names them in errors. */
-export function importStateDictBytes(bytes: Uint8Array, file: string, opts: ImportOptions = {}): ImportedModel {
+/** importStateDict over bytes already read (and maybe already unpickled); `file` names them in errors. */
+export function importStateDictBytes(bytes: Uint8Array, file: string, opts: ImportOptions = {}, torch?: TorchFile): ImportedModel {
   const limits = resolveLoadLimits(opts.limits);
+  if (opts.meta) {
+    throw new CharlmError('BAD_OPTION', `--meta is for nanoGPT checkpoints, and ${file} is not one`,
+      'a state_dict of the seed\'s model takes --vocab-from <training text>');
+  }
   let sd: LazyStateDict;
   let format: ImportedModel['format'];
   let savedVocab: string | null = null;
-  if (isZip(bytes) || (bytes.length >= 2 && bytes[0] === 0x80)) {
-    sd = readTorchStateDict(bytes, file, { limits });
+  if (isTorchFile(bytes)) {
+    sd = stateDictOf(torch ?? readTorchFile(bytes, file, { limits }), file);
     format = 'pth';
   } else if (bytes.length > 9 && bytes[8] === 0x7b /* '{' */) {
     const st = parseSafetensors(bytes, file, limits);
@@ -86,7 +118,7 @@ export function importStateDictBytes(bytes: Uint8Array, file: string, opts: Impo
   }
   const vocab = buildVocab(opts.vocabFrom, savedVocab, config.vocabSize, file);
   // Everything is checked: now build the model and read (inflate) the data, tensor by tensor.
-  const model = new CharModel(config, opts.backend ?? refBackend);
+  const model = new RnnModel(config, opts.backend ?? refBackend);
   for (const spec of specs) sd.read(names.get(fileName(spec.name))!, model.params.value(spec.name));
   model.weightsChanged();
   return { model, vocab, config, format };
@@ -152,7 +184,7 @@ function recurrentPrefix(shapes: Map<string, number[]>, file: string): string {
 }
 
 /** Infers the architecture from names and shapes (tensor name → shape), within the load limits. */
-export function inferConfig(shapes: Map<string, number[]>, file: string, limits: Partial<LoadLimits> = {}): ModelConfig {
+export function inferConfig(shapes: Map<string, number[]>, file: string, limits: Partial<LoadLimits> = {}): RnnConfig {
   const lim = resolveLoadLimits(limits);
   const embed = shapes.get('embed.weight');
   if (!embed) throw new CharlmError('IMPORT_MISSING_TENSOR', `${file}: tensor embed.weight is missing`, HINT);
@@ -170,7 +202,7 @@ export function inferConfig(shapes: Map<string, number[]>, file: string, limits:
         'if the model really is that deep, raise the limit with --max-layers');
     }
   }
-  return { cell, vocabSize: embed[0], embeddingDim: embed[1], hiddenSize: H, numLayers: L, dropout: 0, embedDropout: 0 };
+  return { family: 'rnn', cell, vocabSize: embed[0], embeddingDim: embed[1], hiddenSize: H, numLayers: L, dropout: 0, embedDropout: 0 };
 }
 
 function shapeError(file: string, name: string, shape: readonly number[], expected: string): CharlmError {

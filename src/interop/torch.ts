@@ -3,6 +3,7 @@
 // protocol and sys_info pickles, the state_dict pickle, the storage key list, then each storage's raw bytes).
 // The pickles go through the allow-list unpickler (pickle.ts); only contiguous float32 tensors are accepted.
 import { CharlmError } from '../errors.js';
+import type { NamedTensor } from '../model/checkpoint.js';
 import { inflateBudget, maxTensors, resolveLoadLimits, type LoadLimits } from '../model/limits.js';
 import { PyDict, unpickle, type StorageRef, type StorageType, type TensorRef } from './pickle.js';
 import { isZip, readZip } from './zip.js';
@@ -18,6 +19,12 @@ const HINT = 're-save the weights from PyTorch with torch.save(model.state_dict(
 function invalid(source: string, why: string): CharlmError {
   return new CharlmError('PTH_INVALID', `${source}: ${why}`, HINT);
 }
+
+/** Raw storage bytes by key; a zip's storages are inflated on first get(). */
+export interface StorageSource { get(key: string): Uint8Array | undefined }
+
+/** What a torch.save file holds: the unpickled object (tensors as TensorRefs) and its storages, read lazily. */
+export interface TorchFile { value: unknown; storages: StorageSource }
 
 /** A state_dict whose names, shapes and storages are known and checked, but whose data is not read yet. */
 export interface LazyStateDict {
@@ -36,6 +43,19 @@ export interface TorchReadOptions {
  * bounds are checked against its storage's declared size, but no storage is inflated or copied until read().
  */
 export function readTorchStateDict(bytes: Uint8Array, source: string, opts: TorchReadOptions = {}): LazyStateDict {
+  return stateDictOf(readTorchFile(bytes, source, opts), source);
+}
+
+/** The state_dict of an already read torch.save file (see readTorchStateDict). */
+export function stateDictOf(file: TorchFile, source: string): LazyStateDict {
+  return lazy(tensorRefs(file.value, source), source, file.storages);
+}
+
+/**
+ * A torch.save file (zip or legacy) → its unpickled top-level object, e.g. a nanoGPT checkpoint dict (nanogpt.ts).
+ * Storage sizes are checked against the archive; no storage is inflated until it is read.
+ */
+export function readTorchFile(bytes: Uint8Array, source: string, opts: TorchReadOptions = {}): TorchFile {
   const lim = resolveLoadLimits(opts.limits);
   if (isZip(bytes)) return readZipFormat(bytes, source, lim);
   if (bytes.length >= 2 && bytes[0] === 0x80 && bytes[1] === 0x02) return readLegacyFormat(bytes, source, lim);
@@ -54,7 +74,7 @@ function parsePid(pid: unknown[], source: string): { type: StorageType; key: str
   return { type: type as StorageType, key, numel: numel as number, view };
 }
 
-function readZipFormat(bytes: Uint8Array, source: string, lim: LoadLimits): LazyStateDict {
+function readZipFormat(bytes: Uint8Array, source: string, lim: LoadLimits): TorchFile {
   const zip = readZip(bytes, source, { maxEntries: maxTensors(lim) + 64, maxTotalBytes: inflateBudget(lim, bytes.length) });
   const pkls = [...zip.entries.keys()].filter((n) => n === 'data.pkl' || n.endsWith('/data.pkl'));
   if (pkls.length !== 1) {
@@ -83,16 +103,16 @@ function readZipFormat(bytes: Uint8Array, source: string, lim: LoadLimits): Lazy
     return ref;
   };
   const { value } = unpickle(zip.read(pkls[0]), 0, { source, persistentLoad, maxObjects: pickleObjects(lim) });
-  const refs = tensorRefs(value, source);
   const data = new Map<string, Uint8Array>(); // inflated on first use
-  return lazy(refs, source, (key) => {
+  return { value, storages: { get: (key) => {
+    if (!storages.has(key)) return undefined;
     let d = data.get(key);
     if (!d) { d = zip.read(`${prefix}data/${key}`); data.set(key, d); }
     return d;
-  });
+  } } };
 }
 
-function readLegacyFormat(bytes: Uint8Array, source: string, lim: LoadLimits): LazyStateDict {
+function readLegacyFormat(bytes: Uint8Array, source: string, lim: LoadLimits): TorchFile {
   const opts = { source, maxObjects: pickleObjects(lim) };
   let r = unpickle(bytes, 0, opts);
   if (r.value !== LEGACY_MAGIC) {
@@ -130,11 +150,8 @@ function readLegacyFormat(bytes: Uint8Array, source: string, lim: LoadLimits): L
     storages.set(key, bytes.subarray(p, p + ref.numel * size)); // a view: nothing is copied yet
     p += ref.numel * size;
   }
-  const tensors = tensorRefs(main.value, source);
-  for (const [name, t] of tensors) {
-    if (!storages.has(t.storage.key)) throw invalid(source, `storage ${t.storage.key} of tensor ${name} is missing`);
-  }
-  return lazy(tensors, source, (key) => storages.get(key)!);
+  for (const key of refs.keys()) if (!storages.has(key)) throw invalid(source, `storage ${key} is used but not in the file`);
+  return { value: main.value, storages };
 }
 
 /** The state_dict (or the model state inside a training checkpoint dict) → checked tensor references. */
@@ -176,22 +193,36 @@ function checkLayout(name: string, t: TensorRef, source: string): TensorRef {
   return t;
 }
 
-function lazy(refs: Map<string, TensorRef>, source: string, storage: (key: string) => Uint8Array): LazyStateDict {
+function lazy(refs: Map<string, TensorRef>, source: string, storages: StorageSource): LazyStateDict {
   const shapes = new Map([...refs].map(([n, t]) => [n, t.shape.slice()]));
   return {
     shapes,
     read(name, into) {
       const t = refs.get(name);
       if (!t) throw new Error(`no tensor ${name}`);
-      const numel = t.shape.reduce((a, d) => a * d, 1);
-      if (into.length !== numel) throw new Error(`tensor ${name}: ${numel} values into a buffer of ${into.length}`);
-      if (numel === 0) return;
-      const data = storage(t.storage.key);
-      if ((t.offset + numel) * 4 > data.length) {
-        throw invalid(source, `tensor ${name} [offset ${t.offset}, ${numel} values] lies outside its ${data.length}-byte storage`);
-      }
-      const dv = new DataView(data.buffer, data.byteOffset + t.offset * 4, numel * 4);
-      for (let i = 0; i < numel; i++) into[i] = dv.getFloat32(4 * i, true);
+      readInto(name, t, storages, source, into);
     },
   };
+}
+
+/** One tensor's float32 values (layout checked) copied into `into`, which holds exactly its element count. */
+function readInto(name: string, t: TensorRef, storages: StorageSource, source: string, into: Float32Array): void {
+  const numel = t.shape.reduce((a, d) => a * d, 1);
+  if (into.length !== numel) throw new Error(`tensor ${name}: ${numel} values into a buffer of ${into.length}`);
+  if (numel === 0) return;
+  const data = storages.get(t.storage.key);
+  if (!data) throw invalid(source, `storage ${t.storage.key} of tensor ${name} is missing`);
+  if ((t.offset + numel) * 4 > data.length) {
+    throw invalid(source, `tensor ${name} [offset ${t.offset}, ${numel} values] lies outside its ${data.length}-byte storage`);
+  }
+  const dv = new DataView(data.buffer, data.byteOffset + t.offset * 4, numel * 4);
+  for (let i = 0; i < numel; i++) into[i] = dv.getFloat32(4 * i, true);
+}
+
+/** One tensor of a torch.save file as contiguous float32 (other dtypes and strided views are refused, naming it). */
+export function toFloat32(name: string, t: TensorRef, storages: StorageSource, source: string): NamedTensor {
+  checkLayout(name, t, source);
+  const out = new Float32Array(t.shape.reduce((a, d) => a * d, 1));
+  readInto(name, t, storages, source, out);
+  return { name, shape: t.shape.slice(), data: out };
 }

@@ -3,8 +3,9 @@
 import type { Backend } from '../kernels/backend.js';
 import { CharlmError, isCharlmError } from '../errors.js';
 import { Vocab } from '../data/vocab.js';
-import { CharModel, paramSpecs } from './charmodel.js';
-import { CELLS, type ModelConfig } from './config.js';
+import { vocabSizeOf, type ModelConfig } from './config.js';
+import type { LanguageModel } from './model.js';
+import { createModel, family, FAMILY_NAMES } from './registry.js';
 import { encodeSafetensors, parseSafetensors, type ParsedSafetensors } from './checkpoint.js';
 import { checkParamCount, MAX_VOCAB, resolveLoadLimits, specMismatch, type LoadLimits } from './limits.js';
 import { readFileBytes, writeFileAtomic } from '../util/fs.js';
@@ -30,7 +31,7 @@ export interface TrainingSummary {
 }
 
 export interface LoadedModel {
-  model: CharModel;
+  model: LanguageModel;
   vocab: Vocab;
   config: ModelConfig;
   training: TrainingSummary | null;
@@ -38,7 +39,7 @@ export interface LoadedModel {
   source: string;
 }
 
-export function encodeModel(model: CharModel, vocab: Vocab, training: TrainingSummary | null,
+export function encodeModel(model: LanguageModel, vocab: Vocab, training: TrainingSummary | null,
                             extra: Record<string, string> = {}): Uint8Array {
   const ps = model.params;
   const tensors = ps.entries.map((e) => ({ name: e.name, shape: e.shape, data: ps.value(e.name) }));
@@ -51,7 +52,7 @@ export function encodeModel(model: CharModel, vocab: Vocab, training: TrainingSu
 }
 
 /** Atomic: a crash or a full disk never leaves a half-written file at `path`. */
-export function saveModel(path: string, model: CharModel, vocab: Vocab, training: TrainingSummary | null,
+export function saveModel(path: string, model: LanguageModel, vocab: Vocab, training: TrainingSummary | null,
                           extra: Record<string, string> = {}): void {
   writeFileAtomic(path, encodeModel(model, vocab, training, extra));
 }
@@ -70,43 +71,33 @@ function parseMeta(meta: Record<string, string>, key: string, source: string, bo
 
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
+/** Layers of any family's config (what the --max-layers cap bounds). */
+function layersOf(c: Record<string, unknown>): unknown {
+  return c.family === 'gpt' ? c.n_layer : c.numLayers;
+}
+
 /**
- * The model config of a checkpoint, checked field by field (own keys only) and against the load limits: the layer
- * cap bounds the parameter list, and the list's total size is checked before anything is allocated.
+ * A config read from a checkpoint, checked by its family (checkpoints from before families existed are rnn) on its
+ * own keys only (`__proto__`, `constructor` are not fields), then against the load limits: the layer cap before the
+ * parameter list is built, and the list's total size before anything is allocated.
  */
 export function validateModelConfig(raw: unknown, source: string, limits: Partial<LoadLimits> = {}): ModelConfig {
   const lim = resolveLoadLimits(limits);
-  if (!isObject(raw)) throw bad(source, 'its config is not a JSON object');
-  const c = raw;
-  const own = (k: string) => (Object.hasOwn(c, k) ? c[k] : undefined);
-  const family = own('family');
-  if (family !== undefined && family !== 'rnn') {
-    throw new CharlmError('CHECKPOINT_UNSUPPORTED', `${source}: model family ${JSON.stringify(family).slice(0, 40)} is not supported by this charlm`,
-      'use a newer charlm, or a checkpoint of the rnn family (lstm, gru, rnn cells)');
+  if (!isObject(raw)) throw bad(source, 'its config is not an object');
+  const c = Object.assign(Object.create(null) as Record<string, unknown>, raw); // own keys only
+  const name = c.family === undefined ? 'rnn' : c.family;
+  if (typeof name !== 'string' || !(FAMILY_NAMES as string[]).includes(name)) {
+    throw bad(source, `unknown model family ${JSON.stringify(name)?.slice(0, 40)}`);
   }
-  const cell = own('cell');
-  if (typeof cell !== 'string' || !(CELLS as readonly string[]).includes(cell)) throw bad(source, `unknown cell ${JSON.stringify(cell)?.slice(0, 40)}`);
-  const posInt = (k: string, max: number, flag = '') => {
-    const v = own(k);
-    if (typeof v !== 'number' || !Number.isInteger(v) || v < 1) throw bad(source, `config.${k} = ${JSON.stringify(v)?.slice(0, 40)}`);
-    if (v > max) {
-      throw new CharlmError('CHECKPOINT_LIMIT', `${source}: config.${k} = ${v} is above the limit of ${max}`,
-        flag ? `if the model really is that large, raise the limit with ${flag}` : 'the file is damaged or not a charlm checkpoint');
-    }
-    return v;
-  };
-  const rate = (k: string) => {
-    const v = own(k);
-    if (v === undefined) return 0;
-    if (typeof v !== 'number' || !(v >= 0 && v < 1)) throw bad(source, `config.${k} = ${JSON.stringify(v)?.slice(0, 40)}`);
-    return v;
-  };
-  const config: ModelConfig = {
-    cell: cell as ModelConfig['cell'], vocabSize: posInt('vocabSize', MAX_VOCAB), embeddingDim: posInt('embeddingDim', 2 ** 24),
-    hiddenSize: posInt('hiddenSize', 2 ** 24), numLayers: posInt('numLayers', lim.maxLayers, '--max-layers'),
-    dropout: rate('dropout'), embedDropout: rate('embedDropout'),
-  };
-  checkParamCount(paramSpecs(config), lim, (why, hint) => new CharlmError('CHECKPOINT_LIMIT', `${source}: ${why}`, hint));
+  const layers = layersOf({ ...c, family: name });
+  if (typeof layers === 'number' && layers > lim.maxLayers) {
+    throw new CharlmError('CHECKPOINT_LIMIT', `${source}: the config asks for ${layers} layers (limit ${lim.maxLayers})`,
+      'if the model really is that deep, raise the limit with --max-layers');
+  }
+  const config = family(name).validate(c, (why) => bad(source, why.slice(0, 200)));
+  const V = vocabSizeOf(config);
+  if (V > MAX_VOCAB) throw bad(source, `its vocabulary size ${V} is above ${MAX_VOCAB}, the number of Unicode code points`);
+  checkParamCount(family(name).paramSpecs(config), lim, (why, hint) => new CharlmError('CHECKPOINT_LIMIT', `${source}: ${why}`, hint));
   return config;
 }
 
@@ -130,8 +121,9 @@ function validateSummary(raw: unknown, source: string): TrainingSummary {
 
 /**
  * Rebuilds the model from a parsed safetensors file. Everything is checked before anything is allocated: the
- * config against the limits, the vocabulary against the config, and every tensor's name and shape against the
- * parameter list the config implies; only then is the model built and the data copied into it.
+ * config against the limits, the vocabulary against the config, every tensor's name and shape against the
+ * parameter list the config implies (the data is in the file, so those sizes are real); only then is the model
+ * built and the data copied into it.
  */
 export function modelFromParsed(st: ParsedSafetensors, backend: Backend, source: string,
                                 limits: Partial<LoadLimits> = {}): LoadedModel {
@@ -140,16 +132,17 @@ export function modelFromParsed(st: ParsedSafetensors, backend: Backend, source:
     throw bad(source, meta.format ? `its format is ${JSON.stringify(meta.format.slice(0, 40))}` : 'it has no "format": "charlm" metadata');
   }
   const config = validateModelConfig(parseMeta(meta, 'config', source, { maxDepth: 2, maxValues: 256 }), source, limits);
-  const specs = paramSpecs(config);
-  const problem = specMismatch(specs, (name) => st.entries.get(name)?.shape); // the data is in the file: sizes are real
-  if (problem) throw bad(source, problem);
-  const chars = parseMeta(meta, 'vocab', source, { maxDepth: 1, maxValues: config.vocabSize + 1 });
+  const V = vocabSizeOf(config);
+  const chars = parseMeta(meta, 'vocab', source, { maxDepth: 1, maxValues: V + 1 }); // bounded by the (capped) config
   if (!Array.isArray(chars) || chars.some((c) => typeof c !== 'string')) throw bad(source, 'its vocab is not a list of characters');
-  if (chars.length !== config.vocabSize) throw bad(source, `its vocab has ${chars.length} characters but config.vocabSize is ${config.vocabSize}`);
+  if (chars.length !== V) throw bad(source, `its vocab has ${chars.length} characters but the config's vocabulary size is ${V}`);
+  const specs = family(config.family).paramSpecs(config);
+  const problem = specMismatch(specs, (name) => st.entries.get(name)?.shape);
+  if (problem) throw bad(source, problem);
   let vocab: Vocab;
   try { vocab = new Vocab(chars as string[]); } catch (e) { throw isCharlmError(e) ? bad(source, `its ${e.message}`) : e; }
   const training = meta.training ? validateSummary(parseMeta(meta, 'training', source, { maxDepth: 4, maxValues: 100_000 }), source) : null;
-  const model = new CharModel(config, backend);
+  const model = createModel(config, backend);
   for (const s of specs) st.read(s.name, model.params.value(s.name));
   model.weightsChanged();
   return { model, vocab, config, training, metadata: meta, source };

@@ -33,22 +33,21 @@ export function weightsDigest(params: Float32Array): string {
   return createHash('sha256').update(new Uint8Array(params.buffer, params.byteOffset, params.byteLength)).digest('hex');
 }
 
-export function encodeTrainState(meta: TrainStateMeta, m: Float32Array, v: Float32Array,
-                                 carry: { h: Float32Array; c: Float32Array | null } | null): Uint8Array {
+/** The carried state of stateful batching, under the model's own names (rnn: carry.h, carry.c). */
+export type CarryTensors = Record<string, Float32Array>;
+
+export function encodeTrainState(meta: TrainStateMeta, m: Float32Array, v: Float32Array, carry: CarryTensors | null): Uint8Array {
   const tensors: NamedTensor[] = [
     { name: 'adam.m', shape: [m.length], data: m },
     { name: 'adam.v', shape: [v.length], data: v },
   ];
-  if (carry) {
-    tensors.push({ name: 'carry.h', shape: [carry.h.length], data: carry.h });
-    if (carry.c) tensors.push({ name: 'carry.c', shape: [carry.c.length], data: carry.c });
-  }
+  if (carry) for (const [name, data] of Object.entries(carry)) tensors.push({ name, shape: [data.length], data });
   const json = JSON.stringify(meta, (_k, val) => (val === Infinity ? 'Infinity' : val));
   return encodeSafetensors(tensors, { format: 'charlm-train-state', state: json });
 }
 
 export function saveTrainState(path: string, meta: TrainStateMeta, m: Float32Array, v: Float32Array,
-                               carry: { h: Float32Array; c: Float32Array | null } | null): void {
+                               carry: CarryTensors | null): void {
   writeFilesAtomic([{ file: path, bytes: encodeTrainState(meta, m, v, carry) }]);
 }
 

@@ -7,13 +7,14 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { loadModelBytes } from '../../src/model/io.js';
-import { importStateDictBytes } from '../../src/interop/import.js';
+import { importModelBytes } from '../../src/interop/import.js';
 import { refBackend } from '../../src/kernels/ref/index.js';
 import { CharlmError, formatError } from '../../src/errors.js';
 import { Rng } from '../../src/util/rng.js';
-import { buildZip, mutate, seedLegacy, seedPth, seedPthEntries, tinyCheckpoint, PTH_TEXT } from '../fixtures/hostile.js';
+import { join } from 'node:path';
+import { buildZip, mutate, NANOGPT_DIR, seedLegacy, seedNanoGpt, seedPth, seedPthEntries, tinyCheckpoint, PTH_TEXT } from '../fixtures/hostile.js';
 
-const N = Number(process.env.CHARLM_FUZZ_N ?? 2600);       // per stream: 4 × 2600 = 10,400 files
+const N = Number(process.env.CHARLM_FUZZ_N ?? 2100);       // per stream: 5 × 2100 = 10,500 files
 const SEED = Number(process.env.CHARLM_FUZZ_SEED ?? 14);
 const MAX_MS = 2000, MAX_GROWTH_MB = 300;
 
@@ -21,15 +22,16 @@ const peakMB = () => {
   try { return Number(/VmHWM:[^0-9]*([0-9]+)/.exec(readFileSync('/proc/self/status', 'utf8'))![1]) / 1024; } catch { return process.resourceUsage().maxRSS / 1024; }
 };
 
-test(`fuzz: ${4 * N} mutated checkpoints, .pth zips and legacy pickles end in a model or a CharlmError`, { timeout: 600_000 }, () => {
+test(`fuzz: ${5 * N} mutated checkpoints, .pth zips, nanoGPT ckpt.pt and legacy pickles end in a model or a CharlmError`, { timeout: 600_000 }, () => {
   // The zip's CRC-32 stops most mutations at the archive layer, so data.pkl is also fuzzed inside a rebuilt, valid zip.
   const entries = seedPthEntries(), pkl = entries.find((e) => e.name.endsWith('data.pkl'))!;
   const rezip = (p: Uint8Array) => buildZip(entries.map((e) => (e === pkl ? { name: e.name, data: p } : e)));
   const formats: [string, Uint8Array, (b: Uint8Array) => unknown][] = [
     ['safetensors', tinyCheckpoint(), (b) => loadModelBytes(b, refBackend, 'fuzz.safetensors')],
-    ['pth-zip', seedPth(), (b) => importStateDictBytes(b, 'fuzz.pth', { vocabFrom: PTH_TEXT })],
-    ['pth-zip data.pkl', pkl.data, (b) => importStateDictBytes(rezip(b), 'fuzz.pth', { vocabFrom: PTH_TEXT })],
-    ['pth-legacy', seedLegacy(), (b) => importStateDictBytes(b, 'fuzz-legacy.pth', { vocabFrom: PTH_TEXT })],
+    ['pth-zip', seedPth(), (b) => importModelBytes(b, 'fuzz.pth', { vocabFrom: PTH_TEXT })],
+    ['pth-zip data.pkl', pkl.data, (b) => importModelBytes(rezip(b), 'fuzz.pth', { vocabFrom: PTH_TEXT })],
+    ['nanogpt ckpt.pt', seedNanoGpt(), (b) => importModelBytes(b, 'fuzz-ckpt.pt', { meta: join(NANOGPT_DIR, 'meta.pkl') })],
+    ['pth-legacy', seedLegacy(), (b) => importModelBytes(b, 'fuzz-legacy.pth', { vocabFrom: PTH_TEXT })],
   ];
   const base = peakMB();
   const t0 = performance.now();

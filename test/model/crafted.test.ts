@@ -16,14 +16,14 @@ import { ROOT } from '../helpers.js';
 // that is not possible, each file gets its own child.
 const CHILD = `
   import { loadModelFile } from './dist/model/io.js';
-  import { importStateDict } from './dist/interop/import.js';
+  import { importModel } from './dist/interop/import.js';
   import { refBackend } from './dist/kernels/ref/index.js';
   import { formatError, isCharlmError } from './dist/errors.js';
   import { readFileSync, writeFileSync } from 'node:fs';
   const [list, good, goodPth, text] = process.argv.slice(-4);
   const status = () => readFileSync('/proc/self/status', 'utf8');
   const kb = (key) => Number(new RegExp(key + ':[^0-9]*([0-9]+)').exec(status())[1]);
-  const load = (k, f) => (k === 'checkpoint' ? loadModelFile(f, refBackend) : importStateDict(f, { vocabFrom: text }));
+  const load = (k, f) => (k === 'checkpoint' ? loadModelFile(f, refBackend) : importModel(f, { vocabFrom: text }));
   load('checkpoint', good); load('import', goodPth);                 // warm: code loaded, one valid load of each kind
   const out = [];
   for (const [kind, file] of JSON.parse(list)) {

@@ -93,7 +93,7 @@ function startRun(reply: FastifyReply, ctx: ServerContext, m: ServedModel, p: Ge
     m.batcher.prime(ids, () => client.gone() || Date.now() > deadline).then((primed) => {
       if (client.gone()) return;
       for (let i = 0; i < p.n; i++) {
-        const state = i === p.n - 1 ? primed.state : cloneState(primed.state);
+        const state = i === p.n - 1 ? primed.state : m.loaded.model.cloneState(primed.state);
         seqs.push(m.batcher.start({
           state, logits: primed.logits, rng: new Rng(seed + i),
           pick: { temperature: p.temperature, topK: p.topK, topP: p.topP },
@@ -112,8 +112,4 @@ function startRun(reply: FastifyReply, ctx: ServerContext, m: ServedModel, p: Ge
       reject(e instanceof PrimeCancelled ? primeTimeout(ctx.limits.requestTimeoutMs) : e);
     });
   });
-}
-
-function cloneState<S extends { B: number; h: Float32Array; c: Float32Array | null }>(s: S): S {
-  return { ...s, h: s.h.slice(), c: s.c ? s.c.slice() : null };
 }
