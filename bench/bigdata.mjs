@@ -119,7 +119,7 @@ try {
     const per = Math.ceil((GB * 1e9) / FILES), src = readFileSync(SHAKESPEARE);
     for (let i = 0; i < FILES; i++) await writeRepeated(join(corpus, `part-${String(i).padStart(3, '0')}.txt`), src, per);
     const argv = ['train', corpus, '--preset', 'tiny', '--steps', '3', '--log-interval', '1', '--eval-chars', '20000',
-                  '--sample-chars', '0', '--out', join(DIR, 'run')];
+                  '--sample-chars', '0', '--out', join(DIR, 'run'), '--force'];
     for (const label of ['cold cache (encode + write cache)', 'warm cache']) {
       const r = await timedTrain(argv);
       results.train.push({ label, ...r });

@@ -71,6 +71,8 @@ export interface TrainApiOptions {
   preset?: string;
   outDir?: string;
   resume?: boolean;
+  /** Start a fresh run in an outDir that already holds one. */
+  force?: boolean;
   initFrom?: string;
   signal?: AbortSignal;
   onEvent?: (ev: TrainEvent) => void;
@@ -83,7 +85,7 @@ export async function train(opts: TrainApiOptions): Promise<TrainResult> {
   const corpus = typeof opts.corpus === 'string' && DATASETS.some((d) => d.name === opts.corpus)
     ? await loadCorpusText(opts.corpus) : toInput(opts.corpus, opts.include, opts.exclude);
   return trainLoop({ config, corpus, outDir: opts.outDir ?? `runs/${corpus.name.replace(/\.[^.]*$/, '')}`, cache: opts.cache,
-                     resume: opts.resume, initFrom: opts.initFrom, signal: opts.signal, onEvent: opts.onEvent });
+                     resume: opts.resume, force: opts.force, initFrom: opts.initFrom, signal: opts.signal, onEvent: opts.onEvent });
 }
 
 export { readTextFile };

@@ -5,7 +5,7 @@ import { corpusFromPaths } from '../data/prepare.js';
 import { EVAL_PROTOCOLS, windowBlock, type EvalProtocol } from '../train/evaluate.js';
 import { evaluateCorpus } from '../train/evaluate-corpus.js';
 import { CharlmError } from '../errors.js';
-import { backendOptions, loadForCli, parseNumber } from './common.js';
+import { backendOptions, limitsFrom, loadForCli, parseNumber } from './common.js';
 import { DataProgress } from './dataprogress.js';
 
 const collect = (v: string, prev: string[]) => [...prev, v];
@@ -30,7 +30,7 @@ export function register(program: Command): void {
       if (protocol === 'stream' && (o.block !== undefined || o.samples !== undefined)) {
         throw new CharlmError('BAD_OPTION', '--block and --samples apply to --protocol windows only', 'add --protocol windows');
       }
-      const lm = await loadForCli(modelPath, o.backend, o.threads);
+      const lm = await loadForCli(modelPath, o.backend, o.threads, limitsFrom(o));
       const bar = new DataProgress(!process.stderr.isTTY); // stdout is JSON; progress on a terminal's stderr only
       const separator = (lm.training?.trainConfig?.separator as string | undefined) ?? '\n';
       try {

@@ -93,7 +93,7 @@ test('bad inputs are one-line errors', () => {
 test('cache ls|clear: a corpus of 16 MB or more is cached on the first run and read back on the second', () => {
   const big = join(tmp, 'big.txt');
   writeFileSync(big, 'All work and no play makes Jack a dull boy.\n'.repeat(400_000)); // 17.6 MB
-  const args = ['train', big, '--steps', '1', ...SMALL, '--out', join(tmp, 'bigrun')];
+  const args = ['train', big, '--steps', '1', ...SMALL, '--out', join(tmp, 'bigrun'), '--force']; // --force: the same folder again
   const first = run(args);
   assert.equal(first.code, 0, first.err);
   assert.match(first.err, /encoded in .*, cached/);
