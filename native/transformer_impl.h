@@ -4,38 +4,42 @@
 // the work over the thread pool. All fp32 (statistics included), except dropout's x·1/(1-p), rounded from double
 // exactly as ref's Float32Array store does, so dropout output is bit-identical to ref.
 
-// out(N,C) = (x - mean)·rstd·w + b per row; mean, rstd (N) saved. b may be null.
+// out(N,C) = (x - mean)·rstd·w + b per row; mean, rstd (N) saved. b may be null. The mean is summed relative to the
+// row's first element and kept as hi + lo floats, so a large common offset (|mean| >> spread) costs no accuracy in
+// out (ref computes the statistics in float64); the saved mean is hi.
 static void lnForward(float* out, float* mean, float* rstd, const float* x, const float* w, const float* b, long N,
                       long C, float eps) {
   const long Cv = C / W * W;
   for (long n = 0; n < N; n++) {
     const float* xr = x + n * C;
     float* o = out + n * C;
+    const float x0 = xr[0];
+    const vf x0v = vset(x0);
     vf a0 = {}, a1 = {};
     long c = 0;
-    for (; c + 2 * W <= Cv; c += 2 * W) { a0 += vload(xr + c); a1 += vload(xr + c + W); }
-    if (c < Cv) a0 += vload(xr + c);
+    for (; c + 2 * W <= Cv; c += 2 * W) { a0 += vload(xr + c) - x0v; a1 += vload(xr + c + W) - x0v; }
+    if (c < Cv) a0 += vload(xr + c) - x0v;
     float s = vhsum(a0 + a1);
-    for (c = Cv; c < C; c++) s += xr[c];
-    const float m = s / (float)C;
-    const vf mv = vset(m);
+    for (c = Cv; c < C; c++) s += xr[c] - x0;
+    const float shift = s / (float)C, hi = x0 + shift, lo = (x0 - hi) + shift;
+    const vf hv = vset(hi), lv = vset(lo);
     vf q0 = {}, q1 = {};
     for (c = 0; c + 2 * W <= Cv; c += 2 * W) {
-      const vf d0 = vload(xr + c) - mv, d1 = vload(xr + c + W) - mv;
+      const vf d0 = (vload(xr + c) - hv) - lv, d1 = (vload(xr + c + W) - hv) - lv;
       q0 += d0 * d0; q1 += d1 * d1;
     }
-    if (c < Cv) { const vf d0 = vload(xr + c) - mv; q0 += d0 * d0; }
+    if (c < Cv) { const vf d0 = (vload(xr + c) - hv) - lv; q0 += d0 * d0; }
     float v = vhsum(q0 + q1);
-    for (c = Cv; c < C; c++) { const float d = xr[c] - m; v += d * d; }
+    for (c = Cv; c < C; c++) { const float d = (xr[c] - hi) - lo; v += d * d; }
     const float r = 1.0f / __builtin_sqrtf(v / (float)C + eps);
-    mean[n] = m; rstd[n] = r;
+    mean[n] = hi; rstd[n] = r;
     const vf rv = vset(r);
     for (c = 0; c < Cv; c += W) {
-      vf y = (vload(xr + c) - mv) * rv * vload(w + c);
+      vf y = ((vload(xr + c) - hv) - lv) * rv * vload(w + c);
       if (b) y += vload(b + c);
       vstore(o + c, y);
     }
-    for (c = Cv; c < C; c++) o[c] = (xr[c] - m) * r * w[c] + (b ? b[c] : 0.0f);
+    for (c = Cv; c < C; c++) o[c] = ((xr[c] - hi) - lo) * r * w[c] + (b ? b[c] : 0.0f);
   }
 }
 
