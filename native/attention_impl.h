@@ -11,6 +11,15 @@
 static const int AMT = CHARLM_W == 16 ? 8 : CHARLM_W == 8 ? 6 : 4;   // register tile: AMT rows x 2 vectors
 static const long ANW = 2 * CHARLM_W;
 
+// x in every lane as a plain broadcast, which GCC folds into the FMA's memory operand ({1to16}). simd.h's vset(x)
+// is {} + x, which must stay a scalar add (0 + -0 is +0) plus a register broadcast: 3 uops in the inner loop.
+// (A lane-by-lane splat is worse: GCC builds it from halves and spills.) 1·x is x for every float, NaN included.
+static inline vf vsplat(float x) {
+  vf one = {};
+  one += 1.0f;
+  return one * x;
+}
+
 // C(MT x n) (+)= A(MT x K)·B(K x n), n <= 2W: A(r,k) = A[r*ars + k*aks] (broadcast), B(k,c) = B[k*ldb + c].
 template <int MT>
 static inline void attTile(float* C, long ldc, const float* A, long ars, long aks, const float* B, long ldb, long K,
@@ -25,7 +34,7 @@ static inline void attTile(float* C, long ldc, const float* A, long ars, long ak
       const vf b0 = vload(bk), b1 = vload(bk + W);
 #pragma GCC unroll 8
       for (int r = 0; r < MT; r++) {
-        const vf a = vset(ak[r * ars]);
+        const vf a = vsplat(ak[r * ars]);
         c0[r] += a * b0; c1[r] += a * b1;
       }
     }
@@ -37,7 +46,7 @@ static inline void attTile(float* C, long ldc, const float* A, long ars, long ak
       const vf b0 = vloadn(bk, n0), b1 = n1 > 0 ? vloadn(bk + W, n1) : vset(0.0f);
 #pragma GCC unroll 8
       for (int r = 0; r < MT; r++) {
-        const vf a = vset(ak[r * ars]);
+        const vf a = vsplat(ak[r * ars]);
         c0[r] += a * b0; c1[r] += a * b1;
       }
     }
@@ -71,13 +80,41 @@ static void attGemm(float* C, long ldc, const float* A, long ars, long aks, cons
   }
 }
 
-// Xt(e, j) = X[j*ld + e] for j < T, zero for T <= j < ldk: a (hd, ldk) panel of keys or values.
+typedef float v8f __attribute__((vector_size(32)));
+static inline v8f v8load(const float* p) { v8f v; __builtin_memcpy(&v, p, sizeof v); return v; }
+static inline void v8store(float* p, v8f v) { __builtin_memcpy(p, &v, sizeof v); }
+
+// Xt(e, j) = X[j*ld + e] for j < T, zero for T <= j < ldk: a (hd, ldk) panel of keys or values. 8x8 blocks are
+// transposed in registers (unpack/shuffle/128-bit permutes, as pack_x86.h's transpose8x8), the edges one by one.
 static void attPackT(float* Xt, const float* X, long ld, long T, long hd, long ldk) {
   for (long e = 0; e < hd; e++) for (long j = T; j < ldk; j++) Xt[e * ldk + j] = 0.0f;
-  for (long j = 0; j < T; j++) {
+  const long T8 = T / 8 * 8, E8 = hd / 8 * 8;
+  for (long j = 0; j < T8; j += 8) {
     const float* x = X + j * ld;
-    for (long e = 0; e < hd; e++) Xt[e * ldk + j] = x[e];
+    for (long e = 0; e < E8; e += 8) {
+      v8f r0 = v8load(x + e), r1 = v8load(x + ld + e), r2 = v8load(x + 2 * ld + e), r3 = v8load(x + 3 * ld + e);
+      v8f r4 = v8load(x + 4 * ld + e), r5 = v8load(x + 5 * ld + e), r6 = v8load(x + 6 * ld + e), r7 = v8load(x + 7 * ld + e);
+      const v8f t0 = __builtin_shufflevector(r0, r1, 0, 8, 1, 9, 4, 12, 5, 13), t1 = __builtin_shufflevector(r0, r1, 2, 10, 3, 11, 6, 14, 7, 15);
+      const v8f t2 = __builtin_shufflevector(r2, r3, 0, 8, 1, 9, 4, 12, 5, 13), t3 = __builtin_shufflevector(r2, r3, 2, 10, 3, 11, 6, 14, 7, 15);
+      const v8f t4 = __builtin_shufflevector(r4, r5, 0, 8, 1, 9, 4, 12, 5, 13), t5 = __builtin_shufflevector(r4, r5, 2, 10, 3, 11, 6, 14, 7, 15);
+      const v8f t6 = __builtin_shufflevector(r6, r7, 0, 8, 1, 9, 4, 12, 5, 13), t7 = __builtin_shufflevector(r6, r7, 2, 10, 3, 11, 6, 14, 7, 15);
+      const v8f u0 = __builtin_shufflevector(t0, t2, 0, 1, 8, 9, 4, 5, 12, 13), u1 = __builtin_shufflevector(t0, t2, 2, 3, 10, 11, 6, 7, 14, 15);
+      const v8f u2 = __builtin_shufflevector(t1, t3, 0, 1, 8, 9, 4, 5, 12, 13), u3 = __builtin_shufflevector(t1, t3, 2, 3, 10, 11, 6, 7, 14, 15);
+      const v8f u4 = __builtin_shufflevector(t4, t6, 0, 1, 8, 9, 4, 5, 12, 13), u5 = __builtin_shufflevector(t4, t6, 2, 3, 10, 11, 6, 7, 14, 15);
+      const v8f u6 = __builtin_shufflevector(t5, t7, 0, 1, 8, 9, 4, 5, 12, 13), u7 = __builtin_shufflevector(t5, t7, 2, 3, 10, 11, 6, 7, 14, 15);
+      float* d = Xt + e * ldk + j;
+      v8store(d, __builtin_shufflevector(u0, u4, 0, 1, 2, 3, 8, 9, 10, 11));
+      v8store(d + ldk, __builtin_shufflevector(u1, u5, 0, 1, 2, 3, 8, 9, 10, 11));
+      v8store(d + 2 * ldk, __builtin_shufflevector(u2, u6, 0, 1, 2, 3, 8, 9, 10, 11));
+      v8store(d + 3 * ldk, __builtin_shufflevector(u3, u7, 0, 1, 2, 3, 8, 9, 10, 11));
+      v8store(d + 4 * ldk, __builtin_shufflevector(u0, u4, 4, 5, 6, 7, 12, 13, 14, 15));
+      v8store(d + 5 * ldk, __builtin_shufflevector(u1, u5, 4, 5, 6, 7, 12, 13, 14, 15));
+      v8store(d + 6 * ldk, __builtin_shufflevector(u2, u6, 4, 5, 6, 7, 12, 13, 14, 15));
+      v8store(d + 7 * ldk, __builtin_shufflevector(u3, u7, 4, 5, 6, 7, 12, 13, 14, 15));
+    }
+    for (long e = E8; e < hd; e++) for (long k = 0; k < 8; k++) Xt[e * ldk + j + k] = x[k * ld + e];
   }
+  for (long j = T8; j < T; j++) for (long e = 0; e < hd; e++) Xt[e * ldk + j] = X[j * ld + e];
 }
 
 static inline float attDot(const float* a, const float* b, long n) {
@@ -116,7 +153,7 @@ static void attnForwardBH(const AttnArgs& a, long bh, float* scratch) {
   const vi iota = attIota();
   for (long i0 = 0; i0 < T; i0 += kAttnBQ) {
     const long bq = T - i0 < kAttnBQ ? T - i0 : kAttnBQ, i1 = i0 + bq;
-    const long nk = (i1 + ANW - 1) / ANW * ANW;   // <= ldk (a multiple of kAttnPad >= ANW)
+    const long nk = (i1 + ANW - 1) / ANW * ANW;   // <= ldk (T rounded up to 32, see attnLdk)
     attGemm(S, ldk, Q + i0 * C3, C3, 1, Kt, ldk, bq, nk, hd, false);
     for (long r = 0; r < bq; r++) {
       const long i = i0 + r;
@@ -217,7 +254,7 @@ static void attnDecodeBH(const DecodeArgs& a, long bh, float* s) {
       const long cnt = hd - e < 4 * W ? hd - e : 4 * W;
       vf acc[4] = {};
       for (long k = 0; k < n; k++) {
-        const vf p = vset(s[k]);
+        const vf p = vsplat(s[k]);
         const float* v = Vc + k * C + e;
         for (long u = 0; u < 4; u++) {
           const long c = cnt - u * W;

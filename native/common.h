@@ -14,8 +14,14 @@ typedef void (*UkrBf16Fn)(long K2, const uint32_t* Ap, const uint32_t* Bp, float
                           int beta);
 
 // Attention (attention_impl.h kernels, transformer.cc drivers). One kernel call handles one (batch, head) pair;
-// queries go in blocks of kAttnBQ rows; per-thread scratch panels hold ldk = T rounded up to kAttnPad keys.
-const long kAttnBQ = 64, kAttnPad = 64;
+// queries go in blocks of kAttnBQ rows; per-thread scratch panels have rows of ldk = attnLdk(T) floats.
+const long kAttnBQ = 64;
+// T rounded up to 32 keys (the widest register tile), plus 16 when that makes the row stride a multiple of 128
+// bytes: an odd number of cache lines keeps a panel's rows in different L1 sets (a 1 KiB stride maps 64 rows to 4).
+inline long attnLdk(long T) {
+  const long l = (T + 31) / 32 * 32;
+  return (l / 16) % 2 == 0 ? l + 16 : l;
+}
 struct AttnArgs {
   float* y; float* lse; float* dqkv;           // forward writes y (B,T,C), lse (B,nh,T); backward writes dqkv
   const float* qkv; const float* dy; const float* yin;   // qkv (B,T,3C); backward: dy, forward's y (B,T,C)

@@ -125,7 +125,7 @@ namespace {
 AttnArgs attnArgs(long B, long T, long nh, long hd, double p, uint32_t seed) {
   AttnArgs a{};
   a.B = B; a.T = T; a.nh = nh; a.hd = hd;
-  a.ldk = (T + kAttnPad - 1) / kAttnPad * kAttnPad;
+  a.ldk = attnLdk(T);
   a.scale = (float)(1 / std::sqrt((double)hd));
   a.drop = p > 0;
   a.thr = (uint32_t)std::floor(p * 4294967296.0);
