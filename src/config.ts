@@ -80,6 +80,20 @@ export const PRESETS: Record<string, { description: string; config: Partial<Trai
               learningRate: 0.004, schedule: 'cosine', warmupSteps: 50, evalInterval: 500, evalChars: 20_000,
               logInterval: 50, sampleChars: 160 },
   },
+  'gpt-tiny': {
+    description: 'a small GPT (4 layers × 4 heads, 128 wide, context 128) that learns visible structure in about a minute on 2 CPU cores',
+    config: { family: 'gpt', nLayer: 4, nHead: 4, nEmbd: 128, blockSize: 128, bias: false, dropout: 0, seqLength: 128,
+              batchSize: 16, steps: 600, learningRate: 2e-3, beta2: 0.99, optimizer: 'adamw', weightDecay: 0.1, clip: 1,
+              schedule: 'cosine', warmupSteps: 50, evalInterval: 200, evalChars: 20_000, evalProtocol: 'windows',
+              logInterval: 50, sampleChars: 160 },
+  },
+  'shakespeare-gpt': {
+    description: "nanoGPT's shakespeare_char recipe (AdamW β2 0.99, decay 0.1, dropout 0.2, clip 1, cosine to lr/10, windows evaluation over the whole held-out tail) sized for 60 minutes on 2 CPU cores",
+    config: { family: 'gpt', nLayer: 6, nHead: 6, nEmbd: 192, blockSize: 256, bias: false, dropout: 0.2, seqLength: 256,
+              batchSize: 16, steps: 5000, learningRate: 1e-3, beta2: 0.99, optimizer: 'adamw', weightDecay: 0.1, clip: 1,
+              schedule: 'cosine', warmupSteps: 100, minLrRatio: 0.1, evalInterval: 250, evalChars: 111_540,
+              evalProtocol: 'windows', evalBlock: 256, valFraction: 0.1, patience: 6, logInterval: 25 },
+  },
   shakespeare: {
     description: 'tiny Shakespeare in under an hour on 2 CPU cores: best validation 1.4454 nats/char after ~25 min (docs/results.md); stops when validation stalls',
     config: { embeddingDim: 128, hiddenSize: 512, numLayers: 2, dropout: 0.2, seqLength: 128, batchSize: 32,

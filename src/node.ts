@@ -59,6 +59,7 @@ export async function train(opts: TrainApiOptions): Promise<TrainResult> {
 }
 
 export { readTextFile };
-export { importStateDict } from './interop/import.js';
+export { importStateDict, importModel } from './interop/import.js';
+export { readNanoGptMeta } from './interop/nanogpt.js';
 export { exportOnnx } from './interop/onnx.js';
 export { createServer, startServer } from './server/index.js';

@@ -3,7 +3,7 @@
 import type { Backend } from '../kernels/backend.js';
 import { CharlmError } from '../errors.js';
 import { Vocab } from '../data/vocab.js';
-import type { ModelConfig } from './config.js';
+import { vocabSizeOf, type ModelConfig } from './config.js';
 import type { LanguageModel } from './model.js';
 import { createModel, family } from './registry.js';
 import { decodeSafetensors, encodeSafetensors, readSafetensorsFile, type DecodedSafetensors } from './checkpoint.js';
@@ -85,8 +85,9 @@ export function modelFromDecoded(dec: DecodedSafetensors, backend: Backend, sour
   const chars = parseJson<string[]>(meta, 'vocab', source);
   if (!Array.isArray(chars) || chars.some((c) => typeof c !== 'string')) throw bad(source, 'its vocab is not a list of characters');
   const vocab = new Vocab(chars);
+  const V = vocabSizeOf(config);
+  if (vocab.size !== V) throw bad(source, `its vocab has ${vocab.size} characters but the config's vocabulary size is ${V}`);
   const model = createModel(config, backend);
-  if (vocab.size !== model.vocabSize) throw bad(source, `its vocab has ${vocab.size} characters but the config's vocabulary size is ${model.vocabSize}`);
   for (const e of model.params.entries) {
     const t = dec.tensors.get(e.name);
     if (!t) throw bad(source, `tensor ${e.name} is missing`);

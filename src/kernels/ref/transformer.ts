@@ -72,6 +72,13 @@ export function erf(x: number): number {
   return x < 0 ? -r : r;
 }
 
+/** Score row scratch shared by the attention kernels (grown on demand, so steady-state calls allocate nothing). */
+let scoreRow = new Float64Array(256);
+function scores(n: number): Float64Array {
+  if (scoreRow.length < n) scoreRow = new Float64Array(n);
+  return scoreRow;
+}
+
 const INV_SQRT2 = Math.SQRT1_2, INV_SQRT_2PI = 1 / Math.sqrt(2 * Math.PI);
 
 /** out = x·Φ(x) = 0.5·x·(1 + erf(x/√2)) (PyTorch's nn.GELU() default, not the tanh approximation). */
@@ -129,7 +136,7 @@ export function attentionForward(y: F32, lse: F32, qkv: F32, B: number, T: numbe
                                  p: number, seed: number): void {
   const C = nh * hd, C3 = 3 * C, scale = 1 / Math.sqrt(hd);
   const thr = Math.floor(p * 0x100000000), keepScale = p > 0 ? 1 / (1 - p) : 1;
-  const s = new Float64Array(T);
+  const s = scores(T);
   for (let b = 0; b < B; b++) for (let h = 0; h < nh; h++) {
     const bh = b * nh + h;
     for (let i = 0; i < T; i++) {
@@ -202,7 +209,7 @@ export function attentionBackward(dqkv: F32, dy: F32, y: F32, lse: F32, qkv: F32
 export function attentionDecode(y: F32, q: F32, qStride: number, kc: F32, vc: F32, pos: I32, B: number, T: number,
                                 nh: number, hd: number, S: number): void {
   const C = nh * hd, scale = 1 / Math.sqrt(hd);
-  const s = new Float64Array(S);
+  const s = scores(S);
   for (let b = 0; b < B; b++) for (let t = 0; t < T; t++) {
     const n = pos[b] + t + 1; // keys visible
     for (let h = 0; h < nh; h++) {
