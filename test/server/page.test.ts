@@ -8,12 +8,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startServer } from '../../src/server/index.js';
 import { makeModel } from './helpers.js';
+import { skipWithout } from '../skips.js';
 
 const CHROMIUM = '/usr/bin/chromium';
 const ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
   '--disable-background-networking', '--disable-component-update', '--disable-sync'];
 
-test('the page: card, candidates, streamed generation, stop', { skip: existsSync(CHROMIUM) ? false : `${CHROMIUM} is absent` }, async () => {
+test('the page: card, candidates, streamed generation, stop', { skip: skipWithout('chromium', !existsSync(CHROMIUM) && `${CHROMIUM} is absent`) }, async () => {
   const { chromium } = await import('playwright-core');
   const s = await startServer({ models: [{ name: 'tiny', loaded: makeModel() }, { name: 'slow', loaded: makeModel('gru', 5, 256) }],
     host: '127.0.0.1', port: 0 });
