@@ -1,15 +1,15 @@
 // Native-only checks of the Transformer kernels (the kernel suite compares their values on every ISA path):
 // results are bit-identical for 1, 2 and 3 threads (LayerNorm's dw/db sums go by fixed row blocks, attention by
-// (batch, head) pairs), and bad arguments throw RangeError instead of touching memory. Skipped without the addon.
+// (batch, head) pairs), and bad arguments throw RangeError instead of touching memory. A visible skip without
+// the addon (test/skips.ts).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { loadNative, setNativeIsa, type Isa } from '../../src/kernels/native/index.js';
 import { checkGuards, randView, rng, view } from './check.js';
+import { skipNativeBlock } from '../skips.js';
 
 const loaded = loadNative();
-if ('error' in loaded) {
-  console.log(`# native backend not available (${loaded.error}); skipped`);
-} else {
+if (!skipNativeBlock('Transformer kernels: thread-count bit-identity, bad arguments') && !('error' in loaded)) {
   const nb = loaded.backend, threads = nb.threads, isa = nb.isa as Isa;
 
   test('native Transformer kernels: 1, 2 and 3 threads give bit-identical results', () => {

@@ -1,5 +1,5 @@
-// The gpt family on the native backend against ref (skipped without the addon): one training step's loss and every
-// gradient tensor (dropout on, so both backends must draw the same hash masks), then KV-cache generation logits.
+// The gpt family on the native backend against ref (a visible skip without the addon, test/skips.ts): one training
+// step's loss and every gradient tensor (dropout on, so both backends must draw the same hash masks), then KV-cache generation logits.
 // Tolerances are ~20x the diffs observed on avx512 (loss 2e-9, gradients 5e-7 of max|grad|, logits 2.7e-7).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -8,8 +8,10 @@ import type { GptConfig } from '../../src/model/config.js';
 import { refBackend } from '../../src/kernels/ref/index.js';
 import { loadNative } from '../../src/kernels/native/index.js';
 import { Rng } from '../../src/util/rng.js';
+import { nativeMissing, skipWithout } from '../skips.js';
 
 const loaded = loadNative();
+const skip = skipWithout('native', nativeMissing());
 const cfg: GptConfig = { family: 'gpt', n_layer: 2, n_head: 2, n_embd: 32, block_size: 24, bias: true, vocab_size: 11, dropout: 0.2 };
 
 function pair(): [GptModel, GptModel] {
@@ -23,8 +25,7 @@ function pair(): [GptModel, GptModel] {
   return [a, b];
 }
 
-test('gpt on native = ref: loss and every gradient tensor, dropout 0.2 (same masks)', (t) => {
-  if ('error' in loaded) { t.skip(`native backend not available (${loaded.error})`); return; }
+test('gpt on native = ref: loss and every gradient tensor, dropout 0.2 (same masks)', { skip }, () => {
   const [a, b] = pair(), B = 3, T = 20, r = new Rng(7);
   const x = Int32Array.from({ length: B * T }, () => r.int(11)), y = Int32Array.from({ length: B * T }, () => r.int(11));
   const la = a.forwardBackward(x, y, B, T, null, new Rng(9)), lb = b.forwardBackward(x, y, B, T, null, new Rng(9));
@@ -41,8 +42,7 @@ test('gpt on native = ref: loss and every gradient tensor, dropout 0.2 (same mas
   console.log(`  every gradient tensor: worst max diff / (1e-3 + max|grad|) = ${worst.toExponential(2)} (tolerance 1e-5)`);
 });
 
-test('gpt on native = ref: KV-cache priming and steps, batch 2, across a slide', (t) => {
-  if ('error' in loaded) { t.skip(`native backend not available (${loaded.error})`); return; }
+test('gpt on native = ref: KV-cache priming and steps, batch 2, across a slide', { skip }, () => {
   const [a, b] = pair(), r = new Rng(8), B = 2;
   const prime = Int32Array.from({ length: B * 5 }, () => r.int(11));
   const sa = a.createState(B), sb = b.createState(B);
