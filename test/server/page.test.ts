@@ -38,7 +38,7 @@ test('the page: card, candidates, streamed generation, stop', { skip: skipWithou
     await page.waitForFunction(() => /characters · length/.test(document.querySelector('#status')?.textContent ?? ''));
     const text = await page.textContent('#output .gen-part');
     assert.equal([...(text ?? '')].length, 400);
-    const direct = await (await fetch(`${s.url}/v1/generate`, { method: 'POST', body: JSON.stringify({ model: 'tiny',
+    const direct = await (await fetch(`${s.url}/v1/generate`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ model: 'tiny',
       prompt: 'First Citizen:\nBefore we proceed', length: 400, seed: 7, temperature: 0.8, topK: 0, topP: 0.95 }) })).json();
     assert.equal(text, direct.samples[0].text, 'the page showed different text than the API gives');
 
