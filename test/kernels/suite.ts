@@ -9,6 +9,7 @@ import type { Backend } from '../../src/kernels/backend.js';
 import { refBackend as ref } from '../../src/kernels/ref/index.js';
 import { checkGuards, copyView, exactEntries, expectClose, randView, rng, view } from './check.js';
 import { checkPacked, checkPackedLarge, PACKED_ODD, PACKED_SEED } from './packed.js';
+import { transformerCases } from './transformer.js';
 
 const TOL_EW = 1e-5;
 const TOL_SUM = 1e-5;
@@ -183,6 +184,8 @@ export function registerKernelSuite(label: string, get: () => Backend, setup: ()
       expectClose(`${tag} p`, p, pr, TOL_EW); expectClose(`${tag} m`, m, mr, TOL_EW); expectClose(`${tag} v`, v, vr, TOL_EW);
     }
   });
+
+  for (const [name, fn] of transformerCases(label)) t(name, fn);   // LayerNorm, GELU, dropout, attention (transformer.ts)
 
   t('sumSquares', (b) => {
     const r = rng(9);
