@@ -14,6 +14,7 @@ import argparse
 import json
 import math
 import os
+import re
 import signal
 import struct
 import sys
@@ -908,5 +909,19 @@ def main(argv=None):
         sys.exit(1)
 
 
+def torchrun(argv):
+    """`torchrun ARGS`, working around torch < 2.0 on Python ≥ 3.11 (Debian's python3-torch 1.13), whose
+    Std.from_str('0') finds no member because IntFlag iteration skips 0, so every launch fails in to_map."""
+    from torch.distributed.elastic.multiprocessing import api
+    if api.Std.from_str('0') is None:
+        orig = api.Std.from_str.__func__
+        api.Std.from_str = classmethod(lambda cls, vm: cls(int(vm)) if re.match(api._VALUE_REGEX, vm) else orig(cls, vm))
+    from torch.distributed.run import main as run_main
+    run_main(argv)
+
+
 if __name__ == '__main__':
-    main()
+    if sys.argv[1:2] == ['torchrun']:  # python charlm_torch.py torchrun --standalone --nproc_per_node N charlm_torch.py train ...
+        torchrun(sys.argv[2:])
+    else:
+        main()
