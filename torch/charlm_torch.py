@@ -892,17 +892,17 @@ def main(argv=None):
     s.add_argument('--temperature', type=float, default=1.0)
     s.add_argument('--seed', type=int, default=42)
     s.add_argument('--device', choices=('cpu', 'cuda'), default='cpu')
-    sub.add_parser('keys', help='print the config keys this trainer knows, as JSON')
+    sub.add_parser('defaults', help="print the config keys this trainer knows and their defaults (charlm's), as JSON")
     args = p.parse_args(argv)
     try:
         if args.command == 'train':
             train(args)
         elif args.command == 'sample':
             model, chars, _ = load_model(args.checkpoint, args.device)
-            sys.stdout.write(args.prime + generate(model.eval(), chars, args.prime, args.length, args.temperature, args.seed, args.device))
+            sys.stdout.write(args.prime + generate(model.eval(), chars, args.prime, args.length, args.temperature, args.seed, args.device) + '\n')
             sys.stdout.flush()
         else:
-            print(json.dumps(list(DEFAULTS)))
+            print(json.dumps(DEFAULTS))
     except CharlmError as e:
         if os.environ.get('RANK', '0') == '0':
             print(e.line(), file=sys.stderr, flush=True)
