@@ -792,12 +792,16 @@ def train(args):
         if not (at_log or at_eval):
             continue
         # One collective at each logged/evaluated step: the global loss and whether any rank must stop.
-        want_stop = bool(stop_requested) or (master and ((args.stop_file and os.path.exists(args.stop_file)) or
-                                                       (args.max_seconds and time.time() - t0 >= args.max_seconds)))
-        sync_t = torch.stack([loss_acc, torch.tensor(float(want_stop), dtype=torch.float64, device=device)])
+        # Why to stop, summed over ranks: [interrupted (signal or stop file: save and stop), the --max-seconds budget
+        # (a planned end: evaluate, save and stop)].
+        interrupted = bool(stop_requested) or bool(master and args.stop_file and os.path.exists(args.stop_file))
+        budget = bool(master and args.max_seconds and time.time() - t0 >= args.max_seconds)
+        sync_t = torch.stack([loss_acc, torch.tensor(float(interrupted), dtype=torch.float64, device=device),
+                              torch.tensor(float(budget), dtype=torch.float64, device=device)])
         if world > 1:
             torch.distributed.all_reduce(sync_t)
-        mean, stop = (sync_t[0] / (n_acc * world)).item(), sync_t[1].item() > 0
+        mean = (sync_t[0] / (n_acc * world)).item()
+        stop = 'time-budget' if sync_t[2].item() > 0 else 'interrupted' if sync_t[1].item() > 0 else None
         if not math.isfinite(mean) or not math.isfinite(norm.item()):
             raise CharlmError('LOSS_NOT_FINITE', 'the loss became %s by step %d; stopped, keeping the last good checkpoint in %s' % (mean, step, out),
                               'lower --learning-rate, or clip gradients with --clip 1 (or resume from the last checkpoint with a lower rate)')
@@ -813,7 +817,7 @@ def train(args):
             n_acc, chars_log, t_log = 0, 0, now
         early = False
         if at_eval or stop:
-            if at_eval and len(eval_tok) > 1:
+            if (at_eval or stop == 'time-budget') and len(eval_tok) > 1:
                 val_t = torch.zeros(1, dtype=torch.float64, device=device)
                 if master:
                     raw.eval()
@@ -845,7 +849,7 @@ def train(args):
             stopped = 'early-stop'
             break
         if stop:
-            stopped = 'interrupted'
+            stopped = stop
             break
     elapsed = time.time() - t0
     if master:
