@@ -3,13 +3,22 @@
 import { CharlmError } from './errors.js';
 
 export interface TrainConfig {
-  // model (the seed's config.py names in camelCase)
+  /** Model family: rnn (LSTM/GRU/RNN, the keys below) or gpt (nanoGPT's Transformer, the nLayer, nHead, nEmbd, blockSize, bias keys). */
+  family: 'rnn' | 'gpt';
+  // rnn model (the seed's config.py names in camelCase)
   cell: 'lstm' | 'gru' | 'rnn';
   embeddingDim: number;
   hiddenSize: number;
   numLayers: number;
+  /** rnn: between recurrent layers; gpt: on embeddings, attention weights and residual branches. */
   dropout: number;
   embedDropout: number;
+  // gpt model (nanoGPT's model_args: n_layer, n_head, n_embd, block_size, bias)
+  nLayer: number;
+  nHead: number;
+  nEmbd: number;
+  blockSize: number;
+  bias: boolean;
   // data
   seqLength: number;
   batchSize: number;
@@ -22,6 +31,8 @@ export interface TrainConfig {
   /** Total optimizer steps; 0 = epochs × (train chars / (batch·seq)). */
   steps: number;
   learningRate: number;
+  beta1: number;
+  beta2: number;
   weightDecay: number;
   optimizer: 'adam' | 'adamw';
   clip: number;
@@ -33,6 +44,10 @@ export interface TrainConfig {
   // evaluation and logging
   evalInterval: number;
   evalChars: number;
+  /** Validation protocol: stream (state carried) or windows (nanoGPT's independent windows of evalBlock). */
+  evalProtocol: 'stream' | 'windows';
+  /** windows protocol: characters per window (0 = the model's block size, or seq-length for rnn). */
+  evalBlock: number;
   patience: number;
   logInterval: number;
   sampleChars: number;
@@ -44,11 +59,12 @@ export interface TrainConfig {
 }
 
 export const DEFAULTS: TrainConfig = {
-  cell: 'lstm', embeddingDim: 256, hiddenSize: 512, numLayers: 2, dropout: 0, embedDropout: 0,
+  family: 'rnn', cell: 'lstm', embeddingDim: 256, hiddenSize: 512, numLayers: 2, dropout: 0, embedDropout: 0,
+  nLayer: 6, nHead: 6, nEmbd: 384, blockSize: 256, bias: false,
   seqLength: 100, batchSize: 64, microBatch: 0, batching: 'random', valFraction: 0.1,
-  epochs: 30, steps: 0, learningRate: 0.001, weightDecay: 0, optimizer: 'adam', clip: 5,
+  epochs: 30, steps: 0, learningRate: 0.001, beta1: 0.9, beta2: 0.999, weightDecay: 0, optimizer: 'adam', clip: 5,
   schedule: 'constant', warmupSteps: 0, minLrRatio: 0.1, lrDecay: 0.97, lrDecayAfterEpochs: 10,
-  evalInterval: 200, evalChars: 100_000, patience: 0, logInterval: 10, sampleChars: 200,
+  evalInterval: 200, evalChars: 100_000, evalProtocol: 'stream', evalBlock: 0, patience: 0, logInterval: 10, sampleChars: 200,
   seed: 1337, backend: 'auto', threads: 0, precision: 'fp32',
 };
 
@@ -64,6 +80,20 @@ export const PRESETS: Record<string, { description: string; config: Partial<Trai
               learningRate: 0.004, schedule: 'cosine', warmupSteps: 50, evalInterval: 500, evalChars: 20_000,
               logInterval: 50, sampleChars: 160 },
   },
+  'gpt-tiny': {
+    description: 'a small GPT (4 layers × 4 heads, 128 wide, context 128) that learns visible structure in about a minute on 2 CPU cores',
+    config: { family: 'gpt', nLayer: 4, nHead: 4, nEmbd: 128, blockSize: 128, bias: false, dropout: 0, seqLength: 128,
+              batchSize: 16, steps: 600, learningRate: 2e-3, beta2: 0.99, optimizer: 'adamw', weightDecay: 0.1, clip: 1,
+              schedule: 'cosine', warmupSteps: 50, evalInterval: 200, evalChars: 20_000, evalProtocol: 'windows',
+              logInterval: 50, sampleChars: 160 },
+  },
+  'shakespeare-gpt': {
+    description: "nanoGPT's shakespeare_char recipe (AdamW β2 0.99, decay 0.1, dropout 0.2, clip 1, cosine to lr/10, windows evaluation over the whole held-out tail) sized for 60 minutes on 2 CPU cores",
+    config: { family: 'gpt', nLayer: 6, nHead: 6, nEmbd: 192, blockSize: 256, bias: false, dropout: 0.2, seqLength: 256,
+              batchSize: 16, steps: 5000, learningRate: 1e-3, beta2: 0.99, optimizer: 'adamw', weightDecay: 0.1, clip: 1,
+              schedule: 'cosine', warmupSteps: 100, minLrRatio: 0.1, evalInterval: 250, evalChars: 111_540,
+              evalProtocol: 'windows', evalBlock: 256, valFraction: 0.1, patience: 6, logInterval: 25 },
+  },
   shakespeare: {
     description: 'tiny Shakespeare in under an hour on 2 CPU cores: best validation 1.4454 nats/char after ~25 min (docs/results.md); stops when validation stalls',
     config: { embeddingDim: 128, hiddenSize: 512, numLayers: 2, dropout: 0.2, seqLength: 128, batchSize: 32,
@@ -72,10 +102,14 @@ export const PRESETS: Record<string, { description: string; config: Partial<Trai
   },
 };
 
-type Kind = { type: 'int'; min: number } | { type: 'num'; min: number; max?: number; maxExclusive?: boolean }
+type Kind = { type: 'int'; min: number } | { type: 'bool' } | { type: 'num'; min: number; max?: number; maxExclusive?: boolean }
   | { type: 'enum'; values: readonly string[] };
 const SPEC: Record<keyof TrainConfig, Kind> = {
+  family: { type: 'enum', values: ['rnn', 'gpt'] },
   cell: { type: 'enum', values: ['lstm', 'gru', 'rnn'] },
+  nLayer: { type: 'int', min: 1 }, nHead: { type: 'int', min: 1 }, nEmbd: { type: 'int', min: 1 },
+  blockSize: { type: 'int', min: 1 }, bias: { type: 'bool' },
+  beta1: { type: 'num', min: 0, max: 1, maxExclusive: true }, beta2: { type: 'num', min: 0, max: 1, maxExclusive: true },
   embeddingDim: { type: 'int', min: 1 }, hiddenSize: { type: 'int', min: 1 }, numLayers: { type: 'int', min: 1 },
   dropout: { type: 'num', min: 0, max: 1, maxExclusive: true }, embedDropout: { type: 'num', min: 0, max: 1, maxExclusive: true },
   seqLength: { type: 'int', min: 1 }, batchSize: { type: 'int', min: 1 }, microBatch: { type: 'int', min: 0 },
@@ -84,7 +118,8 @@ const SPEC: Record<keyof TrainConfig, Kind> = {
   weightDecay: { type: 'num', min: 0 }, optimizer: { type: 'enum', values: ['adam', 'adamw'] }, clip: { type: 'num', min: 0 },
   schedule: { type: 'enum', values: ['constant', 'cosine', 'step', 'plateau'] }, warmupSteps: { type: 'int', min: 0 },
   minLrRatio: { type: 'num', min: 0, max: 1 }, lrDecay: { type: 'num', min: 0, max: 1 }, lrDecayAfterEpochs: { type: 'num', min: 0 },
-  evalInterval: { type: 'int', min: 0 }, evalChars: { type: 'int', min: 0 }, patience: { type: 'int', min: 0 },
+  evalInterval: { type: 'int', min: 0 }, evalChars: { type: 'int', min: 0 },
+  evalProtocol: { type: 'enum', values: ['stream', 'windows'] }, evalBlock: { type: 'int', min: 0 }, patience: { type: 'int', min: 0 },
   logInterval: { type: 'int', min: 1 }, sampleChars: { type: 'int', min: 0 },
   seed: { type: 'int', min: 0 }, backend: { type: 'enum', values: ['auto', 'native', 'ref'] }, threads: { type: 'int', min: 0 },
   precision: { type: 'enum', values: ['fp32', 'bf16'] },
@@ -106,6 +141,11 @@ export function checkValue(key: keyof TrainConfig, raw: unknown, where: string):
   const k = SPEC[key];
   const fail = (why: string) => new CharlmError('BAD_CONFIG_VALUE', `${kebab(key)} ${why} (in ${where})`,
     `got ${JSON.stringify(raw)}`);
+  if (k.type === 'bool') {
+    if (raw === true || raw === 'true' || raw === '1' || raw === 1) return true as never;
+    if (raw === false || raw === 'false' || raw === '0' || raw === 0) return false as never;
+    throw fail('must be true or false');
+  }
   if (k.type === 'enum') {
     if (typeof raw !== 'string' || !k.values.includes(raw)) throw fail(`must be one of ${k.values.join(', ')}`);
     return raw as never;
@@ -123,7 +163,7 @@ export function checkValue(key: keyof TrainConfig, raw: unknown, where: string):
 function applyObject(into: TrainConfig, obj: Record<string, unknown>, where: string): void {
   for (const [rawKey, v] of Object.entries(obj)) {
     const key = rawKey.replace(/[-_]([a-z])/g, (_, c: string) => c.toUpperCase()) as keyof TrainConfig;
-    if (!(key in SPEC)) throw badKey(rawKey, where);
+    if (!Object.hasOwn(SPEC, key)) throw badKey(rawKey, where);
     (into as unknown as Record<string, unknown>)[key] = checkValue(key, v, where);
   }
 }
@@ -140,4 +180,13 @@ export function resolveConfig(opts: { preset?: string; file?: Record<string, unk
   if (opts.file) applyObject(cfg, opts.file, opts.fileName ?? 'config file');
   if (opts.flags) applyObject(cfg, Object.fromEntries(Object.entries(opts.flags).filter(([, v]) => v !== undefined)), 'flags');
   return cfg;
+}
+
+const RNN_KEYS: (keyof TrainConfig)[] = ['cell', 'embeddingDim', 'hiddenSize', 'numLayers', 'embedDropout'];
+const GPT_KEYS: (keyof TrainConfig)[] = ['nLayer', 'nHead', 'nEmbd', 'blockSize', 'bias'];
+
+/** The config without the other family's model keys (what `train` prints). */
+export function familyConfig(cfg: TrainConfig): Partial<TrainConfig> {
+  const drop = new Set(cfg.family === 'gpt' ? RNN_KEYS : GPT_KEYS);
+  return Object.fromEntries(Object.entries(cfg).filter(([k]) => !drop.has(k as keyof TrainConfig))) as Partial<TrainConfig>;
 }

@@ -2,8 +2,11 @@
 export { CharlmError, isCharlmError, formatError } from './errors.js';
 export type { Backend } from './kernels/backend.js';
 export { refBackend } from './kernels/ref/index.js';
-export { CharModel, paramSpecs, type RecurrentState } from './model/charmodel.js';
-export type { ModelConfig } from './model/config.js';
+export { RnnModel, RnnModel as CharModel, paramSpecs, type RecurrentState } from './model/rnn/model.js';
+export { GptModel } from './model/gpt/model.js';
+export type { LanguageModel, ModelState, ModelDescription } from './model/model.js';
+export type { ModelConfig, RnnConfig, GptConfig } from './model/config.js';
+export { createModel, family, FAMILIES } from './model/registry.js';
 export { Vocab } from './data/vocab.js';
 export { Rng } from './util/rng.js';
 export { Picker, type PickOptions } from './sample/pick.js';

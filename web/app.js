@@ -194,7 +194,10 @@ async function selectModel(name) {
   const card = await api(`/v1/models/${encodeURIComponent(name)}`);
   const a = card.architecture, t = card.training;
   $('card-file').textContent = card.file;
-  const facts = [['Cell', `${a.cell.toUpperCase()} · ${a.numLayers} × ${a.hiddenSize}`], ['Embedding', a.embeddingDim],
+  // The model's own description rows (any family: rnn cell/layers/hidden, gpt layers/heads/width/context).
+  const rows = card.description?.rows ?? [['cell', a.cell], ['layers', a.numLayers], ['hidden size', a.hiddenSize]];
+  const facts = [['Model', card.description?.summary ?? a.family ?? 'rnn'],
+    ...rows.filter(([k]) => k !== 'vocabulary').map(([k, v]) => [k[0].toUpperCase() + k.slice(1), v]),
     ['Parameters', card.parameters.toLocaleString()], ['Vocabulary', `${card.vocab.size} characters`]];
   if (t) {
     facts.push(['Corpus', t.corpus], ['Steps', t.steps.toLocaleString()],

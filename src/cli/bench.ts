@@ -3,7 +3,8 @@
 // (one character per step, temperature 0.8), peak resident memory. Prints one JSON line.
 import type { Command } from 'commander';
 import { resolveConfig } from '../config.js';
-import { CharModel } from '../model/charmodel.js';
+import { createModel, family } from '../model/registry.js';
+import type { LanguageModel } from '../model/model.js';
 import { Adam } from '../train/optimizer.js';
 import { Rng } from '../util/rng.js';
 import { Picker } from '../sample/pick.js';
@@ -13,11 +14,16 @@ import { CharlmError } from '../errors.js';
 
 export interface BenchOptions { preset: string; vocab: number; steps: number; sampleSteps: number; sampleBatch: number; cell?: 'lstm' | 'gru' | 'rnn'; hidden?: number }
 
-export function benchTrain(be: Backend, o: BenchOptions): number {
+/** The preset's model (no dropout: the timed work is the model's, not the mask draws) and its training config. */
+function benchModel(be: Backend, o: BenchOptions): { m: LanguageModel; cfg: ReturnType<typeof resolveConfig> } {
   const cfg = resolveConfig({ preset: o.preset, flags: { ...(o.cell ? { cell: o.cell } : {}), ...(o.hidden ? { hiddenSize: o.hidden } : {}) } });
+  const m = createModel(family(cfg.family).fromTrainConfig({ ...cfg, dropout: 0, embedDropout: 0 }, o.vocab), be);
+  return { m, cfg };
+}
+
+export function benchTrain(be: Backend, o: BenchOptions): number {
+  const { m, cfg } = benchModel(be, o);
   const B = cfg.batchSize, T = cfg.seqLength;
-  const m = new CharModel({ cell: cfg.cell, vocabSize: o.vocab, embeddingDim: cfg.embeddingDim, hiddenSize: cfg.hiddenSize,
-                            numLayers: cfg.numLayers, dropout: 0, embedDropout: 0 }, be);
   const rng = new Rng(0);
   m.initialize(rng);
   const x = Int32Array.from({ length: B * T }, () => rng.int(o.vocab)), y = Int32Array.from({ length: B * T }, () => rng.int(o.vocab));
@@ -30,9 +36,7 @@ export function benchTrain(be: Backend, o: BenchOptions): number {
 }
 
 export function benchSample(be: Backend, o: BenchOptions, batch: number): number {
-  const cfg = resolveConfig({ preset: o.preset, flags: { ...(o.cell ? { cell: o.cell } : {}), ...(o.hidden ? { hiddenSize: o.hidden } : {}) } });
-  const m = new CharModel({ cell: cfg.cell, vocabSize: o.vocab, embeddingDim: cfg.embeddingDim, hiddenSize: cfg.hiddenSize,
-                            numLayers: cfg.numLayers, dropout: 0, embedDropout: 0 }, be);
+  const { m } = benchModel(be, o);
   const rng = new Rng(1);
   m.initialize(rng);
   const state = m.createState(batch), ids = Int32Array.from({ length: batch }, () => rng.int(o.vocab));

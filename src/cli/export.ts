@@ -6,7 +6,7 @@ import { CharlmError } from '../errors.js';
 import { refBackend } from '../kernels/ref/index.js';
 import { loadModelFile } from '../model/io.js';
 import { writeFileAtomic } from '../util/fs.js';
-import { exportOnnx, OPSET } from '../interop/onnx.js';
+import { exportOnnx } from '../interop/onnx.js';
 
 export interface ExportCliOptions { format?: string; sequence?: boolean; out?: string }
 
@@ -21,11 +21,14 @@ export function runExport(file: string, opts: ExportCliOptions, log: (line: stri
   const out = opts.out ?? path.join(p.dir, `${p.name}${opts.sequence ? '.sequence' : ''}.onnx`);
   const bytes = exportOnnx(model, vocab, { sequence: !!opts.sequence });
   writeFileAtomic(out, bytes);
-  const c = config.cell === 'lstm' ? ', c0' : '', cn = config.cell === 'lstm' ? ', cn' : '';
-  const io = opts.sequence ? `input_ids [B,T], h0${c} [L,B,H] → logits [B,T,V], hn${cn}`
-                           : `input_ids [B], h0${c} [L,B,H] → logits [B,V], hn${cn}`;
-  log(`exported ${file} → ${out} (ONNX opset ${OPSET}, ${(bytes.length / 1024).toFixed(1)} KiB): ${io}; ` +
-      `L=${config.numLayers} H=${config.hiddenSize} V=${config.vocabSize}`);
+  let io: string;
+  if (config.family === 'rnn') {
+    const c = config.cell === 'lstm' ? ', c0' : '', cn = config.cell === 'lstm' ? ', cn' : '';
+    io = (opts.sequence ? `input_ids [B,T], h0${c} [L,B,H] → logits [B,T,V], hn${cn}`
+                        : `input_ids [B], h0${c} [L,B,H] → logits [B,V], hn${cn}`) +
+         `; L=${config.numLayers} H=${config.hiddenSize} V=${config.vocabSize}`;
+  } else io = `input_ids [B,T] (T ≤ ${config.block_size}) → logits [B,T,V]; ${model.describe().summary}`;
+  log(`exported ${file} → ${out} (ONNX, ${(bytes.length / 1024).toFixed(1)} KiB): ${io}`);
   return out;
 }
 

@@ -2,6 +2,7 @@
 import type { Command } from 'commander';
 import { refBackend } from '../kernels/ref/index.js';
 import { loadModelFile } from '../model/io.js';
+import { architecture } from '../model/describe.js';
 
 export function register(program: Command): void {
   program.command('info')
@@ -12,7 +13,7 @@ export function register(program: Command): void {
       const lm = loadModelFile(modelPath, refBackend);
       const c = lm.config, t = lm.training;
       const info = {
-        path: modelPath, architecture: `Embedding(${c.vocabSize},${c.embeddingDim}) → ${c.cell.toUpperCase()}(${c.hiddenSize}) × ${c.numLayers} → Linear(${c.hiddenSize},${c.vocabSize})`,
+        path: modelPath, family: c.family, architecture: architecture(c),
         config: c, parameters: lm.model.params.size, vocabSize: lm.vocab.size, vocabPreview: lm.vocab.preview(60),
         training: t ? { corpus: t.corpus, steps: t.steps, epochs: Number(t.epochs.toFixed(3)), charsSeen: t.charsSeen,
                         trainLoss: t.trainLoss, valLoss: t.valLoss, bestValLoss: t.bestValLoss ?? null, backend: t.backend } : null,

@@ -34,7 +34,7 @@ export class Progress {
         }
         break;
       case 'eval':
-        this.line(`eval step ${e.step}: val loss ${e.valLoss.toFixed(4)} nats/char (${e.valBpc.toFixed(3)} bits/char)${e.best ? ' *best*' : ''}` +
+        this.line(`eval step ${e.step}: val loss (${e.protocol}) ${e.valLoss.toFixed(4)} nats/char (${e.valBpc.toFixed(3)} bits/char)${e.best ? ' *best*' : ''}` +
                   (e.sample ? `\n  sample: ${JSON.stringify(e.sample.slice(0, 120))}` : ''));
         break;
       case 'saved': break;

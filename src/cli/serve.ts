@@ -57,8 +57,7 @@ export async function runServe(models: string[], flags: ServeFlags): Promise<Cha
     throw e;
   }
   for (const m of loaded) {
-    const c = m.loaded.config;
-    console.log(`charlm: model "${m.name}" — ${c.cell} ${c.numLayers}×${c.hiddenSize}, ${m.loaded.model.params.size.toLocaleString('en-US')} parameters, ` +
+    console.log(`charlm: model "${m.name}" — ${m.loaded.model.describe().summary}, ${m.loaded.model.params.size.toLocaleString('en-US')} parameters, ` +
       `${m.loaded.vocab.size} characters (${backend.name} backend)`);
   }
   console.log(`charlm: serving on ${server.url}  (page: ${server.url}/, API: POST ${server.url}/v1/generate)`);

@@ -2,7 +2,7 @@
 // Ctrl-C finishes the current step, saves, and exits with 130; a second Ctrl-C exits at once (files are atomic).
 import { Command, Option } from 'commander';
 import { basename } from 'node:path';
-import { CONFIG_KEYS, DEFAULTS, kebab, PRESETS, resolveConfig, type TrainConfig } from '../config.js';
+import { CONFIG_KEYS, DEFAULTS, familyConfig, kebab, PRESETS, resolveConfig, type TrainConfig } from '../config.js';
 import { readConfigFile } from '../config-file.js';
 import { CharlmError } from '../errors.js';
 import { loadCorpusText, DATASETS } from '../data/datasets.js';
@@ -19,6 +19,9 @@ const HELP: Partial<Record<keyof TrainConfig, string>> = {
   cell: 'lstm | gru | rnn', clip: 'clip gradients to this global norm (0 = off)', valFraction: 'held-out tail of the corpus',
   backend: 'auto | native | ref', threads: 'native worker threads (0 = all cores)', precision: 'fp32 | bf16 (native)',
   schedule: 'constant | cosine | step | plateau', batching: 'random | stateful', dropout: 'dropout between recurrent layers',
+  family: 'rnn (LSTM/GRU/RNN) | gpt (nanoGPT Transformer)', nLayer: 'gpt: Transformer blocks', nHead: 'gpt: attention heads',
+  nEmbd: 'gpt: channels (must divide by n-head)', blockSize: 'gpt: context length (≥ seq-length)', bias: 'gpt: biases in Linear and LayerNorm (true | false)',
+  beta1: 'Adam β1', beta2: 'Adam β2',
   evalInterval: 'evaluate and save every N steps', patience: 'stop after N evaluations without improvement (0 = never)',
 };
 
@@ -66,7 +69,7 @@ export function register(program: Command): void {
     const quiet = o.quiet === true;
     if (!quiet) {
       console.log(`charlm train — corpus ${corpus.source} (${corpus.text.length.toLocaleString('en-US')} characters), out ${out}`);
-      console.log(`config ${JSON.stringify(config)}`);
+      console.log(`config ${JSON.stringify(familyConfig(config))}`);
     }
     if (o.engine === 'torch') {
       await trainWithTorch({ config, corpus, out, nproc: Number(o.nproc), resume: !!o.resume, initFrom: o.initFrom as string | undefined, quiet });

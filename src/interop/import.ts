@@ -7,8 +7,8 @@ import { CharlmError } from '../errors.js';
 import { Vocab } from '../data/vocab.js';
 import { decodeUtf8 } from '../data/corpus.js';
 import { readFileBytes } from '../util/fs.js';
-import { CharModel, paramSpecs } from '../model/charmodel.js';
-import { cellPrefix, type ModelConfig } from '../model/config.js';
+import { RnnModel, paramSpecs } from '../model/rnn/model.js';
+import { cellPrefix, type RnnConfig } from '../model/config.js';
 import { decodeSafetensors, type NamedTensor } from '../model/checkpoint.js';
 import type { CellType } from '../nn/recurrent.js';
 import { readTorchStateDict } from './torch.js';
@@ -21,9 +21,9 @@ export interface ImportOptions {
 }
 
 export interface ImportedModel {
-  model: CharModel;
+  model: RnnModel;
   vocab: Vocab;
-  config: ModelConfig;
+  config: RnnConfig;
   format: 'pth' | 'safetensors';
 }
 
@@ -103,7 +103,7 @@ function recurrentPrefix(tensors: Map<string, NamedTensor>, file: string): strin
 }
 
 /** Infers the architecture from names and shapes; the shapes themselves are checked in modelFromStateDict. */
-export function inferConfig(raw: Map<string, NamedTensor>, file: string): ModelConfig {
+export function inferConfig(raw: Map<string, NamedTensor>, file: string): RnnConfig {
   const tensors = unwrapNames(raw);
   const embed = tensors.get('embed.weight');
   if (!embed) throw new CharlmError('IMPORT_MISSING_TENSOR', `${file}: tensor embed.weight is missing`, HINT);
@@ -115,7 +115,7 @@ export function inferConfig(raw: Map<string, NamedTensor>, file: string): ModelC
   if (!cell) throw shapeError(file, whh.name, whh.shape, '[4H, H] (LSTM), [3H, H] (GRU) or [H, H] (RNN)');
   let L = 0;
   while (tensors.has(`${pre}.weight_ih_l${L}`) || tensors.has(`${pre}.weight_hh_l${L}`)) L++;
-  return { cell, vocabSize: embed.shape[0], embeddingDim: embed.shape[1], hiddenSize: H, numLayers: L, dropout: 0, embedDropout: 0 };
+  return { family: 'rnn', cell, vocabSize: embed.shape[0], embeddingDim: embed.shape[1], hiddenSize: H, numLayers: L, dropout: 0, embedDropout: 0 };
 }
 
 function shapeError(file: string, name: string, shape: number[], expected: string): CharlmError {
@@ -123,10 +123,10 @@ function shapeError(file: string, name: string, shape: number[], expected: strin
 }
 
 /** Copies the state_dict into a new CharModel; every tensor must be present, shaped as `config` needs, and used. */
-export function modelFromStateDict(raw: Map<string, NamedTensor>, config: ModelConfig, backend: Backend, file: string): CharModel {
+export function modelFromStateDict(raw: Map<string, NamedTensor>, config: RnnConfig, backend: Backend, file: string): RnnModel {
   const tensors = unwrapNames(raw);
   const pre = recurrentPrefix(tensors, file);
-  const model = new CharModel(config, backend);
+  const model = new RnnModel(config, backend);
   const used = new Set<string>();
   const { cell, numLayers: L } = config;
   for (const spec of paramSpecs(config)) {

@@ -3,7 +3,9 @@
 //   step:     input_ids int64 [B], h0 [L,B,H] (+ c0)   → logits [B,V],   hn (+ cn)   one generation step
 //   sequence: input_ids int64 [B,T], h0 [L,B,H] (+ c0) → logits [B,T,V], hn (+ cn)   scoring (pass zeros to start)
 // The vocabulary, config and I/O description go in metadata_props, so the .onnx file is self-contained.
-import type { CharModel } from '../model/charmodel.js';
+import type { RnnModel } from '../model/rnn/model.js';
+import type { LanguageModel } from '../model/model.js';
+import { CharlmError } from '../errors.js';
 import type { Vocab } from '../data/vocab.js';
 import { cellPrefix } from '../model/config.js';
 import { PbWriter } from './protobuf.js';
@@ -56,7 +58,7 @@ function transpose(src: Float32Array, rows: number, cols: number): Float32Array 
 }
 
 /** Builds the graph (nodes, initializers, inputs, outputs) for `model`. */
-function buildGraph(model: CharModel, sequence: boolean) {
+function buildGraph(model: RnnModel, sequence: boolean) {
   const { cell, hiddenSize: H, numLayers: L, vocabSize: V, embeddingDim: E } = model.config;
   const ps = model.params, pre = cellPrefix(cell), order = GATE_ORDER[cell], G = order.length * H;
   const lstm = cell === 'lstm';
@@ -147,7 +149,11 @@ function tensorProto(t: Initializer): PbWriter {
 }
 
 /** The ONNX ModelProto bytes for `model` (see the header for the graph's inputs and outputs). */
-export function exportOnnx(model: CharModel, vocab: Vocab, opts: OnnxExportOptions = {}): Uint8Array {
+export function exportOnnx(lm: LanguageModel, vocab: Vocab, opts: OnnxExportOptions = {}): Uint8Array {
+  if (lm.family !== 'rnn') {
+    throw new CharlmError('UNSUPPORTED', `ONNX export of the ${lm.family} family is not available`, 'export an rnn-family checkpoint');
+  }
+  const model = lm as RnnModel;
   const sequence = !!opts.sequence;
   const g = buildGraph(model, sequence);
   const graph = new PbWriter();

@@ -101,6 +101,40 @@ export interface Backend {
   adam(p: F32, g: F32, m: F32, v: F32, n: number, lr: number, beta1: number, beta2: number, eps: number,
        weightDecay: number, adamw: boolean, step: number): void;
 
+  // ---- Transformer kernels (the gpt family). C = nh·hd channels; rows are (B,T) batch-major. ----
+
+  /** LayerNorm over N rows of C: out = (x-mean)·rstd·w + b (b may be null); saves mean(N), rstd(N). */
+  layerNormForward(out: F32, mean: F32, rstd: F32, x: F32, w: F32, b: F32 | null, N: number, C: number, eps: number): void;
+  /** LayerNorm backward: ACCUMULATES dx(N,C), dw(C) and db(C) (db may be null). */
+  layerNormBackward(dx: F32, dw: F32, db: F32 | null, dout: F32, x: F32, w: F32, mean: F32, rstd: F32,
+                    N: number, C: number): void;
+  /** out = GELU(x) = x·Φ(x) (exact erf form) over n values. */
+  geluForward(out: F32, x: F32, n: number): void;
+  /** dx = dout·GELU'(x), written; dx may alias dout. */
+  geluBackward(dx: F32, dout: F32, x: F32, n: number): void;
+  /**
+   * Inverted dropout with the mask drawn from a counter hash of (seed, i): out = x·mask/(1-p). Calling it again with
+   * the same seed on the gradient is its backward, so masks are never stored. out may alias x.
+   */
+  dropout(out: F32, x: F32, n: number, p: number, seed: number): void;
+  /** out = a + b over n values; out may alias a or b. */
+  add(out: F32, a: F32, b: F32, n: number): void;
+  /**
+   * Causal multi-head self-attention forward. qkv (B,T,3C) = [q|k|v] per row (head h at h·hd); y (B,T,C);
+   * lse (B,nh,T) saved for backward. Attention dropout p (0 = off) from a counter hash of (seed, b·nh+h, i, j).
+   * Memory: no (B,nh,T,T) tensor; scratch is O(T).
+   */
+  attentionForward(y: F32, lse: F32, qkv: F32, B: number, T: number, nh: number, hd: number, p: number, seed: number): void;
+  /** Attention backward: writes dqkv (B,T,3C), recomputing scores and the dropout mask. */
+  attentionBackward(dqkv: F32, dy: F32, y: F32, lse: F32, qkv: F32, B: number, T: number, nh: number, hd: number,
+                    p: number, seed: number): void;
+  /**
+   * Cached attention for generation: query (b,t) (row stride qStride in q) at position pos[b]+t attends to cached
+   * keys/values kc, vc (B,S,C) at positions 0..pos[b]+t. y (B,T,C).
+   */
+  attentionDecode(y: F32, q: F32, qStride: number, kc: F32, vc: F32, pos: I32, B: number, T: number, nh: number,
+                  hd: number, S: number): void;
+
   /** Σ x² in float64. */
   sumSquares(x: F32, n: number): number;
   /** x *= s. */

@@ -3,8 +3,9 @@
 import type { Backend } from '../kernels/backend.js';
 import { CharlmError } from '../errors.js';
 import { Vocab } from '../data/vocab.js';
-import { CharModel } from './charmodel.js';
-import { CELLS, type ModelConfig } from './config.js';
+import { vocabSizeOf, type ModelConfig } from './config.js';
+import type { LanguageModel } from './model.js';
+import { createModel, family } from './registry.js';
 import { decodeSafetensors, encodeSafetensors, readSafetensorsFile, type DecodedSafetensors } from './checkpoint.js';
 import { writeFileAtomic } from '../util/fs.js';
 
@@ -28,7 +29,7 @@ export interface TrainingSummary {
 }
 
 export interface LoadedModel {
-  model: CharModel;
+  model: LanguageModel;
   vocab: Vocab;
   config: ModelConfig;
   training: TrainingSummary | null;
@@ -36,7 +37,7 @@ export interface LoadedModel {
   source: string;
 }
 
-export function encodeModel(model: CharModel, vocab: Vocab, training: TrainingSummary | null,
+export function encodeModel(model: LanguageModel, vocab: Vocab, training: TrainingSummary | null,
                             extra: Record<string, string> = {}): Uint8Array {
   const ps = model.params;
   const tensors = ps.entries.map((e) => ({ name: e.name, shape: e.shape, data: ps.value(e.name) }));
@@ -49,7 +50,7 @@ export function encodeModel(model: CharModel, vocab: Vocab, training: TrainingSu
 }
 
 /** Atomic: a crash or a full disk never leaves a half-written file at `path`. */
-export function saveModel(path: string, model: CharModel, vocab: Vocab, training: TrainingSummary | null,
+export function saveModel(path: string, model: LanguageModel, vocab: Vocab, training: TrainingSummary | null,
                           extra: Record<string, string> = {}): void {
   writeFileAtomic(path, encodeModel(model, vocab, training, extra));
 }
@@ -65,15 +66,13 @@ function bad(source: string, why: string): CharlmError {
     'pass a .safetensors file written by `charlm train`, or import PyTorch weights with `charlm import`');
 }
 
-export function validateModelConfig(c: ModelConfig, source: string): ModelConfig {
-  const posInt = (k: keyof ModelConfig) => {
-    const v = c[k];
-    if (typeof v !== 'number' || !Number.isInteger(v) || v < 1 || v > 1 << 20) throw bad(source, `config.${k} = ${String(v)}`);
-  };
-  if (!CELLS.includes(c.cell)) throw bad(source, `unknown cell "${String(c.cell)}"`);
-  posInt('vocabSize'); posInt('embeddingDim'); posInt('hiddenSize'); posInt('numLayers');
-  return { cell: c.cell, vocabSize: c.vocabSize, embeddingDim: c.embeddingDim, hiddenSize: c.hiddenSize,
-           numLayers: c.numLayers, dropout: Number(c.dropout) || 0, embedDropout: Number(c.embedDropout) || 0 };
+/** A config read from a checkpoint, checked by its family; checkpoints from before families existed are rnn. */
+export function validateModelConfig(raw: unknown, source: string): ModelConfig {
+  if (!raw || typeof raw !== 'object' || Array.isArray(raw)) throw bad(source, 'its config is not an object');
+  const c = raw as Record<string, unknown>;
+  const name = c.family === undefined ? 'rnn' : c.family;
+  if (typeof name !== 'string' || !['rnn', 'gpt'].includes(name)) throw bad(source, `unknown model family "${String(name)}"`);
+  return family(name).validate(c, (why) => bad(source, why));
 }
 
 /** Rebuilds the model from decoded safetensors; every tensor must be present with the expected shape. */
@@ -82,12 +81,13 @@ export function modelFromDecoded(dec: DecodedSafetensors, backend: Backend, sour
   if (meta.format !== FORMAT) {
     throw bad(source, meta.format ? `its format is "${meta.format}"` : 'it has no "format": "charlm" metadata');
   }
-  const config = validateModelConfig(parseJson<ModelConfig>(meta, 'config', source), source);
+  const config = validateModelConfig(parseJson<unknown>(meta, 'config', source), source);
   const chars = parseJson<string[]>(meta, 'vocab', source);
   if (!Array.isArray(chars) || chars.some((c) => typeof c !== 'string')) throw bad(source, 'its vocab is not a list of characters');
   const vocab = new Vocab(chars);
-  if (vocab.size !== config.vocabSize) throw bad(source, `its vocab has ${vocab.size} characters but config.vocabSize is ${config.vocabSize}`);
-  const model = new CharModel(config, backend);
+  const V = vocabSizeOf(config);
+  if (vocab.size !== V) throw bad(source, `its vocab has ${vocab.size} characters but the config's vocabulary size is ${V}`);
+  const model = createModel(config, backend);
   for (const e of model.params.entries) {
     const t = dec.tensors.get(e.name);
     if (!t) throw bad(source, `tensor ${e.name} is missing`);

@@ -1,6 +1,7 @@
 // Renders a training run as one self-contained HTML page: headline numbers, loss / learning-rate / throughput
 // charts (inline SVG), the resolved config and the samples taken at each evaluation. No scripts, fonts or images
 // are fetched from anywhere, so the file can be mailed, archived or printed as is. Same input → same bytes.
+import { familyConfig, type TrainConfig } from '../config.js';
 import type { TrainingSummary } from '../model/io.js';
 import type { MetricRecord } from '../train/metrics.js';
 import { escapeXml as esc, lineChart, type Series } from './svg.js';
@@ -125,9 +126,11 @@ export function renderReport(input: ReportInput): string {
   const epochs = k.epochs ?? num(s?.epochs);
   const hasVal = tl.evals.some((e) => num(e.val_loss) !== null);
 
+  // Runs from before protocols were named used the stream protocol.
+  const protocol = String(tl.evals.find((e) => typeof e.protocol === 'string')?.protocol ?? 'stream');
   const cards = [
     card('best val loss', hasVal || bestVal !== null ? fixed(bestVal, 4) : 'no validation', 'nats/char',
-         bestVal !== null ? `${fixed(bestVal / Math.LN2, 3)} bits/char${k.bestValStep !== null ? ` · step ${int(k.bestValStep)}` : ''}` : ''),
+         bestVal !== null ? `${fixed(bestVal / Math.LN2, 3)} bits/char${k.bestValStep !== null ? ` · step ${int(k.bestValStep)}` : ''} · ${esc(protocol)} protocol` : ''),
     card('final train loss', fixed(finalTrain, 4), 'nats/char', finalTrain !== null ? `${fixed(finalTrain / Math.LN2, 3)} bits/char` : ''),
     card('steps', int(steps), '', epochs !== null ? `${fixed(epochs, epochs < 10 ? 3 : 1)} epochs` : ''),
     card('total time', formatDuration(k.totalSeconds), '', tl.resumes ? `resumed ${tl.resumes}×` : ''),
@@ -166,7 +169,7 @@ export function renderReport(input: ReportInput): string {
     }).join('');
 
   const config = input.config && Object.keys(input.config).length
-    ? configTable(input.config)
+    ? configTable(familyConfig(input.config as unknown as TrainConfig) as Record<string, unknown>)
     : '<p class="note">The resolved config was not found (no checkpoint with a training summary in this folder).</p>';
 
   const subtitle = [`run folder <code>${esc(input.runDir)}</code>`, corpus ? `corpus <code>${esc(corpus)}</code>` : '',

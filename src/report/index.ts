@@ -4,6 +4,7 @@ import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { CharlmError } from '../errors.js';
 import { refBackend } from '../kernels/ref/index.js';
+import { architecture } from '../model/describe.js';
 import { writeFileAtomic } from '../util/fs.js';
 import { loadModelFile, type TrainingSummary } from '../model/io.js';
 import type { MetricRecord } from '../train/metrics.js';
@@ -44,9 +45,6 @@ function parseLine(line: string): unknown {
   }
 }
 
-function architecture(c: { cell: string; vocabSize: number; embeddingDim: number; hiddenSize: number; numLayers: number }): string {
-  return `Embedding(${c.vocabSize},${c.embeddingDim}) → ${c.cell.toUpperCase()}(${c.hiddenSize}) × ${c.numLayers} → Linear(${c.hiddenSize},${c.vocabSize})`;
-}
 
 /** Everything renderReport needs, read from a run folder. */
 export function readRun(runDir: string): ReportInput {

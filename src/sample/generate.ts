@@ -1,6 +1,6 @@
 // Text generation: prime the model once with the whole prompt, then feed one character at a time with the
 // carried recurrent state (the seed's loop re-fed its window and counted context twice). Streams per character.
-import type { CharModel } from '../model/charmodel.js';
+import type { LanguageModel } from '../model/model.js';
 import type { Vocab } from '../data/vocab.js';
 import { CharlmError } from '../errors.js';
 import { Picker, type PickOptions } from './pick.js';
@@ -44,24 +44,22 @@ export function primeIds(vocab: Vocab, prime: string, unknown: 'error' | 'skip')
  * Generates `length` characters after the prompt, calling onChar for each as soon as it is chosen.
  * Returns the generated text (without the prompt). Same model + same options → same text.
  */
-export function generate(model: CharModel, vocab: Vocab, opts: SampleOptions, onChar?: (ch: string) => void): string {
+export function generate(model: LanguageModel, vocab: Vocab, opts: SampleOptions, onChar?: (ch: string) => void): string {
   validateSampleOptions(opts);
   const rng = new Rng(opts.seed);
   const picker = new Picker(vocab.size);
   const state = model.createState(1);
   const ids = primeIds(vocab, opts.prime, opts.unknown);
-  let logits = model.forward(ids, 1, ids.length, state);
-  let off = (ids.length - 1) * vocab.size; // last time step (time-major, B = 1)
+  let logits = model.prime(ids, 1, ids.length, state); // (1,V): the last position's
   const next = new Int32Array(1);
   const out: string[] = [];
   for (let i = 0; i < opts.length; i++) {
-    const id = picker.pick(logits, off, opts, rng);
+    const id = picker.pick(logits, 0, opts, rng);
     const ch = vocab.charAt(id);
     out.push(ch);
     onChar?.(ch);
     next[0] = id;
     logits = model.step(next, state);
-    off = 0;
   }
   return out.join('');
 }
@@ -70,7 +68,7 @@ export function generate(model: CharModel, vocab: Vocab, opts: SampleOptions, on
  * B independent continuations of the same prompt, stepped together in one batched forward pass per character.
  * Row b draws from its own Rng seeded seed + b.
  */
-export function generateBatch(model: CharModel, vocab: Vocab, opts: SampleOptions, B: number): string[] {
+export function generateBatch(model: LanguageModel, vocab: Vocab, opts: SampleOptions, B: number): string[] {
   validateSampleOptions(opts);
   const V = vocab.size, picker = new Picker(V);
   const rngs = Array.from({ length: B }, (_, b) => new Rng(opts.seed + b));
@@ -78,17 +76,15 @@ export function generateBatch(model: CharModel, vocab: Vocab, opts: SampleOption
   const ids = new Int32Array(B * p.length);
   for (let b = 0; b < B; b++) ids.set(p, b * p.length);
   const state = model.createState(B);
-  let logits = model.forward(ids, B, p.length, state);
-  let base = (p.length - 1) * B * V;
+  let logits = model.prime(ids, B, p.length, state); // (B,V)
   const next = new Int32Array(B);
   const out: string[][] = Array.from({ length: B }, () => []);
   for (let i = 0; i < opts.length; i++) {
     for (let b = 0; b < B; b++) {
-      next[b] = picker.pick(logits, base + b * V, opts, rngs[b]);
+      next[b] = picker.pick(logits, b * V, opts, rngs[b]);
       out[b].push(vocab.charAt(next[b]));
     }
     logits = model.step(next, state);
-    base = 0;
   }
   return out.map((o) => o.join(''));
 }

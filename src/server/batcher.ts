@@ -1,8 +1,8 @@
 // Continuous batching for one model: every active sequence is advanced by ONE batched model.step per character.
 // Sequences join (after priming their prompt on their own, B = 1, a chunk per turn) and leave at any step; the
-// batched RecurrentState is rebuilt by copying rows. Work runs in bounded slices, then setImmediate, so the
+// batched ModelState is rebuilt by copying rows. Work runs in bounded slices, then setImmediate, so the
 // event loop is never blocked for more than a few milliseconds.
-import type { CharModel, RecurrentState } from '../model/charmodel.js';
+import type { LanguageModel, ModelState } from '../model/model.js';
 import type { Vocab } from '../data/vocab.js';
 import { Picker } from '../sample/pick.js';
 import { Sequence, type SequenceSpec } from './sequence.js';
@@ -16,7 +16,7 @@ export interface BatcherOptions {
   primeChunk: number;
 }
 
-export interface Primed { state: RecurrentState; logits: Float32Array }
+export interface Primed { state: ModelState; logits: Float32Array }
 
 export interface BatchStats {
   /** Batched forward passes (one per character position across all active sequences). */
@@ -32,7 +32,7 @@ export interface BatchStats {
 }
 
 interface PrimeJob {
-  ids: Int32Array; pos: number; state: RecurrentState;
+  ids: Int32Array; pos: number; state: ModelState;
   resolve(p: Primed): void; reject(e: Error): void; cancelled: () => boolean;
 }
 
@@ -40,13 +40,13 @@ interface PrimeJob {
 interface Member {
   row: number;
   /** Its own B = 1 state, copied into the batch when it joins. */
-  readonly own: RecurrentState;
+  readonly own: ModelState;
   /** Finished (sampled to the end, cancelled, or prompt fully fed). */
   done(): boolean;
   /** The id to feed at this step. */
   feed(): number;
   /** Consumes this row's logits (B,V) at `off` after a step; `batch` is the batched state, this member at `row`. */
-  take(logits: Float32Array, off: number, now: number, batch: RecurrentState): void;
+  take(logits: Float32Array, off: number, now: number, batch: ModelState): void;
 }
 
 /** Prompts with at most this many characters left ride along in the batched step instead of a B = 1 forward. */
@@ -58,7 +58,7 @@ export class Batcher {
   private active: Member[] = [];
   private queue: Member[] = [];
   private primes: PrimeJob[] = [];
-  private state: RecurrentState | null = null;   // h, c: (L,B,H) for B = active.length
+  private state: ModelState | null = null;       // B = active.length rows
   private ids = new Int32Array(0);                // (B) last picked id per row
   private dirty = false;
   private scheduled = false;
@@ -66,7 +66,7 @@ export class Batcher {
   private counters = { steps: 0, seqSteps: 0, maxBatchSeen: 0, primeChunks: 0, maxSliceMs: 0 };
   private msPerPrimeChar = 0;                     // running estimate, sizes prime chunks to fit a slice
 
-  constructor(readonly model: CharModel, readonly vocab: Vocab, opts: Partial<BatcherOptions> = {}) {
+  constructor(readonly model: LanguageModel, readonly vocab: Vocab, opts: Partial<BatcherOptions> = {}) {
     this.opts = { maxBatch: 64, sliceMs: 4, primeChunk: 64, ...opts };
     this.picker = new Picker(vocab.size);
   }
@@ -170,7 +170,7 @@ export class Batcher {
     const fit = this.msPerPrimeChar > 0 ? Math.floor(this.opts.sliceMs / 2 / this.msPerPrimeChar) : 1;
     const T = Math.max(1, Math.min(this.opts.primeChunk, fit, job.ids.length - job.pos - RIDE_CHARS));
     const t0 = performance.now();
-    this.model.forward(job.ids.subarray(job.pos, job.pos + T), 1, T, job.state); // logits unused: not the end
+    this.model.prime(job.ids.subarray(job.pos, job.pos + T), 1, T, job.state); // logits unused: not the end
     const per = (performance.now() - t0) / T;
     this.msPerPrimeChar = this.msPerPrimeChar > 0 ? 0.8 * this.msPerPrimeChar + 0.2 * per : per;
     job.pos += T;
@@ -209,8 +209,8 @@ export class Batcher {
     const B = this.active.length, old = this.state;
     const next = this.model.createState(B);
     this.active.forEach((s, j) => {
-      if (s.row >= 0 && old) copyRow(next, j, old, s.row, this.model);
-      else copyRow(next, j, s.own, 0, this.model);
+      if (s.row >= 0 && old) this.model.copyStateRow(next, j, old, s.row);
+      else this.model.copyStateRow(next, j, s.own, 0);
       s.row = j;
     });
     this.state = next;
@@ -219,20 +219,10 @@ export class Batcher {
   }
 }
 
-/** dst row j ← src row i, for every layer; h, c are (L,B,H). */
-function copyRow(dst: RecurrentState, j: number, src: RecurrentState, i: number, model: CharModel): void {
-  const H = model.config.hiddenSize, L = model.config.numLayers;
-  for (let l = 0; l < L; l++) {
-    const s = (l * src.B + i) * H, d = (l * dst.B + j) * H;
-    dst.h.set(src.h.subarray(s, s + H), d);
-    if (dst.c && src.c) dst.c.set(src.c.subarray(s, s + H), d);
-  }
-}
-
 class SeqMember implements Member {
   row = -1;
   constructor(readonly seq: Sequence, private readonly b: Batcher) {}
-  get own(): RecurrentState { return this.seq.spec.state; }
+  get own(): ModelState { return this.seq.spec.state; }
   done(): boolean { return this.seq.finished !== null; }
   feed(): number { return this.seq.lastId; }
   take(logits: Float32Array, off: number, now: number): void {
@@ -244,17 +234,17 @@ class SeqMember implements Member {
 class PrimeMember implements Member {
   row = -1;
   private finished = false;
-  constructor(readonly job: PrimeJob, private readonly model: CharModel, private readonly V: number) {}
-  get own(): RecurrentState { return this.job.state; }
+  constructor(readonly job: PrimeJob, private readonly model: LanguageModel, private readonly V: number) {}
+  get own(): ModelState { return this.job.state; }
   done(): boolean {
     if (!this.finished && this.job.cancelled()) { this.finished = true; this.job.reject(new Error('cancelled')); }
     return this.finished;
   }
   feed(): number { return this.job.ids[this.job.pos]; }
-  take(logits: Float32Array, off: number, _now: number, batch: RecurrentState): void {
+  take(logits: Float32Array, off: number, _now: number, batch: ModelState): void {
     const j = this.job;
     if (++j.pos < j.ids.length) return;
-    copyRow(j.state, 0, batch, this.row, this.model);
+    this.model.copyStateRow(j.state, 0, batch, this.row);
     this.finished = true;
     j.resolve({ state: j.state, logits: logits.slice(off, off + this.V) });
   }

@@ -1,6 +1,6 @@
 // One sample being generated: its own Rng and sampling options, the text so far, stop-string handling, and
 // how much of the text is safe to stream (a tail that could still become a stop string is held back).
-import type { RecurrentState } from '../model/charmodel.js';
+import type { ModelState } from '../model/model.js';
 import type { PickOptions } from '../sample/pick.js';
 import type { Rng } from '../util/rng.js';
 
@@ -10,7 +10,7 @@ export interface SampleResult { text: string; finishReason: FinishReason; chars:
 
 export interface SequenceSpec {
   /** Primed state (B = 1); the sequence takes ownership. */
-  state: RecurrentState;
+  state: ModelState;
   /** Logits (V) for the first generated character, from priming. */
   logits: Float32Array;
   rng: Rng;

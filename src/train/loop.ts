@@ -10,13 +10,14 @@ import { createBackend } from '../kernels/registry.js';
 import { Vocab } from '../data/vocab.js';
 import { checkCorpusLength, encodeCorpus, splitTrainVal } from '../data/corpus.js';
 import { RandomWindows, StatefulStreams, type Batcher } from '../data/batches.js';
-import { CharModel, type RecurrentState } from '../model/charmodel.js';
+import type { LanguageModel, ModelState } from '../model/model.js';
+import { createModel, family } from '../model/registry.js';
 import { loadModelFile, saveModel, type TrainingSummary } from '../model/io.js';
 import { Rng } from '../util/rng.js';
 import { generate } from '../sample/generate.js';
 import { Adam, clipGradNorm } from './optimizer.js';
 import { initialScheduleState, lrAt, observeValidation } from './schedule.js';
-import { evaluateTokens } from './evaluate.js';
+import { evaluate as evaluateLoss, windowBlock } from './evaluate.js';
 import { MetricsLog } from './metrics.js';
 import { loadTrainState, saveTrainState, STATE_FILE, type TrainStateMeta } from './state.js';
 
@@ -27,7 +28,7 @@ export type TrainEvent =
       trainChars: number; valChars: number; backend: string; unknownChars: string[] }
   | { type: 'step'; step: number; totalSteps: number; epoch: number; loss: number; lr: number; charsPerS: number;
       elapsedS: number; etaS: number }
-  | { type: 'eval'; step: number; valLoss: number; valBpc: number; best: boolean; sample: string }
+  | { type: 'eval'; step: number; valLoss: number; valBpc: number; best: boolean; sample: string; protocol: string }
   | { type: 'saved'; path: string };
 
 export interface TrainOptions {
@@ -74,19 +75,26 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
   const backend = opts.backend ?? await createBackend(cfg.backend, { threads: cfg.threads || undefined, precision: cfg.precision });
 
   // Vocabulary and model: fresh, fine-tuned from a checkpoint, or resumed.
-  let vocab: Vocab, model: CharModel;
+  let vocab: Vocab, model: LanguageModel;
   const base = opts.resume ? lastPath : opts.initFrom;
   if (base) {
     const lm = loadModelFile(base, backend);
     vocab = lm.vocab;
-    model = new CharModel({ ...lm.config, dropout: cfg.dropout, embedDropout: cfg.embedDropout }, backend);
+    model = createModel(family(lm.config.family).withTrainingSettings(lm.config, cfg), backend);
     model.params.data.set(lm.model.params.data);
     model.weightsChanged();
   } else {
     vocab = Vocab.fromText(opts.corpus.text);
-    model = new CharModel({ cell: cfg.cell, vocabSize: vocab.size, embeddingDim: cfg.embeddingDim, hiddenSize: cfg.hiddenSize,
-                            numLayers: cfg.numLayers, dropout: cfg.dropout, embedDropout: cfg.embedDropout }, backend);
+    model = createModel(family(cfg.family).fromTrainConfig(cfg, vocab.size), backend);
     model.initialize(new Rng(cfg.seed));
+  }
+  if (cfg.batching === 'stateful' && !model.statefulTraining) {
+    throw new CharlmError('BAD_CONFIG_VALUE', `--batching stateful needs a recurrent model; the ${model.family} family has no state to carry between windows`,
+      'use --batching random');
+  }
+  if (model.contextLimit !== null && cfg.seqLength > model.contextLimit) {
+    throw new CharlmError('BAD_CONFIG_VALUE', `seq-length ${cfg.seqLength} is longer than the model's context (block-size ${model.contextLimit})`,
+      `use --seq-length ${model.contextLimit} or less, or a larger --block-size`);
   }
   const unknownChars = base ? vocab.unknownChars(opts.corpus.text) : [];
   const tokens = encodeCorpus(opts.corpus.text, vocab, 'skip');
@@ -97,6 +105,10 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
   const evalTok = valTok.subarray(0, Math.min(valTok.length, cfg.evalChars));
 
   const B = cfg.batchSize, T = cfg.seqLength;
+  // The windows protocol's window: --eval-block, else the model's context, else (rnn) the training window.
+  const evalBlock = cfg.evalProtocol === 'windows'
+    ? windowBlock(model, cfg.evalBlock || (model.contextLimit ?? cfg.seqLength)) : 0;
+  const evalName = cfg.evalProtocol === 'windows' ? `windows/${evalBlock}` : 'stream';
   const micro = cfg.microBatch > 0 && cfg.microBatch < B ? cfg.microBatch : B;
   if (micro < B && (B % micro !== 0 || cfg.batching === 'stateful')) {
     throw new CharlmError('BAD_CONFIG_VALUE', cfg.batching === 'stateful'
@@ -105,8 +117,8 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
   }
   const rng = new Rng((cfg.seed ^ 0x5eed5eed) >>> 0);
   const batcher: Batcher = cfg.batching === 'stateful' ? new StatefulStreams(trainTok, B, T) : new RandomWindows(trainTok, B, T, rng);
-  const carry: RecurrentState | null = cfg.batching === 'stateful' ? model.createState(B) : null;
-  const adam = new Adam(model.params.size);
+  const carry: ModelState | null = cfg.batching === 'stateful' ? model.createState(B) : null;
+  const adam = new Adam(model.params.size, model.params.entries.map((e) => model.decays(e.name)), model.params.entries, cfg.beta1, cfg.beta2);
   const sched = initialScheduleState();
   const stepsPerEpoch = Math.max(1, Math.floor(trainTok.length / (B * T)));
   const totalSteps = cfg.steps > 0 ? cfg.steps : Math.max(1, Math.round(cfg.epochs * stepsPerEpoch));
@@ -122,7 +134,7 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
     Object.assign(sched, saved.meta.schedule);
     bestVal = saved.meta.bestVal; noImprove = saved.meta.evalsWithoutImprovement;
     history = saved.meta.history; charsSeen = saved.meta.charsSeen;
-    if (carry) { carry.h.set(saved.tensors.get('carry.h')?.data ?? carry.h); if (carry.c) carry.c.set(saved.tensors.get('carry.c')?.data ?? carry.c); }
+    if (carry) for (const [name, buf] of Object.entries(model.stateTensors(carry))) { const t = saved.tensors.get(name); if (t) buf.set(t.data); }
   }
   const startStep = step;
   const metrics = new MetricsLog(join(opts.outDir, 'metrics.jsonl'), !!saved);
@@ -148,11 +160,11 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
     saveModel(lastPath, model, vocab, summary());
     const meta: TrainStateMeta = { step, rng: rng.getState(), batcher: batcher.getState(), schedule: { ...sched }, bestVal,
       evalsWithoutImprovement: noImprove, history, config: cfg as unknown as Record<string, unknown>, corpus: opts.corpus.name, charsSeen };
-    saveTrainState(statePath, meta, adam.m, adam.v, carry);
+    saveTrainState(statePath, meta, adam.m, adam.v, carry ? model.stateTensors(carry) : null);
     emit({ type: 'saved', path: lastPath });
   };
   const evaluate = (): boolean => {
-    const r = evaluateTokens(model, evalTok);
+    const r = evaluateLoss(model, evalTok, { protocol: cfg.evalProtocol, block: evalBlock });
     lastVal = r.loss;
     const best = bestVal === null || r.loss < bestVal;
     if (best) { bestVal = r.loss; noImprove = 0; } else noImprove++;
@@ -162,9 +174,9 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
     const sample = cfg.sampleChars > 0
       ? generate(model, vocab, { prime: '', length: cfg.sampleChars, temperature: 0.8, topK: 0, topP: 1, seed: cfg.seed, unknown: 'skip' })
       : '';
-    metrics.write({ type: 'eval', step, epoch: step / stepsPerEpoch, val_loss: r.loss, val_bpc: r.bitsPerChar,
+    metrics.write({ type: 'eval', step, epoch: step / stepsPerEpoch, val_loss: r.loss, val_bpc: r.bitsPerChar, protocol: evalName,
                     train_loss: lastTrainLoss, elapsed_s: (performance.now() - t0) / 1000, best, sample });
-    emit({ type: 'eval', step, valLoss: r.loss, valBpc: r.bitsPerChar, best, sample });
+    emit({ type: 'eval', step, valLoss: r.loss, valBpc: r.bitsPerChar, best, sample, protocol: evalName });
     if (best) saveModel(bestPath, model, vocab, summary());
     return cfg.patience > 0 && noImprove >= cfg.patience;
   };
@@ -173,7 +185,7 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
     const lr = lrAt(cfg, step + 1, totalSteps, stepsPerEpoch, sched);
     batcher.next(x, y);
     if (carry && batcher instanceof StatefulStreams) {
-      if (batcher.resetState) { carry.h.fill(0); carry.c?.fill(0); }
+      if (batcher.resetState) model.resetState(carry);
       batcher.consumedReset();
     }
     let loss = 0;

@@ -4,7 +4,7 @@ import { appendFileSync, writeFileSync } from 'node:fs';
 import { CharlmError } from '../errors.js';
 
 export interface TrainRecord { type: 'train'; step: number; epoch: number; loss: number; lr: number; chars_per_s: number; elapsed_s: number; grad_norm?: number }
-export interface EvalRecord { type: 'eval'; step: number; epoch: number; val_loss: number; val_bpc: number; train_loss: number | null; elapsed_s: number; best: boolean; sample?: string }
+export interface EvalRecord { type: 'eval'; step: number; epoch: number; val_loss: number; val_bpc: number; train_loss: number | null; elapsed_s: number; best: boolean; sample?: string; /** The validation protocol: 'stream' or 'windows/<block>' (absent in older runs: stream). */ protocol?: string }
 export type MetricRecord = TrainRecord | EvalRecord;
 
 export class MetricsLog {

@@ -21,15 +21,13 @@ export interface TrainStateMeta {
 }
 
 export function saveTrainState(path: string, meta: TrainStateMeta, m: Float32Array, v: Float32Array,
-                               carry: { h: Float32Array; c: Float32Array | null } | null): void {
+                               carry: Record<string, Float32Array> | null): void {
   const tensors: NamedTensor[] = [
     { name: 'adam.m', shape: [m.length], data: m },
     { name: 'adam.v', shape: [v.length], data: v },
   ];
-  if (carry) {
-    tensors.push({ name: 'carry.h', shape: [carry.h.length], data: carry.h });
-    if (carry.c) tensors.push({ name: 'carry.c', shape: [carry.c.length], data: carry.c });
-  }
+  // The carried state of stateful batching, under the model's own names (rnn: carry.h, carry.c).
+  if (carry) for (const [name, data] of Object.entries(carry)) tensors.push({ name, shape: [data.length], data });
   const json = JSON.stringify(meta, (_k, val) => (val === Infinity ? 'Infinity' : val));
   writeFileAtomic(path, encodeSafetensors(tensors, { format: 'charlm-train-state', state: json }));
 }

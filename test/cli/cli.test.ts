@@ -25,7 +25,7 @@ test('train → sample → eval → info on a small corpus', () => {
                  '--seq-length', '32', '--batch-size', '8', '--steps', '60', '--eval-interval', '30', '--learning-rate', '0.01', '--backend', 'ref']);
   assert.equal(t.code, 0, t.err);
   assert.match(t.out, /^charlm train — corpus/);
-  assert.match(t.out, /config \{"cell":"lstm"/, 'resolved config printed first');
+  assert.match(t.out, /config \{"family":"rnn","cell":"lstm"/, 'resolved config printed first');
   assert.ok(existsSync(model) && existsSync(join(tmp, 'run', 'metrics.jsonl')));
 
   const s = run(['sample', model, '--prime', 'To be', '--length', '50', '--seed', '3']);

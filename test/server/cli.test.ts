@@ -33,7 +33,7 @@ test('bad flags and files are CharlmErrors; a good command serves', async () => 
       { host: '127.0.0.1', port: '0', backend: 'ref', maxBatch: '8', timeout: '5' });
   } finally { console.log = orig; }
   try {
-    assert.match(logs.join('\n'), /model "bard" — lstm 2×32/);
+    assert.match(logs.join('\n'), /model "bard" — LSTM 2×32/);
     const h = await (await fetch(`${server.url}/healthz`)).json();
     assert.deepEqual(h.models.map((x: any) => x.name), ['bard', 'tiny-lstm']);
   } finally { await server.close(); }

@@ -26,7 +26,7 @@ test('the page: card, candidates, streamed generation, stop', { skip: existsSync
     page.on('request', (r) => { if (!r.url().startsWith(s.url) && !r.url().startsWith('data:')) problems.push(`outside request: ${r.url()}`); });
     await page.goto(s.url);
     await page.waitForSelector('#loss-chart svg path.train');
-    assert.match(await page.textContent('#card-facts') ?? '', /LSTM · 2 × 32/);
+    assert.match(await page.textContent('#card-facts') ?? '', /LSTM 2×32, embedding 16/);
     assert.deepEqual(await page.$$eval('#model option', (os) => os.map((o) => (o as HTMLOptionElement).value)), ['tiny', 'slow']);
 
     await page.fill('#prompt', 'First Citizen:\nBefore we proceed');

@@ -4,6 +4,7 @@ import { matmul } from './matmul.js';
 import * as pw from './pointwise.js';
 import * as cells from './cells.js';
 import { adam, softmaxXent } from './loss-optim.js';
+import * as tf from './transformer.js';
 
 export const refBackend: Backend = {
   name: 'ref',
@@ -23,4 +24,13 @@ export const refBackend: Backend = {
   sumSquares: pw.sumSquares,
   scale: pw.scale,
   mul: pw.mul,
+  layerNormForward: tf.layerNormForward,
+  layerNormBackward: tf.layerNormBackward,
+  geluForward: tf.geluForward,
+  geluBackward: tf.geluBackward,
+  add: tf.add,
+  dropout: tf.dropout,
+  attentionForward: tf.attentionForward,
+  attentionBackward: tf.attentionBackward,
+  attentionDecode: tf.attentionDecode,
 };

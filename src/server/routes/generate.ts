@@ -80,7 +80,7 @@ function startRun(reply: FastifyReply, ctx: ServerContext, m: ServedModel, p: Ge
     m.batcher.prime(ids, () => gone).then((primed) => {
       if (gone) return;
       for (let i = 0; i < p.n; i++) {
-        const state = i === p.n - 1 ? primed.state : cloneState(primed.state);
+        const state = i === p.n - 1 ? primed.state : m.loaded.model.cloneState(primed.state);
         seqs.push(m.batcher.start({
           state, logits: primed.logits, rng: new Rng(seed + i),
           pick: { temperature: p.temperature, topK: p.topK, topP: p.topP },
@@ -95,8 +95,4 @@ function startRun(reply: FastifyReply, ctx: ServerContext, m: ServedModel, p: Ge
       }
     }, (e: Error) => (gone ? undefined : reject(e)));
   });
-}
-
-function cloneState<S extends { B: number; h: Float32Array; c: Float32Array | null }>(s: S): S {
-  return { ...s, h: s.h.slice(), c: s.c ? s.c.slice() : null };
 }

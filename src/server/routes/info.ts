@@ -8,9 +8,12 @@ import { parseNext } from '../validation.js';
 
 function summary(m: ServedModel) {
   const { config, training, vocab, model } = m.loaded;
+  const d = model.describe();
   return {
-    name: m.name, cell: config.cell, parameters: model.params.size, vocabSize: vocab.size,
-    embeddingDim: config.embeddingDim, hiddenSize: config.hiddenSize, numLayers: config.numLayers,
+    name: m.name, family: config.family, summary: d.summary, parameters: model.params.size, vocabSize: vocab.size,
+    ...(config.family === 'rnn'
+      ? { cell: config.cell, embeddingDim: config.embeddingDim, hiddenSize: config.hiddenSize, numLayers: config.numLayers }
+      : { n_layer: config.n_layer, n_head: config.n_head, n_embd: config.n_embd, block_size: config.block_size }),
     trained: training !== null, steps: training?.steps ?? 0, valLoss: training?.valLoss ?? null,
   };
 }
@@ -22,6 +25,7 @@ function card(m: ServedModel) {
   return {
     name: m.name, file: basename(source),
     architecture: { ...config },
+    description: model.describe(),
     parameters: model.params.size,
     tensors: model.params.entries.map((e) => ({ name: e.name, shape: e.shape })),
     vocab: { size: vocab.size, chars: vocab.chars, preview: vocab.preview() },
