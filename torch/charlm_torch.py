@@ -28,11 +28,12 @@ import torch.nn.functional as F
 # ----------------------------------------------------------------------------------------------------- config
 # charlm's DEFAULTS (src/config.ts). A config file may hold any subset; unknown keys are an error.
 DEFAULTS = dict(
-    cell='lstm', embeddingDim=256, hiddenSize=512, numLayers=2, dropout=0.0, embedDropout=0.0,
+    family='rnn', cell='lstm', embeddingDim=256, hiddenSize=512, numLayers=2, dropout=0.0, embedDropout=0.0,
+    nLayer=6, nHead=6, nEmbd=384, blockSize=256, bias=False,
     seqLength=100, batchSize=64, microBatch=0, batching='random', valFraction=0.1,
-    epochs=30, steps=0, learningRate=0.001, weightDecay=0.0, optimizer='adam', clip=5.0,
+    epochs=30, steps=0, learningRate=0.001, beta1=0.9, beta2=0.999, weightDecay=0.0, optimizer='adam', clip=5.0,
     schedule='constant', warmupSteps=0, minLrRatio=0.1, lrDecay=0.97, lrDecayAfterEpochs=10,
-    evalInterval=200, evalChars=100_000, patience=0, logInterval=10, sampleChars=200,
+    evalInterval=200, evalChars=100_000, evalProtocol='stream', evalBlock=0, patience=0, logInterval=10, sampleChars=200,
     seed=1337, backend='auto', threads=0, precision='fp32',
 )
 # Keys that only steer charlm's own engine; read and ignored here (threads sets torch's intra-op threads).
@@ -40,7 +41,7 @@ ENGINE_ONLY = ('backend', 'precision')
 # What a resumed run may change; everything else comes from the saved run (as src/train/loop.ts).
 RESUMABLE_OVERRIDES = ('steps', 'epochs', 'evalInterval', 'logInterval', 'patience', 'backend', 'threads',
                        'sampleChars')
-CHOICES = dict(cell=('lstm', 'gru', 'rnn'), batching=('random', 'stateful'), optimizer=('adam', 'adamw'),
+CHOICES = dict(family=('rnn', 'gpt'), cell=('lstm', 'gru', 'rnn'), evalProtocol=('stream', 'windows'), bias=(True, False), batching=('random', 'stateful'), optimizer=('adam', 'adamw'),
                schedule=('constant', 'cosine', 'step', 'plateau'), backend=('auto', 'native', 'ref'),
                precision=('fp32', 'bf16'))
 
@@ -82,12 +83,12 @@ def resolve_config(raw, where='config'):
             raise CharlmError('UNKNOWN_CONFIG_KEY', 'unknown config key "%s" in %s' % (k, where),
                               'this trainer knows: %s' % ', '.join(DEFAULTS))
         want = DEFAULTS[key]
-        ok = (v in CHOICES[key]) if key in CHOICES else (
+        ok = (any(v is c or (type(v) is type(c) and v == c) for c in CHOICES[key])) if key in CHOICES else (
             isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v) and v >= 0 and
             (not isinstance(want, int) or float(v).is_integer()))
         if not ok:
             raise CharlmError('BAD_CONFIG_VALUE', '%s has a bad value %s (in %s)' % (k, json.dumps(v), where),
-                              'one of %s' % ', '.join(CHOICES[key]) if key in CHOICES else 'a number ≥ 0')
+                              'one of %s' % ', '.join(map(json.dumps, CHOICES[key])) if key in CHOICES else 'a number ≥ 0')
         cfg[key] = v if key in CHOICES else (int(v) if isinstance(want, int) else float(v))
     return cfg
 
@@ -327,16 +328,19 @@ class StatefulStreams:
 
 # ---------------------------------------------------------------------------------------------------- models
 # One class per model family, registered in FAMILIES; a checkpoint's config says which (no "family" = "rnn").
-# Every family offers: model_config(), init_charlm(seed), init_state(B, device), forward(idx, state) and
-# dropout_draws(B, T) (how many RNG draws charlm makes for its dropout masks per batch of B windows).
+# Every family offers: from_train_config(cfg, V), model_config(), init_charlm(seed) (charlm's initialisation,
+# from charlm's Rng), forward(idx, state) → (logits, state), init_state(B, device), decays(name) (AdamW groups),
+# dropout_draws(B, T, parts) (the RNG draws charlm spends on dropout per batch), context_limit and stateful.
 class CharRNN(nn.Module):
     """The original program's CharLSTM: Embedding(V,E) → LSTM/GRU/RNN (batch_first) → Linear(H,V), with the
     state_dict names embed.*, lstm.* (gru.*/rnn.*), fc.*; dropout between recurrent layers and on the embedding."""
+    context_limit, stateful = None, True
 
     def __init__(self, mc):
         super().__init__()
-        self.mc = dict(cell=mc['cell'], vocabSize=mc['vocabSize'], embeddingDim=mc['embeddingDim'], hiddenSize=mc['hiddenSize'],
-                       numLayers=mc['numLayers'], dropout=mc.get('dropout', 0.0), embedDropout=mc.get('embedDropout', 0.0))
+        self.mc = dict(family='rnn', cell=mc['cell'], vocabSize=mc['vocabSize'], embeddingDim=mc['embeddingDim'],
+                       hiddenSize=mc['hiddenSize'], numLayers=mc['numLayers'], dropout=mc.get('dropout', 0.0),
+                       embedDropout=mc.get('embedDropout', 0.0))
         V, E, H, L = self.mc['vocabSize'], self.mc['embeddingDim'], self.mc['hiddenSize'], self.mc['numLayers']
         self.embed = nn.Embedding(V, E)
         self.embed_drop = nn.Dropout(self.mc['embedDropout'])
@@ -349,18 +353,17 @@ class CharRNN(nn.Module):
         return CharRNN(dict(cell=cfg['cell'], vocabSize=V, embeddingDim=cfg['embeddingDim'], hiddenSize=cfg['hiddenSize'],
                             numLayers=cfg['numLayers'], dropout=cfg['dropout'], embedDropout=cfg['embedDropout']))
 
+    def training_settings(self, cfg):
+        return dict(dropout=cfg['dropout'], embedDropout=cfg['embedDropout'])
+
     def model_config(self):
         return dict(self.mc)
 
-    @property
-    def rnn(self):
-        return getattr(self, self.mc['cell'])
-
     def init_charlm(self, seed):
-        """charlm's CharModel.initialize: embed ~ N(0,1), everything else U(±1/√H), in state_dict order."""
+        """charlm's initialisation: embed ~ N(0,1), everything else U(±1/√H), in state_dict order."""
         rng, bound = Rng(seed), 1 / math.sqrt(self.mc['hiddenSize'])
         with torch.no_grad():
-            for name, p in self.state_dict(keep_vars=True).items():
+            for name, p in self.named_parameters():
                 vals = rng_normals(rng, p.numel()) if name == 'embed.weight' else rng_uniforms(rng, p.numel(), -bound, bound)
                 p.copy_(torch.from_numpy(vals.astype(np.float32)).view_as(p))
 
@@ -369,19 +372,162 @@ class CharRNN(nn.Module):
         return (z, z.clone()) if self.mc['cell'] == 'lstm' else z
 
     def forward(self, idx, state=None):
-        out, state = self.rnn(self.embed_drop(self.embed(idx)), state)
+        out, state = getattr(self, self.mc['cell'])(self.embed_drop(self.embed(idx)), state)
         return self.fc(out), state
 
-    def dropout_draws(self, B, T):
+    def decays(self, name):
+        return True
+
+    def dropout_draws(self, B, T, parts):
         n = B * T * self.mc['embeddingDim'] if self.mc['embedDropout'] > 0 else 0
         return n + ((self.mc['numLayers'] - 1) * B * T * self.mc['hiddenSize'] if self.mc['dropout'] > 0 else 0)
 
 
-FAMILIES = {'rnn': CharRNN}
+class LayerNorm(nn.Module):
+    """LayerNorm with an optional bias (nanoGPT's)."""
+
+    def __init__(self, n, bias):
+        super().__init__()
+        self.weight = nn.Parameter(torch.ones(n))
+        self.bias = nn.Parameter(torch.zeros(n)) if bias else None
+
+    def forward(self, x):
+        return F.layer_norm(x, self.weight.shape, self.weight, self.bias, 1e-5)
+
+
+class CausalSelfAttention(nn.Module):
+    def __init__(self, c):
+        super().__init__()
+        self.c_attn = nn.Linear(c['n_embd'], 3 * c['n_embd'], bias=c['bias'])
+        self.c_proj = nn.Linear(c['n_embd'], c['n_embd'], bias=c['bias'])
+        self.attn_dropout, self.resid_dropout = nn.Dropout(c['dropout']), nn.Dropout(c['dropout'])
+        self.n_head, self.n_embd, self.p = c['n_head'], c['n_embd'], c['dropout']
+        self.flash = hasattr(F, 'scaled_dot_product_attention')
+        if not self.flash:  # not persistent: the checkpoint holds nanoGPT's parameters only
+            S = c['block_size']
+            self.register_buffer('mask', torch.tril(torch.ones(S, S)).view(1, 1, S, S), persistent=False)
+
+    def forward(self, x):
+        B, T, C = x.size()
+        q, k, v = self.c_attn(x).split(self.n_embd, dim=2)
+        q, k, v = (t.view(B, T, self.n_head, C // self.n_head).transpose(1, 2) for t in (q, k, v))
+        if self.flash:
+            y = F.scaled_dot_product_attention(q, k, v, dropout_p=self.p if self.training else 0, is_causal=True)
+        else:
+            att = (q @ k.transpose(-2, -1)) * (1.0 / math.sqrt(k.size(-1)))
+            att = F.softmax(att.masked_fill(self.mask[:, :, :T, :T] == 0, float('-inf')), dim=-1)
+            y = self.attn_dropout(att) @ v
+        return self.resid_dropout(self.c_proj(y.transpose(1, 2).contiguous().view(B, T, C)))
+
+
+class MLP(nn.Module):
+    def __init__(self, c):
+        super().__init__()
+        self.c_fc = nn.Linear(c['n_embd'], 4 * c['n_embd'], bias=c['bias'])
+        self.gelu = nn.GELU()
+        self.c_proj = nn.Linear(4 * c['n_embd'], c['n_embd'], bias=c['bias'])
+        self.dropout = nn.Dropout(c['dropout'])
+
+    def forward(self, x):
+        return self.dropout(self.c_proj(self.gelu(self.c_fc(x))))
+
+
+class Block(nn.Module):
+    def __init__(self, c):
+        super().__init__()
+        self.ln_1, self.attn = LayerNorm(c['n_embd'], c['bias']), CausalSelfAttention(c)
+        self.ln_2, self.mlp = LayerNorm(c['n_embd'], c['bias']), MLP(c)
+
+    def forward(self, x):
+        x = x + self.attn(self.ln_1(x))
+        return x + self.mlp(self.ln_2(x))
+
+
+class GPT(nn.Module):
+    """nanoGPT's model.py GPT (names and config keys as its model_args; lm_head tied to wte and stored once). The
+    state is the context held so far (B,P): when it is full, it keeps its last block_size/2 characters, as charlm's
+    KV cache slides, so streamed evaluation and sampling give charlm's numbers."""
+    stateful = False
+
+    def __init__(self, mc):
+        super().__init__()
+        self.mc = c = dict(family='gpt', n_layer=mc['n_layer'], n_head=mc['n_head'], n_embd=mc['n_embd'], block_size=mc['block_size'],
+                           bias=bool(mc['bias']), vocab_size=mc['vocab_size'], dropout=mc.get('dropout', 0.0))
+        if c['n_embd'] % c['n_head']:
+            raise CharlmError('BAD_CONFIG_VALUE', 'n-embd %d is not divisible by n-head %d' % (c['n_embd'], c['n_head']), 'choose --n-embd as a multiple of --n-head')
+        self.context_limit = c['block_size']
+        self.transformer = nn.ModuleDict(dict(
+            wte=nn.Embedding(c['vocab_size'], c['n_embd']), wpe=nn.Embedding(c['block_size'], c['n_embd']),
+            drop=nn.Dropout(c['dropout']), h=nn.ModuleList([Block(c) for _ in range(c['n_layer'])]),
+            ln_f=LayerNorm(c['n_embd'], c['bias'])))
+        self.lm_head = nn.Linear(c['n_embd'], c['vocab_size'], bias=False)
+        self.transformer.wte.weight = self.lm_head.weight
+
+    @staticmethod
+    def from_train_config(cfg, V):
+        return GPT(dict(n_layer=cfg['nLayer'], n_head=cfg['nHead'], n_embd=cfg['nEmbd'], block_size=cfg['blockSize'],
+                        bias=cfg['bias'], vocab_size=V, dropout=cfg['dropout']))
+
+    def training_settings(self, cfg):
+        return dict(dropout=cfg['dropout'])
+
+    def model_config(self):
+        return dict(self.mc)
+
+    def init_charlm(self, seed):
+        """charlm's (= nanoGPT's) initialisation: weights N(0, 0.02), c_proj weights N(0, 0.02/√(2·n_layer)), biases 0,
+        LayerNorm weights 1; one stream of charlm Rng normals in state_dict order."""
+        drawn = [(n, p) for n, p in self.named_parameters() if not n.endswith('.bias') and not re.search(r'\.ln_\d\.weight$|ln_f\.weight$', n)]
+        z, k, proj = rng_normals(Rng(seed), sum(p.numel() for _, p in drawn)), 0, 0.02 / math.sqrt(2 * self.mc['n_layer'])
+        with torch.no_grad():
+            for n, p in self.named_parameters():
+                if n.endswith('.bias'):
+                    p.zero_()
+                elif re.search(r'\.ln_\d\.weight$|ln_f\.weight$', n):
+                    p.fill_(1.0)
+            for n, p in drawn:
+                std = proj if n.endswith('c_proj.weight') else 0.02
+                p.copy_(torch.from_numpy((z[k:k + p.numel()] * std).astype(np.float32)).view_as(p))
+                k += p.numel()
+
+    def init_state(self, B, device):
+        return torch.zeros(B, 0, dtype=torch.long, device=device)
+
+    def _forward(self, idx):
+        pos = torch.arange(idx.size(1), device=idx.device)
+        x = self.transformer.drop(self.transformer.wte(idx) + self.transformer.wpe(pos))
+        for block in self.transformer.h:
+            x = block(x)
+        return self.lm_head(self.transformer.ln_f(x))
+
+    def forward(self, idx, state=None):
+        S, T = self.mc['block_size'], idx.size(1)
+        if state is None and T <= S:
+            return self._forward(idx), idx
+        ctx, out, off = state if state is not None else idx[:, :0], [], 0
+        while off < T:  # charlm's makeRoom: slide to the last S/2 when the next chunk does not fit
+            want = T - off
+            if S - ctx.size(1) < min(want, max(1, S // 2)):
+                keep = min(ctx.size(1), S // 2)
+                ctx = ctx[:, ctx.size(1) - keep:]
+            n = min(want, S - ctx.size(1))
+            ctx = torch.cat([ctx, idx[:, off:off + n]], 1)
+            out.append(self._forward(ctx)[:, -n:])
+            off += n
+        return torch.cat(out, 1), ctx
+
+    def decays(self, name):
+        return dict(self.named_parameters())[name].dim() >= 2
+
+    def dropout_draws(self, B, T, parts):
+        return (1 + 3 * self.mc['n_layer']) * parts if self.mc['dropout'] > 0 else 0  # charlm's per-call dropout seeds
+
+
+FAMILIES = {'rnn': CharRNN, 'gpt': GPT}
 
 
 def build_model(cfg, V):
-    return FAMILIES['rnn'].from_train_config(cfg, V)
+    return FAMILIES[cfg['family']].from_train_config(cfg, V)
 
 
 def detach_state(state):
@@ -466,9 +612,10 @@ def read_safetensors(path):
 
 
 def save_model(path, model, chars, training):
-    meta = dict(format='charlm', format_version='1', vocab=js_json(chars), config=js_json(model.model_config()),
-                training=js_json(training))
-    write_atomic(path, encode_safetensors(list(model.state_dict().items()), meta))
+    meta = dict(format='charlm', format_version='1', vocab=js_json(chars), config=js_json(model.model_config()))
+    if training is not None:
+        meta['training'] = js_json(training)
+    write_atomic(path, encode_safetensors(list(model.named_parameters()), meta))
 
 
 def load_model(path, device='cpu', overrides=None):
@@ -482,9 +629,17 @@ def load_model(path, device='cpu', overrides=None):
     if family not in FAMILIES:
         raise CharlmError('CHECKPOINT_UNSUPPORTED', '%s holds a "%s" model, which this trainer does not know' % (path, family),
                           'families here: %s' % ', '.join(FAMILIES))
-    mc.update(overrides or {})
     model = FAMILIES[family](mc)
-    model.load_state_dict(tensors, strict=True)
+    model = FAMILIES[family](dict(mc, **model.training_settings(overrides))) if overrides else model
+    params = dict(model.named_parameters())
+    if set(params) != set(tensors):
+        raise CharlmError('CHECKPOINT_INVALID', '%s is not a usable charlm checkpoint: tensors %s do not match its config' % (
+            path, ', '.join(sorted(set(params) ^ set(tensors)))), 'pass a .safetensors file written by `charlm train` or this trainer')
+    with torch.no_grad():
+        for n, p in params.items():
+            if tuple(tensors[n].shape) != tuple(p.shape):
+                raise CharlmError('CHECKPOINT_INVALID', '%s: tensor %s has shape %s, the config needs %s' % (path, n, list(tensors[n].shape), list(p.shape)), 'use another checkpoint')
+            p.copy_(tensors[n])
     return model.to(device), chars, (json.loads(meta['training']) if 'training' in meta else None)
 
 
@@ -508,21 +663,41 @@ def load_state(path):
 
 
 # ---------------------------------------------------------------------------------------- evaluation, sampling
+def eval_block(model, cfg):
+    """The windows protocol's window (charlm's windowBlock): --eval-block, else the model's context, else seq-length."""
+    lim = model.context_limit
+    b = cfg['evalBlock'] or (lim if lim is not None else cfg['seqLength'])
+    return min(b, lim) if lim is not None else b
+
+
 @torch.no_grad()
-def evaluate(model, tokens, device, B=16, T=128):
-    """charlm's evaluateTokens: the slice read as B contiguous streams in windows of T, state carried."""
+def evaluate(model, tokens, device, protocol='stream', block=0):
+    """charlm's validation protocols (src/train/evaluate.ts), nats/char:
+    stream  — the slice read as B = 16 contiguous streams in windows of 128, the state carried;
+    windows — nanoGPT's: non-overlapping windows of `block` tiling the text, nothing carried."""
     n = len(tokens)
     if n < 2:
         return float('nan')
-    B = max(1, min(B, (n - 1) // 2))
+    toks = torch.as_tensor(np.asarray(tokens), device=device)
+    total, count = 0.0, 0
+    if protocol == 'windows':
+        T = min(block, n - 1)
+        starts = torch.arange(0, n - 1, T, device=device)
+        padded = torch.cat([toks, toks.new_full((T + 1,), -1)])
+        for i in range(0, len(starts), 64):
+            w = padded[starts[i:i + 64, None] + torch.arange(T + 1, device=device)]
+            x, y = w[:, :-1].clamp(min=0), w[:, 1:].masked_fill(w[:, :-1] < 0, -1)
+            logits, _ = model(x, None)
+            total += F.cross_entropy(logits.float().reshape(-1, logits.size(-1)), y.reshape(-1), ignore_index=-1, reduction='sum').item()
+            count += int((y >= 0).sum())
+        return total / count
+    B, T = max(1, min(16, (n - 1) // 2)), 128
     L = (n - 1) // B
-    rows = torch.as_tensor(tokens[:B * L + 1], device=device)
     starts = torch.arange(B, device=device) * L
-    state, total = None, 0.0
+    state = model.init_state(B, device) if model.context_limit is not None else None
     for pos in range(0, L, T):
         t = min(T, L - pos)
-        idx = starts[:, None] + pos + torch.arange(t + 1, device=device)
-        w = rows[idx]
+        w = toks[starts[:, None] + pos + torch.arange(t + 1, device=device)]
         logits, state = model(w[:, :-1], state)
         total += F.cross_entropy(logits.float().reshape(-1, logits.size(-1)), w[:, 1:].reshape(-1), reduction='sum').item()
     return total / (B * L)
@@ -538,6 +713,8 @@ def generate(model, chars, prime, length, temperature, seed, device):
         raise CharlmError('UNKNOWN_CHARS', 'the prime contains %d characters not in the vocabulary: %s' % (len(unknown), json.dumps(''.join(unknown))),
                           'use characters of the training text')
     p = [ids[c] for c in prime] or [ids.get('\n', 0)]
+    if model.context_limit is not None:
+        p = p[-model.context_limit:]  # charlm primes with the last block_size characters
     rng, out = Rng(seed), []
     logits, state = model(torch.tensor([p], device=device), None)
     for _ in range(length):
@@ -670,6 +847,15 @@ def train(args):
     stateful = cfg['batching'] == 'stateful'
     check_length(len(train_tok), T * B if stateful else T, 'the training part of the corpus')
     eval_tok = val_tok[:cfg['evalChars']]
+    if stateful and not model.stateful:
+        raise CharlmError('BAD_CONFIG_VALUE', '--batching stateful needs a recurrent model; the %s family has no state to carry between windows' % model.mc['family'],
+                          'use --batching random')
+    if model.context_limit is not None and T > model.context_limit:
+        raise CharlmError('BAD_CONFIG_VALUE', "seq-length %d is longer than the model's context (block-size %d)" % (T, model.context_limit),
+                          'use --seq-length %d or less, or a larger --block-size' % model.context_limit)
+    protocol = cfg['evalProtocol']
+    block = eval_block(model, cfg) if protocol == 'windows' else 0
+    eval_name = 'windows/%d' % block if protocol == 'windows' else 'stream'
 
     # The global batch B is split over the ranks; micro-batches split a rank's rows further (same gradient).
     if B % world:
@@ -686,16 +872,19 @@ def train(args):
     raw = model
     if world > 1:
         model = torch.nn.parallel.DistributedDataParallel(raw, device_ids=[device.index] if device.type == 'cuda' else None)
-    names = [n for n, _ in raw.named_parameters()]
-    assert names == list(raw.state_dict().keys()), 'parameters must be in state_dict order'
-    params = list(raw.parameters())
+    named = list(raw.named_parameters())  # charlm's flat parameter order (the checkpoint's and Adam state's)
+    params = [p for _, p in named]
+    # Weight decay on the tensors the family decays (gpt: matrices and embeddings only, as nanoGPT), none on the rest.
+    groups = [dict(params=[p for n, p in named if raw.decays(n)], weight_decay=cfg['weightDecay']),
+              dict(params=[p for n, p in named if not raw.decays(n)], weight_decay=0.0)]
+    groups = [g for g in groups if g['params']]
     fused = {'fused': True} if device.type == 'cuda' and 'fused' in torch.optim.Adam.__init__.__code__.co_varnames else {}
     Opt = torch.optim.AdamW if cfg['optimizer'] == 'adamw' else torch.optim.Adam
-    opt = Opt(params, lr=cfg['learningRate'], betas=(0.9, 0.999), eps=1e-8, weight_decay=cfg['weightDecay'], **fused)
+    opt = Opt(groups, lr=cfg['learningRate'], betas=(cfg['beta1'], cfg['beta2']), eps=1e-8, **fused)
 
     tok_dev = torch.from_numpy(train_tok).to(device)
     rng = Rng((cfg['seed'] & M32) ^ 0x5EED5EED)
-    batcher = StatefulStreams(tok_dev, B, T) if stateful else RandomWindows(tok_dev, B, T, rng, raw.dropout_draws(B, T))
+    batcher = StatefulStreams(tok_dev, B, T) if stateful else RandomWindows(tok_dev, B, T, rng, raw.dropout_draws(B, T, B // (cfg['microBatch'] if 0 < cfg['microBatch'] < B else B)))
     carry = raw.init_state(b, device) if stateful else None
     sched = dict(plateauScale=1.0, plateauBest=float('inf'), plateauBad=0)
     spe = max(1, len(train_tok) // (B * T))
@@ -705,11 +894,11 @@ def train(args):
         m, v, k = saved_tensors['adam.m'], saved_tensors['adam.v'], 0
         if m.numel() != sum(p.numel() for p in params):
             raise CharlmError('RESUME_INVALID', '%s does not match the saved model' % state_path, 'start a fresh run')
-        sd = opt.state_dict()
-        step = saved['step']
-        for i, p in enumerate(params):
+        sd, step = opt.state_dict(), saved['step']
+        index = {id(p): i for i, p in enumerate(q for g in opt.param_groups for q in g['params'])}  # state_dict's numbering
+        for p in params:
             n = p.numel()
-            sd['state'][i] = {'step': torch.tensor(float(step)), 'exp_avg': m[k:k + n].view_as(p).clone(), 'exp_avg_sq': v[k:k + n].view_as(p).clone()}
+            sd['state'][index[id(p)]] = {'step': torch.tensor(float(step)), 'exp_avg': m[k:k + n].view_as(p).clone(), 'exp_avg_sq': v[k:k + n].view_as(p).clone()}
             k += n
         opt.load_state_dict(sd)
         rng.set_state(saved['rng'])
@@ -765,7 +954,7 @@ def train(args):
         lr = lr_at(cfg, step + 1, total, spe, sched)
         for g in opt.param_groups:
             g['lr'] = lr
-        if raw.mc.get('dropout', 0) > 0 or raw.mc.get('embedDropout', 0) > 0:
+        if raw.dropout_draws(1, 1, 1) > 0:
             torch.manual_seed((cfg['seed'] * 1_000_003 + step * 1009 + rank) & 0x7FFFFFFFFFFFFFFF)  # masks: f(seed, step, rank)
         x, y, reset = batcher.next(rows)
         if carry is not None and reset:
@@ -822,7 +1011,7 @@ def train(args):
                 if master:
                     raw.eval()
                     with amp:
-                        val_t[0] = evaluate(raw, eval_tok, device)
+                        val_t[0] = evaluate(raw, eval_tok, device, protocol, block)
                 if world > 1:
                     torch.distributed.broadcast(val_t, 0)
                 last_val = val_t.item()
@@ -838,9 +1027,9 @@ def train(args):
                     sample = generate(raw, chars, '', cfg['sampleChars'], 0.8, cfg['seed'], device)
                 raw.train()
                 run.record(dict(type='eval', step=step, epoch=step / spe, val_loss=last_val, val_bpc=last_val / math.log(2),
-                                train_loss=last_train_loss, elapsed_s=time.time() - t0, best=best, sample=sample))
-                run.say('eval step %d: val loss %.4f nats/char (%.3f bits/char)%s%s' % (
-                    step, last_val, last_val / math.log(2), ' *best*' if best else '', '\n  sample: %s' % json.dumps(sample[:120]) if sample else ''))
+                                protocol=eval_name, train_loss=last_train_loss, elapsed_s=time.time() - t0, best=best, sample=sample))
+                run.say('eval step %d: val loss (%s) %.4f nats/char (%.3f bits/char)%s%s' % (
+                    step, eval_name, last_val, last_val / math.log(2), ' *best*' if best else '', '\n  sample: %s' % json.dumps(sample[:120]) if sample else ''))
                 if best and master:
                     save_model(best_path, raw, chars, summary())
                 early = cfg['patience'] > 0 and no_improve >= cfg['patience']
