@@ -1103,12 +1103,17 @@ def main(argv=None):
 
 
 def torchrun(argv):
-    """`torchrun ARGS`, working around torch < 2.0 on Python ≥ 3.11 (Debian's python3-torch 1.13), whose
-    Std.from_str('0') finds no member because IntFlag iteration skips 0, so every launch fails in to_map."""
+    """`torchrun ARGS`, with two fixes for torch < 2.0 (Debian's python3-torch 1.13): on Python ≥ 3.11 its
+    Std.from_str('0') finds no member (IntFlag iteration skips 0), so every launch fails; and --standalone always
+    uses port 29400, so two standalone runs on one machine join each other's store (torch 2 uses a free port)."""
     from torch.distributed.elastic.multiprocessing import api
     if api.Std.from_str('0') is None:
         orig = api.Std.from_str.__func__
         api.Std.from_str = classmethod(lambda cls, vm: cls(int(vm)) if re.match(api._VALUE_REGEX, vm) else orig(cls, vm))
+    if int(torch.__version__.split('.')[0]) < 2 and '--standalone' in argv:
+        import uuid
+        i = argv.index('--standalone')
+        argv = argv[:i] + ['--rdzv_backend=c10d', '--rdzv_endpoint=localhost:0', '--rdzv_id=%s' % uuid.uuid4()] + argv[i + 1:]
     from torch.distributed.run import main as run_main
     run_main(argv)
 

@@ -10,7 +10,8 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { DEFAULTS, resolveConfig, type TrainConfig } from '../../src/config.js';
 import { CharlmError } from '../../src/errors.js';
-import { CharModel } from '../../src/model/charmodel.js';
+import { createModel, family } from '../../src/model/registry.js';
+import type { LanguageModel } from '../../src/model/model.js';
 import { loadModelFile, saveModel } from '../../src/model/io.js';
 import { readSafetensorsFile } from '../../src/model/checkpoint.js';
 import { Vocab } from '../../src/data/vocab.js';
@@ -83,36 +84,40 @@ test('2 processes equal 1 process with the same global batch (random windows and
   }
 });
 
-test('charlm and PyTorch: the same initial weights, the same first batch, the same loss and gradients', { skip }, () => {
-  const cfgFile = writeConfig('parity');
-  const cfg = JSON.parse(fs.readFileSync(cfgFile, 'utf8')) as TrainConfig;
+test('charlm and PyTorch: the same initial weights, the same first batch, the same loss and gradients (lstm, gru, rnn, gpt)', { skip }, () => {
+  const cases: Record<string, Partial<TrainConfig>> = {
+    lstm: { cell: 'lstm' }, gru: { cell: 'gru' }, rnn: { cell: 'rnn' },
+    gpt: { family: 'gpt', nLayer: 2, nHead: 2, nEmbd: 16, blockSize: 24, bias: true },
+  };
   const text = fs.readFileSync(corpusPath, 'utf8'), vocab = Vocab.fromText(text);
   const dir = path.join(tmp, 'parity');
   fs.mkdirSync(dir);
-  const models = Object.fromEntries((['lstm', 'gru', 'rnn'] as const).map((cell) => {
-    const m = new CharModel({ cell, vocabSize: vocab.size, embeddingDim: cfg.embeddingDim, hiddenSize: cfg.hiddenSize,
-                              numLayers: cfg.numLayers, dropout: 0, embedDropout: 0 }, refBackend);
-    m.initialize(new Rng(cfg.seed));
-    saveModel(path.join(dir, `${cell}.safetensors`), m, vocab, null);
-    return [cell, m];
-  }));
-  py([path.join(ROOT, 'test', 'torch', 'parity.py'), cfgFile, corpusPath, dir]);
-  const { train } = splitTrainVal(encodeCorpus(text, vocab), cfg.valFraction);
-  for (const [cell, model] of Object.entries(models)) {
-    const dInit = weightsDiff(path.join(dir, `${cell}.safetensors`), path.join(dir, `${cell}.torch-init.safetensors`));
+  const models: Record<string, { model: LanguageModel; cfg: TrainConfig }> = {};
+  for (const [name, over] of Object.entries(cases)) {
+    fs.copyFileSync(writeConfig(`parity-${name}`, over), path.join(dir, `${name}.config.json`));
+    const cfg = resolveConfig({ file: { ...SMALL, ...over } });
+    const model = createModel(family(cfg.family).fromTrainConfig(cfg, vocab.size), refBackend);
+    model.initialize(new Rng(cfg.seed));
+    saveModel(path.join(dir, `${name}.safetensors`), model, vocab, null);
+    models[name] = { model, cfg };
+  }
+  py([path.join(ROOT, 'test', 'torch', 'parity.py'), corpusPath, dir, ...Object.keys(cases)]);
+  for (const [name, { model, cfg }] of Object.entries(models)) {
+    const { train } = splitTrainVal(encodeCorpus(text, vocab), cfg.valFraction);
+    const dInit = weightsDiff(path.join(dir, `${name}.safetensors`), path.join(dir, `${name}.torch-init.safetensors`));
     const B = cfg.batchSize, T = cfg.seqLength, x = new Int32Array(B * T), y = new Int32Array(B * T);
     new RandomWindows(train, B, T, new Rng((cfg.seed ^ 0x5eed5eed) >>> 0)).next(x, y);
-    const ref = JSON.parse(fs.readFileSync(path.join(dir, `${cell}.json`), 'utf8')) as { x: number[]; loss: number; grads: Record<string, number[]> };
+    const ref = JSON.parse(fs.readFileSync(path.join(dir, `${name}.json`), 'utf8')) as { x: number[]; loss: number; grads: Record<string, number[]> };
     assert.deepEqual(Array.from(x), ref.x, 'the first batch differs');
     const loss = model.forwardBackward(x, y, B, T, null);
     let dGrad = 0;
     for (const e of model.params.entries) dGrad = Math.max(dGrad, diffs(model.params.gradOf(e.name), ref.grads[e.name]).abs);
-    console.log(`${cell}: init maxdiff ${dInit.toExponential(2)}, loss diff ${Math.abs(loss - ref.loss).toExponential(2)}, gradient maxdiff ${dGrad.toExponential(2)}`);
+    console.log(`${name}: init maxdiff ${dInit.toExponential(2)}, loss diff ${Math.abs(loss - ref.loss).toExponential(2)}, gradient maxdiff ${dGrad.toExponential(2)}`);
     assert.ok(dInit <= 1e-6 && Math.abs(loss - ref.loss) <= 1e-5 && dGrad <= 1e-5);
   }
 });
 
-test('round trip: charlm train --engine torch --nproc 2, then charlm sample and report read the run', { skip }, () => {
+test('round trip: charlm train --engine torch --nproc 2 (rnn) and a gpt run, then charlm sample and report read them', { skip }, () => {
   const out = path.join(tmp, 'cli');
   const r = spawnSync(process.execPath, [path.join(ROOT, 'bin', 'charlm.js'), 'train', corpusPath, '--engine', 'torch', '--nproc', '2',
     '--config', writeConfig('cli', { steps: 150, evalInterval: 75, logInterval: 25, learningRate: 0.01 }), '--out', out],
@@ -129,6 +134,17 @@ test('round trip: charlm train --engine torch --nproc 2, then charlm sample and 
   const torch = py([TORCH_SCRIPT, 'sample', ckpt, '--prime', 'the ', '--length', '80', '--temperature', '0']).stdout;
   console.log(`greedy continuation, charlm:  ${JSON.stringify(charlm.stdout)}\ngreedy continuation, PyTorch: ${JSON.stringify(torch)}`);
   assert.equal(charlm.stdout, torch);
+  // The gpt family, one process without torchrun: a continuation longer than the context (charlm's sliding cache).
+  const gptOut = path.join(tmp, 'gpt-run');
+  py([TORCH_SCRIPT, 'train', '--config', writeConfig('gpt-run', { family: 'gpt', nLayer: 2, nHead: 2, nEmbd: 32, blockSize: 24, steps: 100,
+    evalInterval: 50, logInterval: 25, learningRate: 0.01, evalProtocol: 'windows' }), '--corpus', corpusPath, '--out', gptOut, '--quiet']);
+  const gptCkpt = path.join(gptOut, 'last.safetensors');
+  const gCharlm = spawnSync(process.execPath, [path.join(ROOT, 'bin', 'charlm.js'), 'sample', gptCkpt, '--prime', 'the ', '--length', '60', '--temperature', '0'],
+    { encoding: 'utf8' });
+  assert.equal(gCharlm.status, 0, gCharlm.stderr);
+  const gTorch = py([TORCH_SCRIPT, 'sample', gptCkpt, '--prime', 'the ', '--length', '60', '--temperature', '0']).stdout;
+  console.log(`gpt greedy continuation, charlm:  ${JSON.stringify(gCharlm.stdout)}\ngpt greedy continuation, PyTorch: ${JSON.stringify(gTorch)}`);
+  assert.equal(gCharlm.stdout, gTorch);
   const rep = spawnSync(process.execPath, [path.join(ROOT, 'bin', 'charlm.js'), 'report', out], { encoding: 'utf8' });
   assert.equal(rep.status, 0, rep.stderr);
   const html = fs.readFileSync(rep.stdout.trim(), 'utf8');
