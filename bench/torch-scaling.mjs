@@ -14,7 +14,7 @@ const { values: a } = parseArgs({ options: {
   corpus: { type: 'string', default: join(import.meta.dirname, '..', '..', 'shared', 'data', 'tinyshakespeare.txt') },
   preset: { type: 'string', default: 'seed' }, steps: { type: 'string', default: '24' }, nproc: { type: 'string', default: '2' },
 } });
-const steps = Number(a.steps), N = Number(a.nproc), logEvery = Math.max(1, Math.floor(steps / 6));
+const steps = Number(a.steps), N = Number(a.nproc), logEvery = Math.max(1, Math.floor(steps / 8));
 const py = findTorchPython();
 const tmp = mkdtempSync(join(tmpdir(), 'charlm-scaling-'));
 const cfgPath = join(tmp, 'config.json');
@@ -37,7 +37,11 @@ const CHARS_PER_STEP = cfg.batchSize * cfg.seqLength;
 const cores = availableParallelism();
 console.log(`CPU: ${cpus()[0]?.model ?? '?'} (${cores} cores); torch ${py.torchVersion} (${py.python}); preset ${a.preset}, ` +
             `global batch ${cfg.batchSize} × ${cfg.seqLength}, ${steps} steps, load average before: ${(await import('node:os')).loadavg().map((x) => x.toFixed(2)).join(' ')}`);
-const rows = [run('1 process, 1 thread', 1, 1), run(`1 process, ${cores} threads`, 1, cores), run(`${N} processes × 1 thread (gloo)`, N, 1)];
+const rows = [];
+for (const [label, nproc, threads] of [['1 process, 1 thread', 1, 1], [`1 process, ${cores} threads`, 1, cores], [`${N} processes × 1 thread (gloo)`, N, 1]]) {
+  rows.push(run(label, nproc, threads));
+  console.log(`${label}: ${Math.round(rows[rows.length - 1].charsPerS)} chars/s (load average now ${(await import('node:os')).loadavg()[0].toFixed(2)})`);
+}
 const base = rows[0].charsPerS, best1 = Math.max(rows[0].charsPerS, rows[1].charsPerS);
 console.log('\n| run | training chars/s | × 1 process, 1 thread | × best single process | loss at the last step |\n|---|---:|---:|---:|---:|');
 for (const r of rows) {

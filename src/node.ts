@@ -61,4 +61,5 @@ export async function train(opts: TrainApiOptions): Promise<TrainResult> {
 export { readTextFile };
 export { importStateDict } from './interop/import.js';
 export { exportOnnx } from './interop/onnx.js';
+export { trainTorch, findTorchPython, type TorchTrainOptions, type TorchRun } from './train/torch-engine.js';
 export { createServer, startServer } from './server/index.js';

@@ -31,8 +31,8 @@ DEFAULTS = dict(
     family='rnn', cell='lstm', embeddingDim=256, hiddenSize=512, numLayers=2, dropout=0.0, embedDropout=0.0,
     nLayer=6, nHead=6, nEmbd=384, blockSize=256, bias=False,
     seqLength=100, batchSize=64, microBatch=0, batching='random', valFraction=0.1,
-    epochs=30, steps=0, learningRate=0.001, beta1=0.9, beta2=0.999, weightDecay=0.0, optimizer='adam', clip=5.0,
-    schedule='constant', warmupSteps=0, minLrRatio=0.1, lrDecay=0.97, lrDecayAfterEpochs=10,
+    epochs=30.0, steps=0, learningRate=0.001, beta1=0.9, beta2=0.999, weightDecay=0.0, optimizer='adam', clip=5.0,
+    schedule='constant', warmupSteps=0, minLrRatio=0.1, lrDecay=0.97, lrDecayAfterEpochs=10.0,
     evalInterval=200, evalChars=100_000, evalProtocol='stream', evalBlock=0, patience=0, logInterval=10, sampleChars=200,
     seed=1337, backend='auto', threads=0, precision='fp32',
 )

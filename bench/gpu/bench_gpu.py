@@ -2,6 +2,8 @@
 
   python3 bench/gpu/bench_gpu.py CONFIG.json CORPUS.txt OUT_DIR [--seconds 120] [--dtypes fp32,bf16] [--nproc 1]
 
+  (the lead's GPU check: python3 bench/gpu/bench_gpu.py bench/gpu/seed.json bench/gpu/data/tinyshakespeare.txt $OUT/gpu)
+
 CONFIG.json is a config resolved here by charlm (bench/gpu/seed.json: the original program's preset plus a 10%
 validation tail, made by `charlm train shakespeare --preset seed --val-fraction 0.1 --print-config`). For each dtype it
 runs torch/charlm_torch.py under torchrun for at most --seconds (then it evaluates, saves and stops), keeps the run
@@ -39,6 +41,8 @@ def main():
     p.add_argument('--dtypes', default='fp32,bf16', help='comma-separated autocast dtypes to run (default fp32,bf16)')
     p.add_argument('--nproc', type=int, default=1, help='processes (GPUs) per run (default 1)')
     p.add_argument('--device', choices=('auto', 'cuda', 'cpu'), default='auto')
+    p.add_argument('--keep', choices=('best', 'all', 'none'), default='best',
+                   help='checkpoints to keep in each run folder (default best.safetensors only, to keep OUT_DIR small)')
     a = p.parse_args()
     cfg = json.load(open(a.config))
     chars_per_step = cfg['batchSize'] * cfg['seqLength']
@@ -79,6 +83,10 @@ def main():
                        chars_per_s=round(steady_chars_per_s(train, chars_per_step)),
                        best_val=min((e['val_loss'] for e in evals), default=None),
                        last_val=evals[-1]['val_loss'] if evals else None, train_s=train[-1]['elapsed_s'] if train else None)
+        for f in ('last.safetensors', 'state.safetensors', 'best.safetensors'):
+            if a.keep == 'none' or (a.keep == 'best' and f != 'best.safetensors'):
+                if os.path.exists(os.path.join(run_dir, f)):
+                    os.unlink(os.path.join(run_dir, f))
         results.append(row)
         print('-> %s' % json.dumps(row), flush=True)
     with open(os.path.join(a.out, 'summary.json'), 'w') as f:
