@@ -34,7 +34,7 @@ def steady_chars_per_s(train_recs, chars_per_step):
 
 def main():
     p = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
-    p.add_argument('config')
+    p.add_argument('config', help='config JSON, or several separated by commas (each runs with every dtype)')
     p.add_argument('corpus')
     p.add_argument('out')
     p.add_argument('--seconds', type=float, default=120, help='time budget per run (default 120)')
@@ -44,24 +44,24 @@ def main():
     p.add_argument('--keep', choices=('best', 'all', 'none'), default='best',
                    help='checkpoints to keep in each run folder (default best.safetensors only, to keep OUT_DIR small)')
     a = p.parse_args()
-    cfg = json.load(open(a.config))
-    chars_per_step = cfg['batchSize'] * cfg['seqLength']
-    name = os.path.splitext(os.path.basename(a.config))[0]
     cuda = torch.cuda.is_available() and a.device != 'cpu'
     device_name = torch.cuda.get_device_name(0) if cuda else 'CPU (%d cores)' % os.cpu_count()
     env = dict(os.environ, PYTHONUNBUFFERED='1')
     if not cuda:
         env.setdefault('OMP_NUM_THREADS', str(max(1, (os.cpu_count() or 1) // a.nproc)))
     os.makedirs(a.out, exist_ok=True)
-    print('device %s; torch %s, CUDA %s; config %s (global batch %d × %d); corpus %s; %.0f s per run' % (
-        device_name, torch.__version__, torch.version.cuda, a.config, cfg['batchSize'], cfg['seqLength'], a.corpus, a.seconds), flush=True)
+    print('device %s; torch %s, CUDA %s; corpus %s; %.0f s per run' % (
+        device_name, torch.__version__, torch.version.cuda, a.corpus, a.seconds), flush=True)
     results = []
-    for dtype in a.dtypes.split(','):
+    for config, dtype in ((c, d) for c in a.config.split(',') for d in a.dtypes.split(',')):
+        cfg = json.load(open(config))
+        chars_per_step = cfg['batchSize'] * cfg['seqLength']
+        name = os.path.splitext(os.path.basename(config))[0]
         run_dir = os.path.join(a.out, '%s-%s' % (name, dtype))
         cmd = [sys.executable, TRAINER, 'torchrun', '--standalone', '--nproc_per_node=%d' % a.nproc, TRAINER, 'train',
-               '--config', a.config, '--corpus', a.corpus, '--out', run_dir, '--dtype', dtype,
+               '--config', config, '--corpus', a.corpus, '--out', run_dir, '--dtype', dtype,
                '--device', 'cuda' if cuda else 'cpu', '--max-seconds', str(a.seconds)]
-        print('\n$ ' + ' '.join(cmd), flush=True)
+        print('\n%s (%s family, global batch %d × %d), %s:\n$ %s' % (config, cfg.get('family', 'rnn'), cfg['batchSize'], cfg['seqLength'], dtype, ' '.join(cmd)), flush=True)
         t0 = time.time()
         with open(run_dir + '.log', 'w') as log:
             proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=env, text=True)
