@@ -11,6 +11,7 @@ the GLOBAL batch: each step draws batchSize windows from the run's RNG and rank 
 [r*B/W, (r+1)*B/W), so what a run sees does not depend on the number of processes.
 """
 import argparse
+import contextlib
 import json
 import math
 import os
@@ -63,6 +64,10 @@ def camel(key):
 
 
 def load_config(path):
+    return resolve_config(read_json_object(path), path)
+
+
+def read_json_object(path):
     try:
         with open(path, 'rb') as f:
             raw = json.loads(f.read().decode('utf-8'))
@@ -72,7 +77,7 @@ def load_config(path):
         raise CharlmError('BAD_CONFIG_FILE', '%s is not valid JSON: %s' % (path, e), 'fix the file, or print a fresh one with --print-config')
     if not isinstance(raw, dict):
         raise CharlmError('BAD_CONFIG_FILE', '%s does not hold a JSON object' % path, 'it must be {"key": value, ...}')
-    return resolve_config(raw, path)
+    return raw
 
 
 def resolve_config(raw, where='config'):
@@ -803,7 +808,8 @@ class Run:
 def train(args):
     rank, world, device = setup(args.device)
     master = rank == 0
-    cfg = load_config(args.config) if args.config else dict(DEFAULTS)
+    raw_cfg = read_json_object(args.config) if args.config else {}
+    cfg = resolve_config(raw_cfg, args.config or 'config')
     out = args.out
     os.makedirs(out, exist_ok=True)
     last_path, best_path, state_path = (os.path.join(out, f) for f in ('last.safetensors', 'best.safetensors', 'state.safetensors'))
@@ -812,10 +818,11 @@ def train(args):
         if not (os.path.exists(state_path) and os.path.exists(last_path)):
             raise CharlmError('RESUME_MISSING', 'nothing to resume in %s' % out, 'resume needs the --out folder of an earlier run (last.safetensors + state.safetensors)')
         saved, saved_tensors = load_state(state_path)
-        given = cfg
+        given, given_keys = cfg, {camel(k) for k in raw_cfg}
         cfg = resolve_config(saved['config'], state_path)
-        for k in RESUMABLE_OVERRIDES:
-            cfg[k] = given[k]
+        for k in RESUMABLE_OVERRIDES:  # only those the given config names (charlm passes them all)
+            if k in given_keys:
+                cfg[k] = given[k]
     if cfg['threads'] > 0 and device.type == 'cpu':
         torch.set_num_threads(cfg['threads'])
     dtype = args.dtype if args.dtype != 'auto' else ('bf16' if device.type == 'cuda' else 'fp32')
@@ -961,7 +968,7 @@ def train(args):
             carry = raw.init_state(b, device)
         for i in range(n_micro):
             sync = world == 1 or i == n_micro - 1
-            with (model.no_sync() if not sync else _null()):
+            with (model.no_sync() if not sync else contextlib.nullcontext()):
                 with amp:
                     logits, new_state = model(x[i * micro:(i + 1) * micro], carry)
                 loss = F.cross_entropy(logits.float().reshape(-1, V), y[i * micro:(i + 1) * micro].reshape(-1)) / n_micro
@@ -1052,14 +1059,6 @@ def train(args):
             print('saved %s%s' % (last_path, ' and %s' % best_path if best_val is not None else ''), flush=True)
     if world > 1:
         torch.distributed.destroy_process_group()
-
-
-class _null:
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *a):
-        return False
 
 
 # ---------------------------------------------------------------------------------------------- command line
