@@ -193,6 +193,16 @@ test('both engines know the same config keys with the same defaults', { skip }, 
   assert.deepEqual(JSON.parse(py([TORCH_SCRIPT, 'defaults']).stdout), DEFAULTS);
 });
 
+test('charlm train --print-config prints the resolved config and reads no corpus', () => {
+  const r = spawnSync(process.execPath, [path.join(ROOT, 'bin', 'charlm.js'), 'train', 'no-such-corpus.txt', '--preset', 'seed',
+    '--hidden-size', '64', '--print-config'], { encoding: 'utf8' });
+  assert.equal(r.status, 0, r.stderr);
+  assert.deepEqual(JSON.parse(r.stdout), resolveConfig({ preset: 'seed', flags: { hiddenSize: '64' } }));
+  const bad = spawnSync(process.execPath, [path.join(ROOT, 'bin', 'charlm.js'), 'train', corpusPath, '--engine', 'jax'], { encoding: 'utf8' });
+  assert.equal(bad.status, 2);
+  assert.match(bad.stderr, /^charlm: --engine must be charlm or torch, got "jax" .*\[BAD_OPTION\]\n$/);
+});
+
 test('Python discovery: CHARLM_PYTHON must have torch; a python3 on the PATH without torch falls back to the system one', { skip }, () => {
   assert.throws(() => findTorchPython({ ...process.env, CHARLM_PYTHON: path.join(tmp, 'no-python') }),
     (e: unknown) => e instanceof CharlmError && e.code === 'TORCH_NOT_FOUND');
