@@ -1,11 +1,12 @@
 // `charlm import <file> --vocab-from <text> [--out model.safetensors]`: turns a PyTorch state_dict (the seed's
-// text_generation_model.pth, or a .safetensors state_dict) into a self-contained charlm checkpoint.
+// text_generation_model.pth, or a .safetensors state_dict) into a self-contained charlm checkpoint; and
+// `charlm import ckpt.pt --meta meta.pkl` (or --vocab-from input.txt) does the same for a nanoGPT checkpoint.
 import * as path from 'node:path';
 import type { Command } from 'commander';
-import { importStateDict } from '../interop/import.js';
+import { importModel } from '../interop/import.js';
 import { saveModel } from '../model/io.js';
 
-export interface ImportCliOptions { vocabFrom?: string; out?: string }
+export interface ImportCliOptions { vocabFrom?: string; meta?: string; out?: string }
 
 /** `x/model.pth` → `x/model.safetensors` (never the input itself). */
 export function defaultImportOut(file: string): string {
@@ -15,20 +16,30 @@ export function defaultImportOut(file: string): string {
 }
 
 export function runImport(file: string, opts: ImportCliOptions, log: (line: string) => void = console.log): string {
-  const { model, vocab, config, format } = importStateDict(file, { vocabFrom: opts.vocabFrom });
+  const imported = importModel(file, { vocabFrom: opts.vocabFrom, meta: opts.meta });
+  const { model, vocab, format } = imported;
   const out = opts.out ?? defaultImportOut(file);
-  saveModel(out, model, vocab, null, { imported_from: path.basename(file), imported_format: format });
-  const { cell, vocabSize: V, embeddingDim: E, hiddenSize: H, numLayers: L } = config;
-  log(`imported ${file} (${format}): ${cell.toUpperCase()} V=${V} E=${E} H=${H} L=${L}, ` +
-      `${model.params.size.toLocaleString('en-US')} parameters → ${out}`);
+  const extra: Record<string, string> = { imported_from: path.basename(file), imported_format: format };
+  let what: string;
+  if (imported.format === 'nanogpt') {
+    if (imported.iterNum !== null) extra.nanogpt_iter_num = String(imported.iterNum);
+    if (imported.bestValLoss !== null) extra.nanogpt_best_val_loss = String(imported.bestValLoss);
+    what = `nanoGPT, iter ${imported.iterNum ?? '?'}): ${model.describe().summary}, V=${imported.config.vocab_size}`;
+  } else {
+    const { cell, vocabSize: V, embeddingDim: E, hiddenSize: H, numLayers: L } = imported.config;
+    what = `${format}): ${cell.toUpperCase()} V=${V} E=${E} H=${H} L=${L}`;
+  }
+  saveModel(out, model, vocab, null, extra);
+  log(`imported ${file} (${what}, ${model.params.size.toLocaleString('en-US')} parameters → ${out}`);
   return out;
 }
 
 export function register(program: Command): void {
   program.command('import')
-    .description('import PyTorch weights (the seed\'s .pth state_dict, or a .safetensors state_dict) as a charlm checkpoint')
-    .argument('<file>', 'torch.save(model.state_dict()) file (.pth, zip or legacy format) or .safetensors')
+    .description('import PyTorch weights (the seed\'s .pth state_dict, a .safetensors state_dict, or a nanoGPT ckpt.pt) as a charlm checkpoint')
+    .argument('<file>', 'torch.save(model.state_dict()) file (.pth, zip or legacy format), .safetensors, or nanoGPT\'s ckpt.pt')
     .option('--vocab-from <text>', 'the exact text the model was trained on (the seed never saved its vocabulary)')
+    .option('--meta <meta.pkl>', 'nanoGPT checkpoints: the dataset\'s meta.pkl (from prepare.py) holding the vocabulary')
     .option('-o, --out <path>', 'checkpoint to write (default: <file> with the extension .safetensors)')
     .action((file: string, opts: ImportCliOptions) => { runImport(file, opts); });
 }

@@ -1,6 +1,7 @@
 // Importing a PyTorch state_dict (torch.save .pth, zip or legacy, or a .safetensors file) as a charlm model:
 // the architecture (cell, V, E, H, L) is inferred from the tensor names and shapes, every tensor is checked, and
 // the vocabulary is rebuilt as the seed did — sorted(set(training text)) — because the seed never saved it.
+// importModel() also takes nanoGPT's train.py checkpoints (nanogpt.ts) and returns either family.
 import type { Backend } from '../kernels/backend.js';
 import { refBackend } from '../kernels/ref/index.js';
 import { CharlmError } from '../errors.js';
@@ -11,12 +12,15 @@ import { RnnModel, paramSpecs } from '../model/rnn/model.js';
 import { cellPrefix, type RnnConfig } from '../model/config.js';
 import { decodeSafetensors, type NamedTensor } from '../model/checkpoint.js';
 import type { CellType } from '../nn/recurrent.js';
-import { readTorchStateDict } from './torch.js';
+import { readTorchFile, readTorchStateDict } from './torch.js';
+import { importNanoGpt, isNanoGptCheckpoint, refuseBareNanoGpt, type ImportedGpt } from './nanogpt.js';
 import { isZip } from './zip.js';
 
 export interface ImportOptions {
   /** The exact text the model was trained on; its sorted distinct characters are the vocabulary. */
   vocabFrom?: string;
+  /** nanoGPT checkpoints only: the meta.pkl of the model's dataset (its vocabulary). */
+  meta?: string;
   backend?: Backend;
 }
 
@@ -31,13 +35,36 @@ const SEED_NOTE = 'the seed never saved its vocabulary; --vocab-from must be the
 const HINT = 'charlm imports the seed\'s model: embed (Embedding) → lstm/gru/rnn (batch_first, unidirectional) → fc (Linear)';
 const BY_GATES: Record<number, CellType> = { 4: 'lstm', 3: 'gru', 1: 'rnn' };
 
+/** The result of importModel: the seed's recurrent model or a nanoGPT GPT (tell them apart by `format`). */
+export type ImportedAny = ImportedModel | ImportedGpt;
+
+const isTorchFile = (bytes: Uint8Array) => isZip(bytes) || (bytes.length >= 2 && bytes[0] === 0x80);
+
+/** Any importable file: a nanoGPT checkpoint (ckpt.pt, with opts.meta or opts.vocabFrom) or a state_dict file. */
+export function importModel(file: string, opts: ImportOptions = {}): ImportedAny {
+  const bytes = readFileBytes(file, 'checkpoint file');
+  if (isTorchFile(bytes)) {
+    const torch = readTorchFile(bytes, file);
+    if (isNanoGptCheckpoint(torch.value)) {
+      return importNanoGpt(file, torch, { meta: opts.meta, backend: opts.backend,
+        vocabFrom: opts.vocabFrom ? { path: opts.vocabFrom, text: readAsPython(opts.vocabFrom) } : undefined });
+    }
+    refuseBareNanoGpt(torch.value, file);
+  }
+  return importStateDict(file, opts, bytes);
+}
+
 /** Reads a state_dict file (.pth zip/legacy or .safetensors) and builds the model and its vocabulary. */
-export function importStateDict(file: string, opts: ImportOptions = {}): ImportedModel {
-  const bytes = readFileBytes(file, 'state_dict file');
+export function importStateDict(file: string, opts: ImportOptions = {}, fileBytes?: Uint8Array): ImportedModel {
+  const bytes = fileBytes ?? readFileBytes(file, 'state_dict file');
+  if (opts.meta) {
+    throw new CharlmError('BAD_OPTION', `--meta is for nanoGPT checkpoints, and ${file} is not one`,
+      'a state_dict of the seed\'s model takes --vocab-from <training text>');
+  }
   let tensors: Map<string, NamedTensor>;
   let format: ImportedModel['format'];
   let savedVocab: string[] | null = null;
-  if (isZip(bytes) || (bytes.length >= 2 && bytes[0] === 0x80)) {
+  if (isTorchFile(bytes)) {
     tensors = readTorchStateDict(bytes, file);
     format = 'pth';
   } else if (bytes.length > 9 && bytes[8] === 0x7b /* '{' */) {

@@ -3,17 +3,18 @@
 //   step:     input_ids int64 [B], h0 [L,B,H] (+ c0)   → logits [B,V],   hn (+ cn)   one generation step
 //   sequence: input_ids int64 [B,T], h0 [L,B,H] (+ c0) → logits [B,T,V], hn (+ cn)   scoring (pass zeros to start)
 // The vocabulary, config and I/O description go in metadata_props, so the .onnx file is self-contained.
+// The gpt family's graph is built in onnx-gpt.ts; the protobuf pieces both use are in onnx-proto.ts.
 import type { RnnModel } from '../model/rnn/model.js';
+import type { GptModel } from '../model/gpt/model.js';
 import type { LanguageModel } from '../model/model.js';
 import { CharlmError } from '../errors.js';
 import type { Vocab } from '../data/vocab.js';
 import { cellPrefix } from '../model/config.js';
-import { PbWriter } from './protobuf.js';
+import { FLOAT, INT64, floatInit, int64Init, modelBytes, type Attr, type IO, type Node, type Initializer } from './onnx-proto.js';
+import { exportGptOnnx } from './onnx-gpt.js';
 
 export const OPSET = 14;
 const IR_VERSION = 7; // ONNX 1.9: the IR that opset 14 shipped with
-const FLOAT = 1, INT64 = 7; // TensorProto.DataType
-const ATTR_INT = 2, ATTR_INTS = 7; // AttributeProto.AttributeType
 
 /** ONNX gate order from PyTorch's: LSTM i,f,g,o → i,o,f,c; GRU r,z,n → z,r,h; RNN unchanged. */
 const GATE_ORDER: Record<string, number[]> = { lstm: [0, 3, 1, 2], gru: [1, 0, 2], rnn: [0] };
@@ -22,26 +23,6 @@ export interface OnnxExportOptions {
   /** Whole-sequence scoring graph instead of one generation step. */
   sequence?: boolean;
   producerVersion?: string;
-}
-
-type Attr = { name: string; i: number } | { name: string; ints: number[] };
-interface Node { op: string; inputs: string[]; outputs: string[]; attrs?: Attr[] }
-interface Initializer { name: string; dims: number[]; type: number; raw: Uint8Array }
-type Dim = number | string;
-interface IO { name: string; type: number; dims: Dim[] }
-
-function floatInit(name: string, dims: number[], data: Float32Array): Initializer {
-  const raw = new Uint8Array(data.length * 4);
-  const dv = new DataView(raw.buffer);
-  for (let i = 0; i < data.length; i++) dv.setFloat32(4 * i, data[i], true);
-  return { name, dims, type: FLOAT, raw };
-}
-
-function int64Init(name: string, values: number[]): Initializer {
-  const raw = new Uint8Array(values.length * 8);
-  const dv = new DataView(raw.buffer);
-  values.forEach((v, i) => dv.setBigInt64(8 * i, BigInt(v), true));
-  return { name, dims: [values.length], type: INT64, raw };
 }
 
 /** Rows of a (G·H, X) matrix (or a G·H vector, X = 1) regrouped block by block in `order`. */
@@ -123,45 +104,15 @@ function buildGraph(model: RnnModel, sequence: boolean) {
   return { nodes, inits, inputs, outputs };
 }
 
-function valueInfo(io: IO): PbWriter {
-  const shape = new PbWriter();
-  for (const d of io.dims) shape.message(1, typeof d === 'number' ? new PbWriter().int(1, d) : new PbWriter().string(2, d));
-  const tensorType = new PbWriter().int(1, io.type).message(2, shape);
-  return new PbWriter().string(1, io.name).message(2, new PbWriter().message(1, tensorType));
-}
-
-function nodeProto(n: Node, index: number): PbWriter {
-  const w = new PbWriter();
-  for (const i of n.inputs) w.string(1, i);
-  for (const o of n.outputs) w.string(2, o);
-  w.string(3, `${n.op.toLowerCase()}_${index}`).string(4, n.op);
-  for (const a of n.attrs ?? []) {
-    const aw = new PbWriter().string(1, a.name);
-    if ('i' in a) aw.int(3, a.i).int(20, ATTR_INT);
-    else aw.ints(8, a.ints).int(20, ATTR_INTS);
-    w.message(5, aw);
-  }
-  return w;
-}
-
-function tensorProto(t: Initializer): PbWriter {
-  return new PbWriter().ints(1, t.dims).int(2, t.type).string(8, t.name).bytes(9, t.raw);
-}
-
 /** The ONNX ModelProto bytes for `model` (see the header for the graph's inputs and outputs). */
 export function exportOnnx(lm: LanguageModel, vocab: Vocab, opts: OnnxExportOptions = {}): Uint8Array {
+  if (lm.family === 'gpt') return exportGptOnnx(lm as GptModel, vocab, opts);
   if (lm.family !== 'rnn') {
-    throw new CharlmError('UNSUPPORTED', `ONNX export of the ${lm.family} family is not available`, 'export an rnn-family checkpoint');
+    throw new CharlmError('UNSUPPORTED', `ONNX export of the ${lm.family} family is not available`, 'ONNX export covers the rnn and gpt families');
   }
   const model = lm as RnnModel;
   const sequence = !!opts.sequence;
   const g = buildGraph(model, sequence);
-  const graph = new PbWriter();
-  g.nodes.forEach((n, i) => graph.message(1, nodeProto(n, i)));
-  graph.string(2, sequence ? 'charlm_sequence' : 'charlm_step');
-  for (const t of g.inits) graph.message(5, tensorProto(t));
-  for (const io of g.inputs) graph.message(11, valueInfo(io));
-  for (const io of g.outputs) graph.message(12, valueInfo(io));
 
   const { cell } = model.config;
   const meta: Record<string, string> = {
@@ -173,8 +124,6 @@ export function exportOnnx(lm: LanguageModel, vocab: Vocab, opts: OnnxExportOpti
                      : `input_ids int64 [B]; h0 float [L,B,H]${cell === 'lstm' ? '; c0 float [L,B,H]' : ''}`,
     outputs: `logits float ${sequence ? '[B,T,V]' : '[B,V]'} (unnormalised); hn${cell === 'lstm' ? ', cn' : ''} float [L,B,H]`,
   };
-  const m = new PbWriter().int(1, IR_VERSION).string(2, 'charlm').string(3, opts.producerVersion ?? '0.1.0');
-  m.message(7, graph).message(8, new PbWriter().string(1, '').int(2, OPSET));
-  for (const [k, v] of Object.entries(meta)) m.message(14, new PbWriter().string(1, k).string(2, v));
-  return m.finish();
+  return modelBytes(g, { graphName: sequence ? 'charlm_sequence' : 'charlm_step', irVersion: IR_VERSION, opset: OPSET,
+                        producerVersion: opts.producerVersion, meta });
 }

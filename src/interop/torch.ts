@@ -19,6 +19,15 @@ function invalid(source: string, why: string): CharlmError {
 
 /** A torch.save file (zip or legacy) → its state_dict as float32 tensors, in file order. */
 export function readTorchStateDict(bytes: Uint8Array, source: string): Map<string, NamedTensor> {
+  const { value, storages } = readTorchFile(bytes, source);
+  return materialize(value, storages, source);
+}
+
+/** What a torch.save file holds: the unpickled object (tensors as TensorRefs) and the raw storages by key. */
+export interface TorchFile { value: unknown; storages: Map<string, Uint8Array> }
+
+/** A torch.save file (zip or legacy) → its unpickled top-level object, e.g. a nanoGPT checkpoint dict (nanogpt.ts). */
+export function readTorchFile(bytes: Uint8Array, source: string): TorchFile {
   if (isZip(bytes)) return readZipFormat(bytes, source);
   if (bytes.length >= 2 && bytes[0] === 0x80 && bytes[1] === 0x02) return readLegacyFormat(bytes, source);
   throw invalid(source, 'it is neither a torch.save zip archive nor a legacy torch.save file');
@@ -33,7 +42,7 @@ function parsePid(pid: unknown[], source: string): { type: StorageType; key: str
   return { type: type as StorageType, key, numel: numel as number, view };
 }
 
-function readZipFormat(bytes: Uint8Array, source: string): Map<string, NamedTensor> {
+function readZipFormat(bytes: Uint8Array, source: string): TorchFile {
   const zip = readZip(bytes, source);
   const pkls = [...zip.entries.keys()].filter((n) => n === 'data.pkl' || n.endsWith('/data.pkl'));
   if (pkls.length !== 1) {
@@ -55,10 +64,10 @@ function readZipFormat(bytes: Uint8Array, source: string): Map<string, NamedTens
     return ref;
   };
   const { value } = unpickle(zip.read(pkls[0]), 0, { source, persistentLoad });
-  return materialize(value, storages, source);
+  return { value, storages };
 }
 
-function readLegacyFormat(bytes: Uint8Array, source: string): Map<string, NamedTensor> {
+function readLegacyFormat(bytes: Uint8Array, source: string): TorchFile {
   const opts = { source };
   let r = unpickle(bytes, 0, opts);
   if (r.value !== LEGACY_MAGIC) {
@@ -96,7 +105,7 @@ function readLegacyFormat(bytes: Uint8Array, source: string): Map<string, NamedT
     storages.set(key, bytes.subarray(p, p + ref.numel * size));
     p += ref.numel * size;
   }
-  return materialize(main.value, storages, source);
+  return { value: main.value, storages };
 }
 
 /** The state_dict (or the model state inside a training checkpoint dict) → named float32 tensors. */
@@ -116,7 +125,8 @@ function materialize(value: unknown, storages: Map<string, Uint8Array>, source: 
   return out;
 }
 
-function toFloat32(name: string, t: TensorRef, storages: Map<string, Uint8Array>, source: string): NamedTensor {
+/** One tensor of a torch.save file as contiguous float32 (other dtypes and strided views are refused, naming it). */
+export function toFloat32(name: string, t: TensorRef, storages: Map<string, Uint8Array>, source: string): NamedTensor {
   if (t.storage.dtype !== 'float32') {
     throw new CharlmError('PTH_UNSUPPORTED_DTYPE', `${source}: tensor ${name} is ${t.storage.dtype}; charlm imports float32 weights only`,
       'convert in PyTorch first: torch.save({k: v.float() for k, v in model.state_dict().items()}, path)');
