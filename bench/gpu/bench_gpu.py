@@ -25,11 +25,10 @@ TRAINER = os.path.join(HERE, '..', '..', 'torch', 'charlm_torch.py')
 
 
 def steady_chars_per_s(train_recs, chars_per_step):
-    """Chars/s between the first and the last logged step (the first interval holds start-up and compilation)."""
-    if len(train_recs) < 2:
-        return train_recs[0]['chars_per_s'] if train_recs else float('nan')
-    a, b = train_recs[0], train_recs[-1]
-    return (b['step'] - a['step']) * chars_per_step / max(b['elapsed_s'] - a['elapsed_s'], 1e-9)
+    """The median of the logged intervals' chars/s, the first (start-up, cuDNN/compile warm-up) left out; intervals
+    that hold an evaluation are slower and fall outside the median."""
+    rates = sorted(r['chars_per_s'] for r in train_recs[1:]) or [r['chars_per_s'] for r in train_recs]
+    return rates[len(rates) // 2] if rates else float('nan')
 
 
 def main():
