@@ -1058,6 +1058,10 @@ def train(args):
                 '%.4f' % last_train_loss if last_train_loss is not None else '—', val), flush=True)
             print('saved %s%s' % (last_path, ' and %s' % best_path if best_val is not None else ''), flush=True)
     if world > 1:
+        # Every rank alive while DDP and the process group are torn down: a gloo rank that tears down after its peer
+        # has exited can hang in the destructors (seen with torch 1.13).
+        torch.distributed.barrier()
+        del model
         torch.distributed.destroy_process_group()
 
 

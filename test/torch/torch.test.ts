@@ -48,8 +48,8 @@ function writeConfig(name: string, over: Partial<TrainConfig> = {}): string {
 }
 
 function py(args: string[], env: NodeJS.ProcessEnv = {}): { stdout: string; stderr: string } {
-  const r = spawnSync(PY, args, { encoding: 'utf8', env: { ...process.env, OMP_NUM_THREADS: '1', ...env }, timeout: 180_000 });
-  assert.equal(r.status, 0, `${args.join(' ')}\n${r.stderr}`);
+  const r = spawnSync(PY, args, { encoding: 'utf8', env: { ...process.env, OMP_NUM_THREADS: '1', ...env }, timeout: 300_000 });
+  assert.equal(r.status, 0, `${args.join(' ')}\n${r.error ? `${r.error.message}\n` : ''}${r.stderr}`);
   return { stdout: r.stdout, stderr: r.stderr };
 }
 
