@@ -6,7 +6,7 @@
   "target_defaults": {
     "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
     "defines": ["NAPI_DISABLE_CPP_EXCEPTIONS", "NAPI_VERSION=8"],
-    "cflags_cc": ["-O3", "-fPIC", "-fno-math-errno", "-Wno-unused-function"],
+    "cflags_cc": ["-O3", "-fPIC", "-fno-math-errno", "-Wno-unused-function", "-Wno-psabi"],
     "cflags": ["-O3", "-fPIC"],
     "xcode_settings": {
       "CLANG_CXX_LANGUAGE_STANDARD": "c++17",
@@ -19,7 +19,7 @@
       "target_name": "charlm_native",
       "sources": [
         "native/binding.cc", "native/gemm.cc", "native/gemm_packed.cc", "native/threadpool.cc",
-        "native/isa_portable.cc"
+        "native/transformer.cc", "native/isa_portable.cc"
       ],
       "dependencies": ["charlm_isa_avx2", "charlm_isa_avx512"],
       "ldflags": ["-pthread"],

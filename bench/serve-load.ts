@@ -46,7 +46,7 @@ async function runPhase(url: string, clients: number, seconds: number, length: n
       let first = false;
       ph.requests++;
       try {
-        const res = await fetch(`${url}/v1/generate`, { method: 'POST', signal: ac.signal, body: JSON.stringify({
+        const res = await fetch(`${url}/v1/generate`, { method: 'POST', headers: { 'content-type': 'application/json' }, signal: ac.signal, body: JSON.stringify({
           prompt: PROMPTS[(c + r) % PROMPTS.length], length, seed: c * 1000 + r, temperature: 0.8, stream: true }) });
         const reader = res.body!.pipeThrough(new TextDecoderStream()).getReader();
         for (;;) {

@@ -1,9 +1,10 @@
-// Node-API surface of the native engine: one function per Backend kernel (packed weights included) plus
-// setThreads/threads/isa/setIsa.
+// Node-API surface of the native engine: one function per Backend kernel (packed weights included, Transformer
+// kernels in the second half) plus setThreads/threads/isa/setIsa.
 // Typed arrays cross without copies (napi_get_typedarray_info's pointer already includes the view's byteOffset);
 // every call checks types and that each buffer is long enough for the given dimensions, then calls the kernel.
 #include <napi.h>
 
+#include <cmath>
 #include <cstdlib>
 #include <cstring>
 #include <string>
@@ -11,6 +12,7 @@
 #include "common.h"
 #include "gemm.h"
 #include "threadpool.h"
+#include "transformer.h"
 
 namespace charlm {
 namespace {
@@ -330,6 +332,114 @@ Napi::Value Mul(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
+// ---- Transformer kernels (transformer.h): fp32 on every precision. ----
+
+// A JS dropout seed as ToUint32 does it (the ref's `seed ^ …` reads the same 32 bits).
+uint32_t seedArg(Args& a, size_t i) {
+  const double d = a.num(i);
+  return std::isfinite(d) ? (uint32_t)(uint64_t)(int64_t)std::trunc(std::fmod(d, 4294967296.0)) : 0u;
+}
+double probArg(Args& a, size_t i) {
+  const double p = a.num(i);
+  if (!(p >= 0 && p < 1)) a.fail("dropout p must be in [0, 1)");
+  return p;
+}
+
+Napi::Value LayerNormForward(const Napi::CallbackInfo& info) {
+  Args a(info);
+  const long N = a.dim(6), C = a.dim(7);
+  const double eps = a.num(8), s = (double)N * C;
+  float* out = a.f32(0, s, "out"); float* mean = a.f32(1, N, "mean"); float* rstd = a.f32(2, N, "rstd");
+  const float* x = a.f32(3, s, "x"); const float* w = a.f32(4, C, "w"); const float* b = a.f32(5, C, "b", true);
+  if (a.ok()) layerNormForward(*gTab, gThreads, out, mean, rstd, x, w, b, N, C, eps);
+  return info.Env().Undefined();
+}
+
+Napi::Value LayerNormBackward(const Napi::CallbackInfo& info) {
+  Args a(info);
+  const long N = a.dim(8), C = a.dim(9);
+  const double s = (double)N * C;
+  float* dx = a.f32(0, s, "dx"); float* dw = a.f32(1, C, "dw"); float* db = a.f32(2, C, "db", true);
+  const float* dout = a.f32(3, s, "dout"); const float* x = a.f32(4, s, "x"); const float* w = a.f32(5, C, "w");
+  const float* mean = a.f32(6, N, "mean"); const float* rstd = a.f32(7, N, "rstd");
+  if (a.ok()) layerNormBackward(*gTab, gThreads, dx, dw, db, dout, x, w, mean, rstd, N, C);
+  return info.Env().Undefined();
+}
+
+Napi::Value GeluForward(const Napi::CallbackInfo& info) {
+  Args a(info);
+  const long n = a.dim(2);
+  float* out = a.f32(0, n, "out"); const float* x = a.f32(1, n, "x");
+  if (a.ok()) geluForward(*gTab, gThreads, out, x, n);
+  return info.Env().Undefined();
+}
+
+Napi::Value GeluBackward(const Napi::CallbackInfo& info) {
+  Args a(info);
+  const long n = a.dim(3);
+  float* dx = a.f32(0, n, "dx"); const float* dout = a.f32(1, n, "dout"); const float* x = a.f32(2, n, "x");
+  if (a.ok()) geluBackward(*gTab, gThreads, dx, dout, x, n);
+  return info.Env().Undefined();
+}
+
+Napi::Value Dropout(const Napi::CallbackInfo& info) {
+  Args a(info);
+  const long n = a.dim(2);
+  const double p = probArg(a, 3);
+  const uint32_t seed = seedArg(a, 4);
+  float* out = a.f32(0, n, "out"); const float* x = a.f32(1, n, "x");
+  if (a.ok()) dropout(*gTab, gThreads, out, x, n, p, seed);
+  return info.Env().Undefined();
+}
+
+Napi::Value Add(const Napi::CallbackInfo& info) {
+  Args a(info);
+  const long n = a.dim(3);
+  float* out = a.f32(0, n, "out"); const float* x = a.f32(1, n, "a"); const float* y = a.f32(2, n, "b");
+  if (a.ok()) add(*gTab, gThreads, out, x, y, n);
+  return info.Env().Undefined();
+}
+
+// attentionForward(y, lse, qkv, B, T, nh, hd, p, seed)
+Napi::Value AttentionForward(const Napi::CallbackInfo& info) {
+  Args a(info);
+  const long B = a.dim(3), T = a.dim(4), nh = a.dim(5), hd = a.dim(6);
+  const double p = probArg(a, 7), rows = (double)B * T, C = (double)nh * hd;
+  const uint32_t seed = seedArg(a, 8);
+  float* y = a.f32(0, rows * C, "y"); float* lse = a.f32(1, rows * nh, "lse");
+  const float* qkv = a.f32(2, rows * 3 * C, "qkv");
+  if (a.ok()) attentionForward(*gTab, gThreads, y, lse, qkv, B, T, nh, hd, p, seed);
+  return info.Env().Undefined();
+}
+
+// attentionBackward(dqkv, dy, y, lse, qkv, B, T, nh, hd, p, seed)
+Napi::Value AttentionBackward(const Napi::CallbackInfo& info) {
+  Args a(info);
+  const long B = a.dim(5), T = a.dim(6), nh = a.dim(7), hd = a.dim(8);
+  const double p = probArg(a, 9), rows = (double)B * T, C = (double)nh * hd;
+  const uint32_t seed = seedArg(a, 10);
+  float* dqkv = a.f32(0, rows * 3 * C, "dqkv"); const float* dy = a.f32(1, rows * C, "dy");
+  const float* y = a.f32(2, rows * C, "y"); const float* lse = a.f32(3, rows * nh, "lse");
+  const float* qkv = a.f32(4, rows * 3 * C, "qkv");
+  if (a.ok()) attentionBackward(*gTab, gThreads, dqkv, dy, y, lse, qkv, B, T, nh, hd, p, seed);
+  return info.Env().Undefined();
+}
+
+// attentionDecode(y, q, qStride, kc, vc, pos, B, T, nh, hd, S): every pos[b] + T must fit in the cache's S.
+Napi::Value AttentionDecode(const Napi::CallbackInfo& info) {
+  Args a(info);
+  const long qStride = a.dim(2), B = a.dim(6), T = a.dim(7), nh = a.dim(8), hd = a.dim(9), S = a.dim(10);
+  const double C = (double)nh * hd, rows = (double)B * T;
+  float* y = a.f32(0, rows * C, "y");
+  const float* q = a.f32(1, rows > 0 ? (rows - 1) * qStride + C : 0, "q");
+  const float* kc = a.f32(3, B * S * C, "kc"); const float* vc = a.f32(4, B * S * C, "vc");
+  const int32_t* pos = a.i32(5, B, "pos");
+  for (long b = 0; a.err.empty() && b < B; b++)
+    if (pos[b] < 0 || (double)pos[b] + T > (double)S) a.fail("pos[" + std::to_string(b) + "] + T exceeds the cache size S");
+  if (a.ok()) attentionDecode(*gTab, gThreads, y, q, qStride, kc, vc, pos, B, T, nh, hd, S);
+  return info.Env().Undefined();
+}
+
 Napi::Value SetThreads(const Napi::CallbackInfo& info) {
   Args a(info);
   const long n = a.dim(0);
@@ -361,7 +471,10 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
       {"lstmCellForward", LstmCellForward}, {"lstmCellBackward", LstmCellBackward},
       {"gruCellForward", GruCellForward}, {"gruCellBackward", GruCellBackward}, {"tanhForward", TanhForward},
       {"tanhBackward", TanhBackward}, {"softmaxXent", SoftmaxXent}, {"adam", Adam}, {"sumSquares", SumSquares},
-      {"scale", Scale}, {"mul", Mul}, {"setThreads", SetThreads}, {"getThreads", GetThreads}, {"isa", Isa},
+      {"scale", Scale}, {"mul", Mul}, {"layerNormForward", LayerNormForward},
+      {"layerNormBackward", LayerNormBackward}, {"geluForward", GeluForward}, {"geluBackward", GeluBackward},
+      {"dropout", Dropout}, {"add", Add}, {"attentionForward", AttentionForward},
+      {"attentionBackward", AttentionBackward}, {"attentionDecode", AttentionDecode}, {"setThreads", SetThreads}, {"getThreads", GetThreads}, {"isa", Isa},
       {"setIsa", SetIsa}, {"hasBf16Native", HasBf16Native}};
   for (const auto& f : fns) exports.Set(f.name, Napi::Function::New(env, f.fn, f.name));
   return exports;

@@ -13,6 +13,29 @@ typedef void (*UkrFn)(long K, const float* Ap, const float* Bp, float* C, long l
 typedef void (*UkrBf16Fn)(long K2, const uint32_t* Ap, const uint32_t* Bp, float* C, long ldc, int m, int n,
                           int beta);
 
+// Attention (attention_impl.h kernels, transformer.cc drivers). One kernel call handles one (batch, head) pair;
+// queries go in blocks of kAttnBQ rows; per-thread scratch panels have rows of ldk = attnLdk(T) floats.
+const long kAttnBQ = 64;
+// T rounded up to 32 keys (the widest register tile), plus 16 when that makes the row stride a multiple of 128
+// bytes: an odd number of cache lines keeps a panel's rows in different L1 sets (a 1 KiB stride maps 64 rows to 4).
+inline long attnLdk(long T) {
+  const long l = (T + 31) / 32 * 32;
+  return (l / 16) % 2 == 0 ? l + 16 : l;
+}
+struct AttnArgs {
+  float* y; float* lse; float* dqkv;           // forward writes y (B,T,C), lse (B,nh,T); backward writes dqkv
+  const float* qkv; const float* dy; const float* yin;   // qkv (B,T,3C); backward: dy, forward's y (B,T,C)
+  long B, T, nh, hd, ldk;
+  float scale, keepScale;                      // 1/sqrt(hd); dropout 1/(1-p)
+  uint32_t thr, seed;                          // dropout: keep when hash >= thr = floor(p*2^32)
+  bool drop;
+};
+struct DecodeArgs {
+  float* y; const float* q; const float* kc; const float* vc; const int32_t* pos;
+  long qStride, B, T, nh, hd, S;
+  float scale;
+};
+
 struct KernelTable {
   const char* name;
   int MR, NR;            // micro-tile
@@ -55,6 +78,20 @@ struct KernelTable {
   double (*sumSquares)(const float* x, long n);
   void (*scale)(float* x, long n, float s);
   void (*mul)(float* out, const float* a, const float* b, long n);
+  // Transformer kernels (transformer_impl.h, attention_impl.h); transformer.cc splits them over the thread pool.
+  void (*lnForward)(float* out, float* mean, float* rstd, const float* x, const float* w, const float* b, long N,
+                    long C, float eps);
+  // Rows [0,N): dx += ...; dwPart(C), dbPart(C) are WRITTEN with this block's Σ dout·x̂ and Σ dout.
+  void (*lnBackward)(float* dx, float* dwPart, float* dbPart, const float* dout, const float* x, const float* w,
+                     const float* mean, const float* rstd, long N, long C);
+  void (*geluForward)(float* out, const float* x, long n);
+  void (*geluBackward)(float* dx, const float* dout, const float* x, long n);
+  // Elements [0,n) of a dropout whose element 0 has global index i0 (the hash counter).
+  void (*dropout)(float* out, const float* x, long n, long i0, uint32_t thr, double s, uint32_t seed);
+  void (*add)(float* out, const float* a, const float* b, long n);
+  void (*attnForward)(const AttnArgs& a, long bh, float* scratch);   // scratch: (hd + kAttnBQ)·ldk floats
+  void (*attnBackward)(const AttnArgs& a, long bh, float* scratch);  // scratch: 2·(hd + kAttnBQ)·ldk floats
+  void (*attnDecode)(const DecodeArgs& a, long bh, float* scratch);  // scratch: S floats
 };
 
 // Each returns null when this build or this CPU cannot run that path.
@@ -89,4 +126,8 @@ static inline float bf16Round(float x) {
   (t).lstmCellBackward = lstmCellBackward; (t).gruCellForward = gruCellForward;             \
   (t).gruCellBackward = gruCellBackward; (t).tanhForward = tanhForward;                     \
   (t).tanhBackward = tanhBackward; (t).softmaxXent = softmaxXent; (t).adam = adam;          \
-  (t).sumSquares = sumSquares; (t).scale = scale; (t).mul = mul
+  (t).sumSquares = sumSquares; (t).scale = scale; (t).mul = mul;                           \
+  (t).lnForward = lnForward; (t).lnBackward = lnBackward; (t).geluForward = geluForward;    \
+  (t).geluBackward = geluBackward; (t).dropout = dropoutRange; (t).add = addVec;            \
+  (t).attnForward = attnForwardBH; (t).attnBackward = attnBackwardBH;                       \
+  (t).attnDecode = attnDecodeBH

@@ -11,6 +11,8 @@ namespace avx512 {
 #include "simd.h"
 #include "pointwise_impl.h"
 #include "gemv_impl.h"
+#include "transformer_impl.h"
+#include "attention_impl.h"
 #include "pack_x86.h"
 #undef CHARLM_W
 

@@ -8,6 +8,8 @@ namespace portable {
 #include "simd.h"
 #include "pointwise_impl.h"
 #include "gemv_impl.h"
+#include "transformer_impl.h"
+#include "attention_impl.h"
 #undef CHARLM_W
 }  // namespace portable
 

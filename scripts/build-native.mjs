@@ -1,5 +1,6 @@
 // Builds the optional native backend (native/, binding.gyp) with node-gyp during `npm install`.
-// It never fails the install: without a compiler charlm runs on the `ref` backend after one notice line.
+// It never fails the install (without a compiler charlm runs on the `ref` backend after one notice line), except
+// under CHARLM_REQUIRE_NATIVE=1 (CI), where a failed build fails with the compiler's output.
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -20,5 +21,9 @@ if (r.status === 0) {
   console.log('charlm: native backend built');
 } else {
   const why = (r.error?.message ?? String(r.stderr ?? '')).trim().split('\n').slice(-3).join(' | ');
+  if (process.env.CHARLM_REQUIRE_NATIVE === '1') {
+    console.error(`charlm: native backend not built and CHARLM_REQUIRE_NATIVE=1:\n${r.error?.message ?? ''}${r.stdout ?? ''}${r.stderr ?? ''}`);
+    process.exit(1);
+  }
   console.log(`charlm: native backend not built, charlm will use the ref backend (${why.slice(0, 300)})`);
 }

@@ -45,6 +45,8 @@ export interface TrainApiOptions {
   preset?: string;
   outDir?: string;
   resume?: boolean;
+  /** Start a fresh run in an outDir that already holds one. */
+  force?: boolean;
   initFrom?: string;
   signal?: AbortSignal;
   onEvent?: (ev: TrainEvent) => void;
@@ -55,7 +57,7 @@ export async function train(opts: TrainApiOptions): Promise<TrainResult> {
   const config = resolveConfig({ preset: opts.preset, flags: opts.config as Record<string, unknown> | undefined });
   const corpus = await loadCorpusText(opts.corpus);
   return trainLoop({ config, corpus, outDir: opts.outDir ?? `runs/${corpus.name.replace(/\.[^.]*$/, '')}`,
-                     resume: opts.resume, initFrom: opts.initFrom, signal: opts.signal, onEvent: opts.onEvent });
+                     resume: opts.resume, force: opts.force, initFrom: opts.initFrom, signal: opts.signal, onEvent: opts.onEvent });
 }
 
 export { readTextFile };

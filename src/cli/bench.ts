@@ -1,6 +1,8 @@
-// `charlm bench`: times the model the way ../shared/reference/pytorch_bench.py times PyTorch (same keys):
-// training chars/s (forward + backward + Adam on random data), sampling chars/s at batch 1 and batch N
-// (one character per step, temperature 0.8), peak resident memory. Prints one JSON line.
+// `charlm bench`: times the model the way ../shared/reference/pytorch_bench.py (rnn) and bench/nanogpt_bench.py (gpt)
+// time PyTorch (same keys): training chars/s (forward + backward + Adam/AdamW on random data, micro-batches when
+// --micro-batch is set), sampling chars/s at batch 1 and batch N (one character per step, temperature 0.8; the gpt
+// family starts from a full block_size context and keeps sliding, the steady state of long generations), peak
+// resident memory. Prints one JSON line. Model shapes come from --preset and the model flags.
 import type { Command } from 'commander';
 import { resolveConfig } from '../config.js';
 import { createModel, family } from '../model/registry.js';
@@ -12,23 +14,43 @@ import type { Backend } from '../kernels/backend.js';
 import { backendFor, checkBackendName, parseNumber } from './common.js';
 import { CharlmError } from '../errors.js';
 
-export interface BenchOptions { preset: string; vocab: number; steps: number; sampleSteps: number; sampleBatch: number; cell?: 'lstm' | 'gru' | 'rnn'; hidden?: number }
+/** Model-shape flags bench accepts on top of --preset (TrainConfig keys). */
+export interface BenchShape {
+  family?: 'rnn' | 'gpt'; nLayer?: number; nHead?: number; nEmbd?: number; blockSize?: number; seqLength?: number;
+  batchSize?: number; microBatch?: number;
+}
+export interface BenchOptions {
+  preset: string; vocab: number; steps: number; sampleSteps: number; sampleBatch: number; cell?: 'lstm' | 'gru' | 'rnn';
+  hidden?: number; shape?: BenchShape;
+}
 
 /** The preset's model (no dropout: the timed work is the model's, not the mask draws) and its training config. */
 function benchModel(be: Backend, o: BenchOptions): { m: LanguageModel; cfg: ReturnType<typeof resolveConfig> } {
-  const cfg = resolveConfig({ preset: o.preset, flags: { ...(o.cell ? { cell: o.cell } : {}), ...(o.hidden ? { hiddenSize: o.hidden } : {}) } });
+  const cfg = resolveConfig({ preset: o.preset, flags: { ...(o.cell ? { cell: o.cell } : {}), ...(o.hidden ? { hiddenSize: o.hidden } : {}), ...o.shape } });
   const m = createModel(family(cfg.family).fromTrainConfig({ ...cfg, dropout: 0, embedDropout: 0 }, o.vocab), be);
   return { m, cfg };
 }
 
 export function benchTrain(be: Backend, o: BenchOptions): number {
   const { m, cfg } = benchModel(be, o);
-  const B = cfg.batchSize, T = cfg.seqLength;
+  const B = cfg.batchSize, T = cfg.seqLength, micro = cfg.microBatch > 0 && cfg.microBatch < B ? cfg.microBatch : B;
   const rng = new Rng(0);
   m.initialize(rng);
   const x = Int32Array.from({ length: B * T }, () => rng.int(o.vocab)), y = Int32Array.from({ length: B * T }, () => rng.int(o.vocab));
-  const adam = new Adam(m.params.size);
-  const step = () => { m.forwardBackward(x, y, B, T, null); adam.update(be, m.params.data, m.params.grad, 1e-3, 0, false); m.weightsChanged(); };
+  // AdamW with the family's decay groups for gpt (nanoGPT's configure_optimizers), plain Adam for rnn as before.
+  const gpt = cfg.family === 'gpt';
+  const adam = gpt ? new Adam(m.params.size, m.params.entries.map((e) => m.decays(e.name)), m.params.entries, 0.9, 0.99)
+    : new Adam(m.params.size);
+  const parts = Array.from({ length: Math.ceil(B / micro) }, (_, i) => {
+    const r0 = i * micro, r1 = Math.min(B, r0 + micro);
+    return { x: x.subarray(r0 * T, r1 * T), y: y.subarray(r0 * T, r1 * T), n: r1 - r0 };
+  });
+  const step = () => {
+    if (parts.length === 1) m.forwardBackward(x, y, B, T, null);
+    else parts.forEach((p, i) => m.forwardBackward(p.x, p.y, p.n, T, null, undefined, { accumulate: i > 0, normalizer: B * T }));
+    adam.update(be, m.params.data, m.params.grad, 1e-3, gpt ? 0.1 : 0, gpt);
+    m.weightsChanged();
+  };
   step();
   const t = performance.now();
   for (let i = 0; i < o.steps; i++) step();
@@ -36,7 +58,7 @@ export function benchTrain(be: Backend, o: BenchOptions): number {
 }
 
 export function benchSample(be: Backend, o: BenchOptions, batch: number): number {
-  const { m } = benchModel(be, o);
+  const { m, cfg } = benchModel(be, o);
   const rng = new Rng(1);
   m.initialize(rng);
   const state = m.createState(batch), ids = Int32Array.from({ length: batch }, () => rng.int(o.vocab));
@@ -47,10 +69,17 @@ export function benchSample(be: Backend, o: BenchOptions, batch: number): number
       for (let b = 0; b < batch; b++) ids[b] = picker.pick(logits, b * o.vocab, opts, rng);
     }
   };
-  run(10);
+  let steps = o.sampleSteps;
+  if (cfg.family === 'gpt') {
+    // Start from a full context (block_size characters) and time at least one whole slide cycle, so the figure is
+    // the steady state of a long generation at context block_size, slides included.
+    const S = cfg.blockSize, prime = Int32Array.from({ length: batch * S }, () => rng.int(o.vocab));
+    m.prime(prime, batch, S, state);
+    steps = Math.max(steps, S);
+  } else run(10);
   const t = performance.now();
-  run(o.sampleSteps);
-  return (batch * o.sampleSteps) / ((performance.now() - t) / 1000);
+  run(steps);
+  return (batch * steps) / ((performance.now() - t) / 1000);
 }
 
 export function register(program: Command): void {
@@ -62,6 +91,14 @@ export function register(program: Command): void {
     .option('--threads <n>', 'native worker threads (default: all cores)', parseNumber('threads', true))
     .option('--cell <cell>', 'lstm | gru | rnn (default: the preset\'s)')
     .option('--hidden <n>', 'hidden size override', parseNumber('hidden', true))
+    .option('--family <f>', 'rnn | gpt (default: the preset\'s)')
+    .option('--n-layer <n>', 'gpt layers', parseNumber('n-layer', true))
+    .option('--n-head <n>', 'gpt heads', parseNumber('n-head', true))
+    .option('--n-embd <n>', 'gpt width', parseNumber('n-embd', true))
+    .option('--block-size <n>', 'gpt context', parseNumber('block-size', true))
+    .option('--seq-length <n>', 'training window (gpt: usually the block size)', parseNumber('seq-length', true))
+    .option('--batch-size <n>', 'training batch', parseNumber('batch-size', true))
+    .option('--micro-batch <n>', 'rows per forward/backward pass (same gradient, less memory)', parseNumber('micro-batch', true))
     .option('--vocab <n>', 'vocabulary size', parseNumber('vocab', true), 65)
     .option('--steps <n>', 'timed training steps', parseNumber('steps', true), 5)
     .option('--sample-steps <n>', 'timed sampling steps', parseNumber('sample-steps', true), 200)
@@ -70,7 +107,10 @@ export function register(program: Command): void {
     .action(async (o: Record<string, any>) => {
       if (o.precision !== 'fp32' && o.precision !== 'bf16') throw new CharlmError('BAD_OPTION', `--precision must be fp32 or bf16, got "${o.precision}"`, 'use --precision fp32');
       const be = await backendFor(o.backend, o.threads, o.precision);
-      const bo: BenchOptions = { preset: o.preset, vocab: o.vocab, steps: o.steps, sampleSteps: o.sampleSteps, sampleBatch: o.sampleBatch, cell: o.cell, hidden: o.hidden };
+      const shape: BenchShape = { family: o.family, nLayer: o.nLayer, nHead: o.nHead, nEmbd: o.nEmbd, blockSize: o.blockSize,
+                                  seqLength: o.seqLength, batchSize: o.batchSize, microBatch: o.microBatch };
+      const bo: BenchOptions = { preset: o.preset, vocab: o.vocab, steps: o.steps, sampleSteps: o.sampleSteps, sampleBatch: o.sampleBatch, cell: o.cell, hidden: o.hidden, shape };
+      const cfg = resolveConfig({ preset: o.preset, flags: { ...shape } });
       const train = benchTrain(be, bo);
       const s1 = benchSample(be, bo, 1);
       const sN = benchSample(be, bo, o.sampleBatch);
@@ -80,7 +120,9 @@ export function register(program: Command): void {
         isa: (be as unknown as { isa?: string }).isa,
         train_chars_per_s: Math.round(train), sample_chars_per_s_b1: Math.round(s1), [`sample_chars_per_s_b${o.sampleBatch}`]: Math.round(sN),
         peak_rss_mb: Math.round(process.resourceUsage().maxRSS / 1024),
-        config: { preset: o.preset, vocab: o.vocab, steps: o.steps, cell: o.cell ?? null, hidden: o.hidden ?? null },
+        config: { preset: o.preset, vocab: o.vocab, steps: o.steps, cell: o.cell ?? null, hidden: o.hidden ?? null,
+                  family: cfg.family, batch: cfg.batchSize, seq: cfg.seqLength, micro_batch: cfg.microBatch,
+                  ...(cfg.family === 'gpt' ? { n_layer: cfg.nLayer, n_head: cfg.nHead, n_embd: cfg.nEmbd, block_size: cfg.blockSize } : {}) },
       }));
     });
 }

@@ -3,6 +3,7 @@ import type { Command } from 'commander';
 import { CharlmError } from '../errors.js';
 import { createBackend, nativeUnavailableReason, type BackendName } from '../kernels/registry.js';
 import { loadModelFile, type LoadedModel } from '../model/io.js';
+import { DEFAULT_LOAD_LIMITS, type LoadLimits } from '../model/limits.js';
 import type { Backend } from '../kernels/backend.js';
 
 export function parseNumber(name: string, integer = false) {
@@ -34,13 +35,36 @@ export async function backendFor(name: BackendName, threads?: number, precision?
   return be;
 }
 
-export async function loadForCli(path: string, backend: BackendName, threads?: number): Promise<LoadedModel> {
-  return loadModelFile(path, await backendFor(backend, threads));
+export async function loadForCli(path: string, backend: BackendName, threads?: number,
+                                 limits: Partial<LoadLimits> = {}): Promise<LoadedModel> {
+  return loadModelFile(path, await backendFor(backend, threads), limits);
+}
+
+/** Adds the flags that raise the load limits (for genuinely huge models) to a command that reads model files. */
+export function limitOptions(cmd: Command, inflate = false): Command {
+  const d = DEFAULT_LOAD_LIMITS;
+  cmd.option('--max-params <n>', `refuse models with more parameters (default ${d.maxParams})`, parseNumber('max-params', true))
+    .option('--max-layers <n>', `refuse models with more recurrent layers (default ${d.maxLayers})`, parseNumber('max-layers', true))
+    .option('--max-header-bytes <n>', `refuse safetensors headers larger than this (default ${d.maxHeaderBytes})`, parseNumber('max-header-bytes', true));
+  if (inflate) cmd.option('--max-inflate-ratio <x>', `refuse zips that unpack to more than x times their size (default ${d.maxInflateRatio})`, parseNumber('max-inflate-ratio'));
+  return cmd;
+}
+
+/** The load limits given by limitOptions' flags (only those set). */
+export function limitsFrom(o: Record<string, unknown>): Partial<LoadLimits> {
+  const out: Partial<LoadLimits> = {};
+  for (const k of ['maxParams', 'maxLayers', 'maxHeaderBytes', 'maxInflateRatio'] as const) {
+    const v = o[k];
+    if (v === undefined) continue;
+    if (typeof v !== 'number' || !(v > 0)) throw new CharlmError('BAD_OPTION', `--${k.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)} must be positive`, 'e.g. --max-params 2000000000');
+    out[k] = v;
+  }
+  return out;
 }
 
 /** Adds the backend/threads options shared by model-using commands. */
 export function backendOptions(cmd: Command): Command {
-  return cmd
+  return limitOptions(cmd)
     .option('--backend <name>', 'auto | native | ref', checkBackendName, 'auto' as BackendName)
     .option('--threads <n>', 'worker threads for the native backend (default: all cores)', parseNumber('threads', true));
 }

@@ -27,7 +27,8 @@ export function register(program: Command): void {
       const corpus = await loadCorpusText(o.corpus);
       console.log(`charlm demo: training the "tiny" preset on ${corpus.source} (${corpus.text.length.toLocaleString('en-US')} characters) → ${o.out}`);
       const progress = new Progress(false);
-      const r = await train({ config, corpus, outDir: o.out, backend, onEvent: (e) => progress.event(e), consumeText: true });
+      const r = await train({ config, corpus, outDir: o.out, backend, onEvent: (e) => progress.event(e), consumeText: true,
+                              force: true }); // the demo always starts over in runs/demo
       progress.stop();
       console.log(`trained ${r.steps} steps in ${r.elapsedS.toFixed(1)} s (${Math.round(r.charsPerS).toLocaleString('en-US')} chars/s); ` +
                   `val loss ${r.bestValLoss?.toFixed(3) ?? '—'} nats/char; saved ${r.lastPath}`);

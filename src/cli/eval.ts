@@ -3,7 +3,7 @@ import type { Command } from 'commander';
 import { readTextFile } from '../data/corpus.js';
 import { EVAL_PROTOCOLS, evaluateText, windowBlock, type EvalProtocol } from '../train/evaluate.js';
 import { CharlmError } from '../errors.js';
-import { backendOptions, loadForCli, parseNumber } from './common.js';
+import { backendOptions, limitsFrom, loadForCli, parseNumber } from './common.js';
 
 export function register(program: Command): void {
   backendOptions(program.command('eval')
@@ -23,7 +23,7 @@ export function register(program: Command): void {
         throw new CharlmError('BAD_OPTION', '--block and --samples apply to --protocol windows only', 'add --protocol windows');
       }
       const text = readTextFile(textPath, 'text');
-      const lm = await loadForCli(modelPath, o.backend, o.threads);
+      const lm = await loadForCli(modelPath, o.backend, o.threads, limitsFrom(o));
       const r = evaluateText(lm.model, lm.vocab, text, { protocol, block: o.block, samples: o.samples, seed: o.seed });
       const block = protocol === 'windows' ? windowBlock(lm.model, o.block) : null;
       console.log(JSON.stringify({

@@ -2,15 +2,16 @@
 import type { Command } from 'commander';
 import { refBackend } from '../kernels/ref/index.js';
 import { loadModelFile } from '../model/io.js';
+import { limitOptions, limitsFrom } from './common.js';
 import { architecture } from '../model/describe.js';
 
 export function register(program: Command): void {
-  program.command('info')
+  limitOptions(program.command('info')
     .description('describe a checkpoint: architecture, parameters, vocabulary, training')
     .argument('<model>', 'a .safetensors checkpoint')
-    .option('--json', 'print JSON')
-    .action((modelPath: string, o: { json?: boolean }) => {
-      const lm = loadModelFile(modelPath, refBackend);
+    .option('--json', 'print JSON'))
+    .action((modelPath: string, o: { json?: boolean } & Record<string, unknown>) => {
+      const lm = loadModelFile(modelPath, refBackend, limitsFrom(o));
       const c = lm.config, t = lm.training;
       const info = {
         path: modelPath, family: c.family, architecture: architecture(c),

@@ -10,6 +10,7 @@ export class Progress {
   constructor(private quiet: boolean) {}
 
   event(e: TrainEvent): void {
+    if (e.type === 'notice') { this.line(`charlm: ${e.message}`); return; } // shown even with --quiet
     if (this.quiet) return;
     switch (e.type) {
       case 'start': {

@@ -3,7 +3,7 @@
 import type { Command } from 'commander';
 import { CharlmError } from '../errors.js';
 import { generate, SAMPLE_DEFAULTS, validateSampleOptions } from '../sample/generate.js';
-import { backendOptions, loadForCli, parseNumber, StdoutStream } from './common.js';
+import { backendOptions, limitsFrom, loadForCli, parseNumber, StdoutStream } from './common.js';
 
 export function register(program: Command): void {
   backendOptions(program.command('sample')
@@ -27,7 +27,7 @@ export function register(program: Command): void {
       const opts = { prime: o.prime as string, length: o.length, temperature: o.temperature, topK: o.topK, topP: o.topP,
                      seed: o.seed, unknown: o.unknown as 'error' | 'skip' };
       validateSampleOptions(opts);
-      const lm = await loadForCli(modelPath, o.backend, o.threads);
+      const lm = await loadForCli(modelPath, o.backend, o.threads, limitsFrom(o));
       const shownPrime = opts.unknown === 'skip' ? lm.vocab.decode(lm.vocab.encode(opts.prime, 'skip')) : opts.prime;
       lm.vocab.encode(opts.prime, opts.unknown); // fail before printing anything
       const out = new StdoutStream();

@@ -1,13 +1,20 @@
 // `charlm serve <model...>`: loads one or more checkpoints and serves the HTTP API and the web page.
-// Each model is named by its file's basename without extension, or explicitly as name=path.
+// Each model is named by its file's basename without extension, or explicitly as name=path. SIGTERM (or Ctrl-C)
+// drains: no new connections or work, in-flight answers and streams finish (up to --timeout), then exit 0.
 import { existsSync } from 'node:fs';
 import type { Command } from 'commander';
 import { CharlmError } from '../errors.js';
 import { createBackend, type BackendName } from '../kernels/registry.js';
 import { loadModelFile, type LoadedModel } from '../model/io.js';
 import { modelNameFromPath, startServer, type CharlmServer } from '../server/index.js';
+import { isLoopbackHost } from '../server/guard.js';
+import { limitOptions, limitsFrom } from './common.js';
 
-export interface ServeFlags { host: string; port: string; backend: string; threads?: string; maxBatch: string; timeout: string }
+export interface ServeFlags {
+  host: string; port: string; backend: string; threads?: string; maxBatch: string; timeout: string;
+  requestTimeout?: string; maxConnections?: string; allowedHosts?: string; apiKey?: string;
+  maxParams?: number; maxLayers?: number; maxHeaderBytes?: number;
+}
 
 const BACKENDS = ['auto', 'native', 'ref'];
 
@@ -36,6 +43,13 @@ export async function runServe(models: string[], flags: ServeFlags): Promise<Cha
   const threads = flags.threads === undefined ? undefined : posInt('--threads', flags.threads, 1024);
   const maxBatch = Math.max(1, posInt('--max-batch', flags.maxBatch, 4096));
   const timeoutS = Math.max(1, posInt('--timeout', flags.timeout, 86400));
+  const receiveS = Math.max(1, posInt('--request-timeout', flags.requestTimeout ?? '30', 86400));
+  const maxConnections = Math.max(1, posInt('--max-connections', flags.maxConnections ?? '1024', 1_000_000));
+  const apiKey = flags.apiKey ?? process.env.CHARLM_API_KEY ?? undefined;
+  if (apiKey !== undefined && apiKey.trim().length < 8) {
+    throw new CharlmError('BAD_OPTION', 'the API key (--api-key or CHARLM_API_KEY) must be at least 8 characters', 'e.g. --api-key "$(openssl rand -hex 16)"');
+  }
+  const allowedHosts = flags.allowedHosts?.split(',').map((h) => h.trim()).filter(Boolean);
   const backend = await createBackend(flags.backend as BackendName, { threads });
   const loaded: { name: string; loaded: LoadedModel }[] = [];
   for (const arg of models) {
@@ -43,11 +57,13 @@ export async function runServe(models: string[], flags: ServeFlags): Promise<Cha
     if (loaded.some((m) => m.name === name)) {
       throw new CharlmError('BAD_OPTION', `two models are named "${name}"`, 'name them apart with name=path');
     }
-    loaded.push({ name, loaded: loadModelFile(path, backend) });
+    loaded.push({ name, loaded: loadModelFile(path, backend, limitsFrom(flags as unknown as Record<string, unknown>)) });
   }
   let server: CharlmServer & { url: string };
   try {
-    server = await startServer({ models: loaded, host: flags.host, port, limits: { maxBatch, requestTimeoutMs: timeoutS * 1000 } });
+    server = await startServer({ models: loaded, host: flags.host, port,
+      limits: { maxBatch, requestTimeoutMs: timeoutS * 1000, receiveTimeoutMs: receiveS * 1000, maxConnections },
+      guard: { allowedHosts, apiKey: apiKey?.trim() } });
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
     if (code === 'EADDRINUSE' || code === 'EACCES' || code === 'EADDRNOTAVAIL' || code === 'ENOTFOUND') {
@@ -61,11 +77,15 @@ export async function runServe(models: string[], flags: ServeFlags): Promise<Cha
       `${m.loaded.vocab.size} characters (${backend.name} backend)`);
   }
   console.log(`charlm: serving on ${server.url}  (page: ${server.url}/, API: POST ${server.url}/v1/generate)`);
+  if (!isLoopbackHost(flags.host) && !apiKey) {
+    process.stderr.write(`charlm: warning: listening on ${flags.host}, beyond this machine, without an API key: anyone who can reach ` +
+      'the port can use the models; set --api-key (or CHARLM_API_KEY), and --allowed-hosts for the names clients use\n');
+  }
   return server;
 }
 
 export function register(program: Command): void {
-  program.command('serve')
+  const cmd = program.command('serve')
     .description('serve models over HTTP: a JSON/SSE API (/v1/generate, /v1/next, /v1/models) and a web page at /')
     .argument('<model...>', 'checkpoint files (.safetensors); name one with name=path')
     .option('--host <host>', 'interface to listen on', '127.0.0.1')
@@ -73,11 +93,25 @@ export function register(program: Command): void {
     .option('--backend <name>', 'compute backend: auto, native or ref', 'auto')
     .option('--threads <n>', 'threads for the native backend')
     .option('--max-batch <n>', 'most sequences stepped together (1 = no batching)', '64')
-    .option('--timeout <s>', 'longest generation per request, in seconds', '60')
-    .action(async (models: string[], flags: ServeFlags) => {
+    .option('--timeout <s>', 'longest generation per request (and the drain on SIGTERM), in seconds', '60')
+    .option('--request-timeout <s>', 'longest time to receive a request (headers and body), in seconds', '30')
+    .option('--max-connections <n>', 'most open connections', '1024')
+    .option('--allowed-hosts <list>', 'more host names the Host header may carry (comma-separated; * = any); default: the bound address and localhost')
+    .option('--api-key <key>', 'require "Authorization: Bearer <key>" on /v1/* (default: $CHARLM_API_KEY)');
+  limitOptions(cmd).action(async (models: string[], flags: ServeFlags) => {
       const server = await runServe(models, flags);
-      const stop = () => { void server.close().then(() => process.exit(0)); };
-      process.once('SIGINT', stop);
-      process.once('SIGTERM', stop);
+      let stopping = false;
+      const stop = (sig: string) => {
+        if (stopping) process.exit(1); // a second signal: now
+        stopping = true;
+        const s = Number(flags.timeout) || 60;
+        process.stderr.write(`charlm: ${sig}: finishing in-flight requests (up to ${s} s), then exiting\n`);
+        void server.drain(s * 1000).then((left) => {
+          if (left) process.stderr.write(`charlm: cancelled ${left} request(s) still running at the deadline\n`);
+          process.exit(0);
+        });
+      };
+      process.on('SIGINT', () => stop('SIGINT'));
+      process.on('SIGTERM', () => stop('SIGTERM'));
     });
 }

@@ -7,7 +7,7 @@ import { readConfigFile } from '../config-file.js';
 import { CharlmError } from '../errors.js';
 import { loadCorpusText, DATASETS } from '../data/datasets.js';
 import { train, type TrainEvent } from '../train/loop.js';
-import { backendFor } from './common.js';
+import { backendFor, limitOptions, limitsFrom } from './common.js';
 import { Progress } from './progress.js';
 import { trainWithTorch } from './train-torch.js';
 
@@ -34,10 +34,12 @@ export function register(program: Command): void {
     .option('--out <dir>', 'output folder (default runs/<corpus name>)')
     .option('--resume <dir>', 'continue the run saved in this folder')
     .option('--init-from <model>', 'fine-tune: start from this checkpoint (keeps its vocabulary)')
+    .option('--force', 'start a fresh run in an --out folder that already holds one (its files are replaced)')
     .option('--quiet', 'no progress output')
     .option('--print-config', 'print the resolved config as JSON and exit (the input of torch/charlm_torch.py)')
     .option('--engine <name>', 'charlm | torch (PyTorch DDP through torchrun: torch/charlm_torch.py; --batch-size is the global batch)', 'charlm')
     .option('--nproc <n>', 'with --engine torch: processes on this machine (torchrun --nproc_per_node)', '1');
+  limitOptions(cmd);
   for (const key of CONFIG_KEYS) {
     cmd.addOption(new Option(`--${kebab(key)} <value>`, `${HELP[key] ?? key} (default ${JSON.stringify(DEFAULTS[key])})`));
   }
@@ -86,7 +88,7 @@ export function register(program: Command): void {
     process.on('SIGINT', onSig);
     const progress = new Progress(quiet);
     try {
-      const r = await train({ config, corpus, outDir: out, backend, resume: !!o.resume, initFrom: o.initFrom as string | undefined,
+      const r = await train({ config, corpus, outDir: out, backend, resume: !!o.resume, initFrom: o.initFrom as string | undefined, force: o.force === true, limits: limitsFrom(o),
                               signal: ac.signal, onEvent: (e: TrainEvent) => progress.event(e), consumeText: true });
       progress.stop();
       if (!quiet) {

@@ -13,7 +13,7 @@ export type Tokens = Uint8Array | Uint16Array | Uint32Array;
 
 /** Reads a UTF-8 text file (a leading BOM is dropped). */
 export function readTextFile(file: string, what = 'corpus'): string {
-  return decodeUtf8(readFileBytes(file, what), file);
+  return decodeUtf8(readFileBytes(file, what, { specialMaxBytes: 2 ** 30 }), file); // a pipe works, with a cap
 }
 
 const decoder = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });

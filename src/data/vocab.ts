@@ -18,8 +18,13 @@ export class Vocab {
     const ids = new Map<string, number>();
     chars.forEach((ch, i) => {
       if (typeof ch !== 'string' || ch.length === 0 || String.fromCodePoint(ch.codePointAt(0)!) !== ch) {
-        throw new CharlmError('BAD_VOCAB', `vocabulary entry ${i} (${JSON.stringify(ch)}) is not exactly one character`,
+        throw new CharlmError('BAD_VOCAB', `vocabulary entry ${i} (${asciiJson(String(ch).slice(0, 20))}) is not exactly one character`,
           'each vocabulary entry must be a single Unicode code point');
+      }
+      const cp = ch.codePointAt(0)!;
+      if (cp >= 0xd800 && cp <= 0xdfff) { // a lone surrogate: not a character, and not encodable as UTF-8
+        throw new CharlmError('BAD_VOCAB', `vocabulary entry ${i} is a lone surrogate (${asciiJson(ch)}), not a character`,
+          'each vocabulary entry must be a Unicode scalar value; the file is damaged or was not written by charlm');
       }
       if (ids.has(ch)) {
         throw new CharlmError('BAD_VOCAB', `vocabulary lists ${describeChar(ch)} twice (entries ${ids.get(ch)} and ${i})`,

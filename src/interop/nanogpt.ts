@@ -10,6 +10,8 @@ import { Vocab } from '../data/vocab.js';
 import { readFileBytes } from '../util/fs.js';
 import type { GptConfig } from '../model/config.js';
 import { gptFamily } from '../model/gpt/family.js';
+import { gptParamSpecs } from '../model/gpt/params.js';
+import { checkParamCount, resolveLoadLimits, type LoadLimits } from '../model/limits.js';
 import type { GptModel } from '../model/gpt/model.js';
 import type { NamedTensor } from '../model/checkpoint.js';
 import { PyDict, unpickle, type TensorRef } from './pickle.js';
@@ -21,6 +23,8 @@ export interface NanoGptImportOptions {
   /** The training text (its path and contents as Python read them): the vocabulary is sorted(set(text)). */
   vocabFrom?: { path: string; text: string };
   backend?: Backend;
+  /** Caps checked before the model is allocated (model/limits.ts). */
+  limits?: Partial<LoadLimits>;
 }
 
 export interface ImportedGpt {
@@ -65,6 +69,12 @@ export function importNanoGpt(file: string, ckpt: TorchFile, opts: NanoGptImport
   const top = ckpt.value;
   if (!isNanoGptCheckpoint(top)) throw new CharlmError('IMPORT_NOT_NANOGPT', `${file} is not a nanoGPT checkpoint (no model/model_args)`, HINT);
   const config = modelArgs(top.map.get('model_args') as PyDict, file);
+  const lim = resolveLoadLimits(opts.limits); // before anything is allocated
+  if (config.n_layer > lim.maxLayers) {
+    throw new CharlmError('IMPORT_LIMIT', `${file}: model_args ask for ${config.n_layer} layers (limit ${lim.maxLayers})`,
+      'if the model really is that deep, raise the limit with --max-layers');
+  }
+  checkParamCount(gptParamSpecs(config), lim, (why, hint) => new CharlmError('IMPORT_LIMIT', `${file}: ${why}`, hint));
   const vocab = vocabFor(file, config, opts);
   const model = gptFamily.create(config, opts.backend ?? refBackend) as GptModel;
   const tensors = weights(top.map.get('model') as PyDict, ckpt, file);

@@ -65,11 +65,27 @@ export interface UnpickleOptions {
   source: string;
   /** Resolves a BINPERSID id (a tuple) to a storage. */
   persistentLoad?: (pid: unknown[]) => StorageRef;
+  /**
+   * Most objects (dicts, lists, tuples, calls, memo entries) one pickle may build; with the stack and MARK depth
+   * caps this bounds the memory a crafted pickle can claim to a few tens of megabytes. Default 100,000.
+   */
+  maxObjects?: number;
 }
+
+const MAX_STACK = 100_000, MAX_MARKS = 1_000;
 
 /** Runs one pickle starting at `pos`; returns the value and the offset just after its STOP. */
 export function unpickle(bytes: Uint8Array, pos: number, opts: UnpickleOptions): { value: unknown; end: number } {
   const { source } = opts;
+  const maxObjects = opts.maxObjects ?? 100_000;
+  let objects = 0;
+  const made = <T>(v: T): T => {
+    if (++objects > maxObjects) {
+      throw new CharlmError('PTH_LIMIT', `${source}: the pickle builds more than ${maxObjects} objects; a state_dict needs far fewer`,
+        'the file is damaged or not a torch.save(model.state_dict()) file; if it is genuine, raise --max-layers');
+    }
+    return v;
+  };
   const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const stack: unknown[] = [];
   const marks: number[] = [];
@@ -85,8 +101,9 @@ export function unpickle(bytes: Uint8Array, pos: number, opts: UnpickleOptions):
     try { return utf8.decode(bytes.subarray(p, (p += n))); } catch { throw invalid(source, `bad UTF-8 in a string at byte ${p}`); }
   };
   const line = () => {
-    const nl = bytes.indexOf(0x0a, p);
-    if (nl < 0 || nl - p > 256) throw invalid(source, `an unterminated GLOBAL name at byte ${p}`);
+    const rel = bytes.subarray(p, p + 257).indexOf(0x0a); // names are short: never scan the whole file
+    const nl = rel < 0 ? -1 : p + rel;
+    if (nl < 0) throw invalid(source, `an unterminated GLOBAL name at byte ${p}`);
     const s = new TextDecoder('latin1').decode(bytes.subarray(p, nl));
     p = nl + 1;
     return s;
@@ -109,15 +126,19 @@ export function unpickle(bytes: Uint8Array, pos: number, opts: UnpickleOptions):
   };
 
   for (;;) {
+    if (stack.length > MAX_STACK || marks.length > MAX_MARKS) {
+      throw new CharlmError('PTH_LIMIT', `${source}: the pickle nests or stacks deeper than a state_dict ever does (at byte ${p})`,
+        'the file is damaged or not a torch.save(model.state_dict()) file');
+    }
     const at = p, op = u8();
     switch (op) {
       case 0x80: u8(); break;                                   // PROTO
       case 0x95: need(8); p += 8; break;                        // FRAME (protocol 4): a hint only
       case 0x2e: return { value: pop(), end: p };               // STOP
       case 0x28: marks.push(stack.length); break;               // MARK
-      case 0x7d: stack.push(new PyDict()); break;               // EMPTY_DICT
-      case 0x29: stack.push([]); break;                         // EMPTY_TUPLE
-      case 0x5d: stack.push([]); break;                         // EMPTY_LIST
+      case 0x7d: stack.push(made(new PyDict())); break;              // EMPTY_DICT
+      case 0x29: stack.push(made([])); break;                 // EMPTY_TUPLE
+      case 0x5d: stack.push(made([])); break;                 // EMPTY_LIST
       case 0x4e: stack.push(null); break;                       // NONE
       case 0x88: stack.push(true); break;                       // NEWTRUE
       case 0x89: stack.push(false); break;                      // NEWFALSE
@@ -137,14 +158,14 @@ export function unpickle(bytes: Uint8Array, pos: number, opts: UnpickleOptions):
       case 0x58: stack.push(str(u32())); break;                 // BINUNICODE
       case 0x8c: stack.push(str(u8())); break;                  // SHORT_BINUNICODE
       case 0x55: { const n = u8(); need(n); stack.push(new TextDecoder('latin1').decode(bytes.subarray(p, (p += n)))); break; } // SHORT_BINSTRING
-      case 0x74: stack.push(popMark()); break;                  // TUPLE
-      case 0x85: stack.push([pop()]); break;                    // TUPLE1
-      case 0x86: { const b = pop(), a = pop(); stack.push([a, b]); break; } // TUPLE2
-      case 0x87: { const c = pop(), b = pop(), a = pop(); stack.push([a, b, c]); break; } // TUPLE3
-      case 0x6c: stack.push(popMark()); break;                  // LIST
-      case 0x71: memo.set(u8(), top()); break;                  // BINPUT
-      case 0x72: memo.set(u32(), top()); break;                 // LONG_BINPUT
-      case 0x94: memo.set(memo.size, top()); break;             // MEMOIZE
+      case 0x74: stack.push(made(popMark())); break;                 // TUPLE
+      case 0x85: stack.push(made([pop()])); break;                 // TUPLE1
+      case 0x86: { const b = pop(), a = pop(); stack.push(made([a, b])); break; } // TUPLE2
+      case 0x87: { const c = pop(), b = pop(), a = pop(); stack.push(made([a, b, c])); break; } // TUPLE3
+      case 0x6c: stack.push(made(popMark())); break;                 // LIST
+      case 0x71: memo.set(u8(), made(top())); break;                 // BINPUT
+      case 0x72: memo.set(u32(), made(top())); break;                 // LONG_BINPUT
+      case 0x94: memo.set(memo.size, made(top())); break;             // MEMOIZE
       case 0x68: case 0x6a: {                                   // BINGET, LONG_BINGET
         const k = op === 0x68 ? u8() : u32();
         if (!memo.has(k)) throw invalid(source, `memo entry ${k} used before it is set (byte ${at})`);
@@ -154,7 +175,7 @@ export function unpickle(bytes: Uint8Array, pos: number, opts: UnpickleOptions):
       case 0x73: { const v = pop(), k = pop(); setItems(top(), [k, v]); break; } // SETITEM
       case 0x75: { const items = popMark(); setItems(top(), items); break; }      // SETITEMS
       case 0x61: { const v = pop(), l = top(); if (!Array.isArray(l)) throw invalid(source, 'APPEND to a non-list'); l.push(v); break; }
-      case 0x65: { const items = popMark(), l = top(); if (!Array.isArray(l)) throw invalid(source, 'APPENDS to a non-list'); l.push(...items); break; }
+      case 0x65: { const items = popMark(), l = top(); if (!Array.isArray(l)) throw invalid(source, 'APPENDS to a non-list'); for (const it of items) l.push(it); break; }
       case 0x30: pop(); break;                                  // POP
       case 0x32: stack.push(top()); break;                      // DUP
       case 0x63: { const m = line(), n = line(); global(m, n); break; } // GLOBAL
@@ -164,7 +185,7 @@ export function unpickle(bytes: Uint8Array, pos: number, opts: UnpickleOptions):
       case 0x52: {                                              // REDUCE
         const args = pop(), fn = pop() as Callable;
         if (fn?.kind !== 'callable' || !Array.isArray(args)) throw invalid(source, `REDUCE of a non-callable at byte ${at}`);
-        stack.push(fn.call(args));
+        stack.push(made(fn.call(args)));
         break;
       }
       case 0x62: {                                              // BUILD: only state_dict's `_metadata` attribute
@@ -176,7 +197,7 @@ export function unpickle(bytes: Uint8Array, pos: number, opts: UnpickleOptions):
       case 0x51: {                                              // BINPERSID
         const pid = pop();
         if (!opts.persistentLoad || !Array.isArray(pid)) throw invalid(source, 'an unexpected persistent id');
-        stack.push(opts.persistentLoad(pid));
+        stack.push(made(opts.persistentLoad(pid)));
         break;
       }
       default:

@@ -44,7 +44,19 @@ export function isZip(bytes: Uint8Array): boolean {
   return bytes.length >= 4 && bytes[0] === 0x50 && bytes[1] === 0x4b && bytes[2] === 0x03 && bytes[3] === 0x04;
 }
 
-export function readZip(bytes: Uint8Array, source: string): ZipArchive {
+export interface ZipLimits {
+  /** Most entries the central directory may list. */
+  maxEntries: number;
+  /** Most bytes all reads together may produce (stored or inflated); checked against declared sizes first. */
+  maxTotalBytes: number;
+}
+
+export function readZip(bytes: Uint8Array, source: string, limits: Partial<ZipLimits> = {}): ZipArchive {
+  const maxEntries = limits.maxEntries ?? 65_536;
+  let budget = limits.maxTotalBytes ?? Infinity;
+  const overBudget = (what: string) => new CharlmError('ZIP_LIMIT',
+    `${source}: ${what} would take the archive past ${budget === Infinity ? 'its' : 'the'} limit on unpacked bytes`,
+    'the archive unpacks to far more than its size (a zip bomb, or a damaged file); if it is genuine, raise --max-inflate-ratio');
   const corrupt = (problem: string) => new CharlmError('ZIP_CORRUPT', `${source} is not a readable zip archive: ${problem}`,
     'the file is truncated or damaged; copy it again, or re-save it with torch.save(model.state_dict(), path)');
   const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
@@ -73,6 +85,10 @@ export function readZip(bytes: Uint8Array, source: string): ZipArchive {
   }
   if (cdOffset + cdSize > n) throw corrupt(`the central directory [${cdOffset}, ${cdOffset + cdSize}) lies outside the ${n}-byte file`);
   if (count > cdSize / 46) throw corrupt(`${count} entries cannot fit in a ${cdSize}-byte central directory`);
+  if (count > maxEntries) {
+    throw new CharlmError('ZIP_LIMIT', `${source} lists ${count} entries (limit ${maxEntries})`,
+      'a state_dict archive has one entry per tensor plus a few; if it is genuine, raise --max-layers');
+  }
 
   const entries = new Map<string, ZipEntry>();
   const utf8 = new TextDecoder('utf-8', { fatal: false });
@@ -120,6 +136,8 @@ export function readZip(bytes: Uint8Array, source: string): ZipArchive {
     if (start + e.compressedSize > n) {
       throw corrupt(`entry ${name} needs bytes [${start}, ${start + e.compressedSize}) but the file has ${n} (truncated?)`);
     }
+    if (e.size > budget) throw overBudget(`entry ${name} (${e.size} bytes)`);
+    budget -= e.size;
     const raw = bytes.subarray(start, start + e.compressedSize);
     let out = raw;
     if (e.method === 8) {

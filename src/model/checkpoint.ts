@@ -5,6 +5,8 @@
 
 import { CharlmError } from '../errors.js';
 import { readFileBytes, writeFileAtomic, type AtomicWriteFs } from '../util/fs.js';
+import { parseBoundedJson } from '../util/json.js';
+import { maxTensors, resolveLoadLimits, type LoadLimits } from './limits.js';
 
 export { writeFileAtomic, type AtomicWriteFs };
 
@@ -21,7 +23,6 @@ export interface DecodedSafetensors {
   metadata: Record<string, string>;
 }
 
-const MAX_HEADER_BYTES = 100 * 1024 * 1024;
 const LITTLE_ENDIAN = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
 const CORRUPT_HINT = 'the file is truncated or not a safetensors checkpoint; use another checkpoint or retrain';
 
@@ -59,8 +60,25 @@ export function encodeSafetensors(tensors: NamedTensor[], metadata: Record<strin
   return out;
 }
 
-/** safetensors bytes -> tensors (fresh, aligned copies) and metadata. `source` names the file in errors. */
-export function decodeSafetensors(bytes: Uint8Array, source: string): DecodedSafetensors {
+/** One tensor as the header declares it: data lies at [begin, end) of the data section. */
+export interface TensorEntry { name: string; shape: number[]; begin: number; end: number }
+
+/** A checked safetensors header over the file's bytes; tensor data is copied only when asked for. */
+export interface ParsedSafetensors {
+  entries: Map<string, TensorEntry>;
+  /** Tensor names in the order their data lies in the file. */
+  order: string[];
+  metadata: Record<string, string>;
+  /** Copies one tensor's data into `into` (or a fresh Float32Array); `into` must hold exactly its values. */
+  read(name: string, into?: Float32Array): Float32Array;
+}
+
+/**
+ * Checks the prefix and JSON header of a safetensors file: header size and nesting, tensor count, dtypes, shapes and
+ * data offsets (inside the data section, no overlaps), all before any tensor data is copied.
+ */
+export function parseSafetensors(bytes: Uint8Array, source: string, limits: Partial<LoadLimits> = {}): ParsedSafetensors {
+  const lim = resolveLoadLimits(limits);
   const corrupt = (problem: string) =>
     new CharlmError('CHECKPOINT_CORRUPT', `${source} is not a valid checkpoint: ${problem}`, CORRUPT_HINT);
 
@@ -69,15 +87,22 @@ export function decodeSafetensors(bytes: Uint8Array, source: string): DecodedSaf
   if (headerLen > BigInt(bytes.length - 8)) {
     throw corrupt(`the header claims ${headerLen} bytes but only ${bytes.length - 8} follow the prefix`);
   }
-  if (headerLen > BigInt(MAX_HEADER_BYTES)) throw corrupt(`the header claims ${headerLen} bytes (limit ${MAX_HEADER_BYTES})`);
+  if (headerLen > BigInt(lim.maxHeaderBytes)) {
+    throw new CharlmError('CHECKPOINT_LIMIT', `${source}: the safetensors header is ${headerLen} bytes (limit ${lim.maxHeaderBytes})`,
+      'a charlm checkpoint header is a few kilobytes; if this file is genuine, raise the limit with --max-header-bytes');
+  }
   const N = Number(headerLen);
+  const tensorCap = maxTensors(lim);
 
-  let header: unknown;
+  let text: string;
   try {
-    header = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(bytes.subarray(8, 8 + N)));
+    text = new TextDecoder('utf-8', { fatal: true }).decode(bytes.subarray(8, 8 + N));
   } catch {
     throw corrupt('the header is not valid UTF-8 JSON');
   }
+  // Root object → tensor object → shape/offsets arrays: 3 levels; each tensor has a handful of values.
+  const header = parseBoundedJson(text, { maxDepth: 3, maxValues: 16 * tensorCap + 1024 },
+    (why) => corrupt(`the header ${why.replace(/^it is not valid JSON/, 'is not valid UTF-8 JSON').replace(/^it /, '')}`));
   if (!isPlainObject(header)) throw corrupt('the header is not a JSON object');
 
   const metadata: Record<string, string> = {};
@@ -90,19 +115,24 @@ export function decodeSafetensors(bytes: Uint8Array, source: string): DecodedSaf
     }
   }
 
+  const names = Object.keys(header).filter((k) => k !== '__metadata__');
+  if (names.length > tensorCap) {
+    throw new CharlmError('CHECKPOINT_LIMIT', `${source} declares ${names.length} tensors (limit ${tensorCap})`,
+      'if this file is genuine, raise the limit with --max-layers');
+  }
   const dataStart = 8 + N;
   const dataLen = bytes.length - dataStart;
-  const entries: { name: string; shape: number[]; begin: number; end: number }[] = [];
-  for (const [name, raw] of Object.entries(header)) {
-    if (name === '__metadata__') continue;
+  const entries: TensorEntry[] = [];
+  for (const name of names) {
+    const raw = header[name];
     if (!isPlainObject(raw)) throw corrupt(`tensor '${name}' has no description object`);
     const { dtype, shape, data_offsets: offs } = raw;
     if (typeof dtype !== 'string') throw corrupt(`tensor '${name}' has no dtype`);
     if (dtype !== 'F32') {
-      throw new CharlmError('CHECKPOINT_UNSUPPORTED', `${source}: tensor '${name}' has dtype ${dtype}; charlm reads only F32`,
+      throw new CharlmError('CHECKPOINT_UNSUPPORTED', `${source}: tensor '${name}' has dtype ${dtype.slice(0, 40)}; charlm reads only F32`,
         'convert the checkpoint to float32 (e.g. in PyTorch: model.float() before saving)');
     }
-    if (!Array.isArray(shape) || !shape.every((d) => Number.isSafeInteger(d) && d >= 0)) {
+    if (!Array.isArray(shape) || shape.length > 8 || !shape.every((d) => Number.isSafeInteger(d) && d >= 0)) {
       throw corrupt(`tensor '${name}' has an invalid shape`);
     }
     const count = shape.reduce((a: number, d: number) => a * d, 1);
@@ -126,19 +156,31 @@ export function decodeSafetensors(bytes: Uint8Array, source: string): DecodedSaf
     }
   }
 
-  const tensors = new Map<string, NamedTensor>();
-  for (const e of entries) {
-    const data = new Float32Array((e.end - e.begin) / 4);
+  const byName = new Map(entries.map((e) => [e.name, e]));
+  const read = (name: string, into?: Float32Array): Float32Array => {
+    const e = byName.get(name);
+    if (!e) throw new Error(`no tensor ${name}`);
+    const n = (e.end - e.begin) / 4;
+    const data = into ?? new Float32Array(n);
+    if (data.length !== n) throw new Error(`tensor ${name}: ${n} values into a buffer of ${data.length}`);
     const src = bytes.subarray(dataStart + e.begin, dataStart + e.end);
     if (LITTLE_ENDIAN) {
-      new Uint8Array(data.buffer).set(src); // byte copy: the source offset may not be 4-aligned
+      new Uint8Array(data.buffer, data.byteOffset, data.byteLength).set(src); // byte copy: src may not be 4-aligned
     } else {
       const dv = new DataView(src.buffer, src.byteOffset, src.byteLength);
-      for (let i = 0; i < data.length; i++) data[i] = dv.getFloat32(4 * i, true);
+      for (let i = 0; i < n; i++) data[i] = dv.getFloat32(4 * i, true);
     }
-    tensors.set(e.name, { name: e.name, shape: e.shape, data });
-  }
-  return { tensors, order: entries.map((e) => e.name), metadata };
+    return data;
+  };
+  return { entries: byName, order: entries.map((e) => e.name), metadata, read };
+}
+
+/** safetensors bytes -> tensors (fresh, aligned copies) and metadata. `source` names the file in errors. */
+export function decodeSafetensors(bytes: Uint8Array, source: string, limits: Partial<LoadLimits> = {}): DecodedSafetensors {
+  const p = parseSafetensors(bytes, source, limits);
+  const tensors = new Map<string, NamedTensor>();
+  for (const name of p.order) tensors.set(name, { name, shape: p.entries.get(name)!.shape, data: p.read(name) });
+  return { tensors, order: p.order, metadata: p.metadata };
 }
 
 function isPlainObject(v: unknown): v is Record<string, unknown> {
@@ -146,6 +188,6 @@ function isPlainObject(v: unknown): v is Record<string, unknown> {
 }
 
 /** Reads and decodes a .safetensors file; missing/unreadable files and corrupt contents are CharlmErrors. */
-export function readSafetensorsFile(file: string): DecodedSafetensors {
-  return decodeSafetensors(readFileBytes(file, 'checkpoint'), file);
+export function readSafetensorsFile(file: string, limits: Partial<LoadLimits> = {}): DecodedSafetensors {
+  return decodeSafetensors(readFileBytes(file, 'checkpoint'), file, limits);
 }

@@ -1,12 +1,16 @@
-// Builds the fastify app over a list of loaded models: one JSON body parser for every content type, the
-// structured error answer {error: {code, message, field}} for every 4xx, 405s for wrong methods, and the page.
-// createServer() is for tests and embedding; startServer() listens on a host and port.
+// Builds the fastify app over a list of loaded models: JSON bodies only (415 otherwise), the Host/API-key guard,
+// the structured error answer {error: {code, message, field}} for every 4xx, 405s for wrong methods, and the page.
+// The HTTP server itself bounds slow and idle peers: a time limit to receive a request, an idle timeout and a
+// connection cap. createServer() is for tests and embedding; startServer() listens on a host and port; drain()
+// stops taking work and lets what is in flight finish (SIGTERM in `charlm serve`).
+import { createServer as createHttpServer, type Server } from 'node:http';
 import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply } from 'fastify';
 import type { LoadedModel } from '../model/io.js';
 import { isCharlmError } from '../errors.js';
 import type { BatcherOptions, BatchStats } from './batcher.js';
 import { ServerContext } from './context.js';
 import { HttpError } from './httperror.js';
+import { guardHook, type GuardOptions } from './guard.js';
 import { resolveLimits, type Limits } from './limits.js';
 import { registerGenerate } from './routes/generate.js';
 import { registerInfo } from './routes/info.js';
@@ -19,12 +23,21 @@ export interface ServerOptions {
   /** Folder holding index.html, app.js, style.css; null serves no page. */
   webDir?: string | null;
   logger?: boolean;
+  /** Host check and API key (guard.ts). startServer fills boundHost from its host. */
+  guard?: GuardOptions;
 }
 
 export interface CharlmServer {
   app: FastifyInstance;
   /** Batching counters per model (steps, seqSteps, maxBatchSeen, active, queued). */
   stats(model?: string): BatchStats;
+  /** Requests in flight (all, and streams). */
+  inflight(): { requests: number; streams: number };
+  /**
+   * Stops accepting connections and new work (503), waits up to timeoutMs for in-flight requests and streams to
+   * finish, then closes. Resolves with how many were still running at the deadline (and were cancelled).
+   */
+  drain(timeoutMs: number): Promise<number>;
   close(): Promise<void>;
 }
 
@@ -42,8 +55,21 @@ const FASTIFY_CODES: Record<string, string> = {
 export async function createServer(opts: ServerOptions): Promise<CharlmServer> {
   const limits = resolveLimits(opts.limits);
   const ctx = new ServerContext(opts.models, limits, opts.batcher);
+  let httpServer: Server | null = null;
   const app = Fastify({
     logger: opts.logger ?? false, bodyLimit: limits.bodyBytes, routerOptions: { maxParamLength: 256 },
+    // Node's own limits on slow and idle peers (checked every ≤ 1 s): a whole request must arrive within
+    // receiveTimeoutMs (else 408 and close), a silent connection is closed after idleTimeoutMs.
+    serverFactory: (handler) => {
+      const s = createHttpServer({
+        requestTimeout: limits.receiveTimeoutMs, headersTimeout: limits.receiveTimeoutMs,
+        connectionsCheckingInterval: Math.min(1000, Math.max(50, limits.receiveTimeoutMs / 4)), keepAliveTimeout: 5000,
+      }, handler);
+      s.timeout = limits.idleTimeoutMs;
+      s.maxConnections = limits.maxConnections;
+      httpServer = s;
+      return s;
+    },
     // Errors fastify raises before routing (a malformed URL, a bad media type) get the same structured body.
     frameworkErrors: (err, _req, reply) => {
       const r = reply as unknown as FastifyReply;
@@ -51,9 +77,10 @@ export async function createServer(opts: ServerOptions): Promise<CharlmServer> {
     },
   });
 
-  // Any content type is read as JSON, so `curl -d '{...}'` works without a header; parse errors are 400s.
+  // JSON only: a POST with another content type (text/plain, a form: what any web page may send cross-site without a
+  // preflight) is a 415 before its body is read. Parse errors are 400s.
   app.removeAllContentTypeParsers();
-  app.addContentTypeParser('*', { parseAs: 'string' }, (_req, body, done) => {
+  const parseJson = (_req: unknown, body: string | Buffer, done: (err: Error | null, body?: unknown) => void) => {
     const text = String(body);
     if (text.trim() === '') { done(null, undefined); return; }
     try {
@@ -61,7 +88,8 @@ export async function createServer(opts: ServerOptions): Promise<CharlmServer> {
     } catch (e) {
       done(new HttpError(400, 'BAD_JSON', `the request body is not valid JSON: ${(e as Error).message}`), undefined);
     }
-  });
+  };
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, parseJson);
 
   app.setErrorHandler((err: FastifyError | HttpError | Error, req, reply) => {
     if (err instanceof HttpError) return reply.status(err.status).send(err.body());
@@ -77,6 +105,9 @@ export async function createServer(opts: ServerOptions): Promise<CharlmServer> {
   app.setNotFoundHandler((req, reply) => reply.status(404).send(
     new HttpError(404, 'NOT_FOUND', `no route ${req.method} ${req.url.split('?')[0].slice(0, 200)}`).body()));
 
+  let draining = false;
+  app.addHook('onRequest', guardHook(opts.guard ?? {}, () => draining));
+
   registerGenerate(app, ctx);
   registerInfo(app, ctx);
   if (opts.webDir !== null) registerStatic(app, opts.webDir ?? DEFAULT_WEB_DIR);
@@ -90,17 +121,30 @@ export async function createServer(opts: ServerOptions): Promise<CharlmServer> {
   }
 
   await app.ready();
+  const close = async () => { ctx.close(); await app.close(); };
   return {
     app,
     stats: (name) => ctx.model(name ?? null).batcher.stats,
-    close: async () => { ctx.close(); await app.close(); },
+    inflight: () => ({ ...ctx.inflight }),
+    drain: async (timeoutMs) => {
+      draining = true;
+      const s = httpServer as Server | null;
+      if (s?.listening) s.close();          // no new connections; open ones finish their requests
+      s?.closeIdleConnections();
+      const deadline = Date.now() + timeoutMs;
+      while (ctx.inflight.requests > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+      const left = ctx.inflight.requests;
+      await close();
+      return left;
+    },
+    close,
   };
 }
 
 /** createServer + listen; resolves with the address actually bound (port 0 picks a free one). */
 export async function startServer(opts: ServerOptions & { host: string; port: number }):
   Promise<CharlmServer & { url: string }> {
-  const server = await createServer(opts);
+  const server = await createServer({ ...opts, guard: { boundHost: opts.host, ...opts.guard } });
   const url = await server.app.listen({ host: opts.host, port: opts.port });
   return { ...server, url };
 }

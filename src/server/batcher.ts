@@ -18,6 +18,11 @@ export interface BatcherOptions {
 
 export interface Primed { state: ModelState; logits: Float32Array }
 
+/** A prime() that ended because its `cancelled` callback said so (the client went away, or its deadline passed). */
+export class PrimeCancelled extends Error {
+  constructor() { super('cancelled'); this.name = 'PrimeCancelled'; }
+}
+
 export interface BatchStats {
   /** Batched forward passes (one per character position across all active sequences). */
   steps: number;
@@ -29,6 +34,9 @@ export interface BatchStats {
   maxSliceMs: number;
   active: number;
   queued: number;
+  /** Sequences parked because their client stopped reading; prompts waiting to be primed. */
+  paused: number;
+  priming: number;
 }
 
 interface PrimeJob {
@@ -58,6 +66,7 @@ export class Batcher {
   private active: Member[] = [];
   private queue: Member[] = [];
   private primes: PrimeJob[] = [];
+  private parked: SeqMember[] = [];                // paused by their stream's backpressure; hold their own state
   private state: ModelState | null = null;       // B = active.length rows
   private ids = new Int32Array(0);                // (B) last picked id per row
   private dirty = false;
@@ -74,7 +83,7 @@ export class Batcher {
   /** active / queued count sequences being sampled (not prompts being fed). */
   get stats(): BatchStats {
     const seqs = (l: Member[]) => l.filter((m) => m instanceof SeqMember).length;
-    return { ...this.counters, active: seqs(this.active), queued: seqs(this.queue) };
+    return { ...this.counters, active: seqs(this.active), queued: seqs(this.queue), paused: this.parked.length, priming: this.primes.length };
   }
 
   /** For SeqMember: the shared Picker (scratch buffers) applied to one row. */
@@ -113,6 +122,36 @@ export class Batcher {
     if (seq.finished) return;
     seq.finish('cancelled');
     this.removeFinished();
+    this.parked = this.parked.filter((m) => m.seq !== seq);
+  }
+
+  /**
+   * Takes a sequence out of the batch until resume() (its client is not reading: the stream's buffer is full).
+   * Its row is copied back into its own B = 1 state, so it costs no compute while parked.
+   */
+  pause(seq: Sequence): void {
+    const at = this.active.findIndex((m) => m instanceof SeqMember && m.seq === seq);
+    const m = at >= 0 ? this.active[at] as SeqMember : this.queue.find((q) => q instanceof SeqMember && q.seq === seq) as SeqMember | undefined;
+    if (!m || seq.finished) return;
+    if (at >= 0) {
+      this.model.copyStateRow(m.own, 0, this.state!, m.row);
+      this.active.splice(at, 1);
+      this.dirty = true;
+    } else {
+      this.queue = this.queue.filter((q) => q !== m);
+    }
+    m.row = -1;
+    this.parked.push(m);
+  }
+
+  /** Puts a paused sequence back in line for the batch. */
+  resume(seq: Sequence): void {
+    const m = this.parked.find((p) => p.seq === seq);
+    if (!m) return;
+    this.parked = this.parked.filter((p) => p !== m);
+    if (seq.finished) return;
+    this.queue.push(m);
+    this.schedule();
   }
 
   close(): void {
@@ -121,7 +160,8 @@ export class Batcher {
       if (m instanceof SeqMember) m.seq.finish('cancelled');
       else if (m instanceof PrimeMember) m.job.reject(new Error('batcher closed'));
     }
-    this.active = []; this.queue = [];
+    for (const m of this.parked) m.seq.finish('cancelled');
+    this.active = []; this.queue = []; this.parked = [];
     for (const j of this.primes.splice(0)) j.reject(new Error('batcher closed'));
   }
 
@@ -138,6 +178,14 @@ export class Batcher {
   private tick(): void {
     this.scheduled = false;
     const t0 = performance.now();
+    // Prompts whose clients have gone (or whose deadline passed) leave at once, not when they reach the head.
+    if (this.primes.some((j) => j.cancelled())) {
+      this.primes = this.primes.filter((j) => {
+        if (!j.cancelled()) return true;
+        j.reject(new PrimeCancelled());
+        return false;
+      });
+    }
     try {
       while (this.hasWork() && !this.closed) {
         this.admitPrimes();
@@ -146,7 +194,7 @@ export class Batcher {
         if (performance.now() - t0 >= this.opts.sliceMs) break;
       }
     } finally {
-      for (const m of this.active) if (m instanceof SeqMember) m.seq.flush();
+      for (const m of [...this.active]) if (m instanceof SeqMember) m.seq.flush(); // a flush may pause (and remove) m
       this.counters.maxSliceMs = Math.max(this.counters.maxSliceMs, performance.now() - t0);
       if (this.hasWork()) this.schedule();
     }
@@ -165,7 +213,7 @@ export class Batcher {
   /** One B = 1 forward over the next chunk of the first long prompt, stopping RIDE_CHARS short of its end. */
   private primeChunk(): void {
     const job = this.primes[0];
-    if (job.cancelled()) { this.primes.shift(); job.reject(new Error('cancelled')); return; }
+    if (job.cancelled()) { this.primes.shift(); job.reject(new PrimeCancelled()); return; }
     // As many characters as fit in half a slice at the measured speed (1 until measured), at most primeChunk.
     const fit = this.msPerPrimeChar > 0 ? Math.floor(this.opts.sliceMs / 2 / this.msPerPrimeChar) : 1;
     const T = Math.max(1, Math.min(this.opts.primeChunk, fit, job.ids.length - job.pos - RIDE_CHARS));
@@ -237,7 +285,7 @@ class PrimeMember implements Member {
   constructor(readonly job: PrimeJob, private readonly model: LanguageModel, private readonly V: number) {}
   get own(): ModelState { return this.job.state; }
   done(): boolean {
-    if (!this.finished && this.job.cancelled()) { this.finished = true; this.job.reject(new Error('cancelled')); }
+    if (!this.finished && this.job.cancelled()) { this.finished = true; this.job.reject(new PrimeCancelled()); }
     return this.finished;
   }
   feed(): number { return this.job.ids[this.job.pos]; }

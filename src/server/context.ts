@@ -1,6 +1,7 @@
 // What every route shares: the served models (each with its own Batcher), the limits, and the counters of
 // requests in flight that the 429 limits are checked against.
 import { basename } from 'node:path';
+import type { FastifyReply } from 'fastify';
 import type { LoadedModel } from '../model/io.js';
 import { isCharlmError } from '../errors.js';
 import { primeIds } from '../sample/generate.js';
@@ -72,6 +73,26 @@ export class ServerContext {
   close(): void {
     for (const m of this.models.values()) m.batcher.close();
   }
+}
+
+/**
+ * Watches for the client going away before the answer is complete (its connection closed): the returned function
+ * says whether it has, and `onGone` runs once when it happens. Every route that does work checks it.
+ */
+export function watchClient(reply: FastifyReply, onGone: () => void = () => {}): { gone: () => boolean; stop: () => void } {
+  let gone = false;
+  const onClose = () => {
+    if (reply.raw.writableFinished || gone) return;
+    gone = true;
+    onGone();
+  };
+  reply.raw.on('close', onClose);
+  return { gone: () => gone, stop: () => reply.raw.off('close', onClose) };
+}
+
+/** The answer when a prompt could not be primed before the request's deadline (the server is overloaded). */
+export function primeTimeout(ms: number): HttpError {
+  return new HttpError(503, 'PRIME_TIMEOUT', `the prompt could not be processed within ${Math.round(ms / 1000)} s (the server is busy); retry shortly`);
 }
 
 /** "path/to/shakespeare.safetensors" → "shakespeare". */

@@ -17,8 +17,18 @@ export interface Limits {
   maxStreams: number;
   /** Most concurrent generate/next requests of any kind (→ 429). */
   maxRequests: number;
-  /** Wall-clock budget of one generation; samples still running end with finishReason 'timeout'. */
+  /** Wall-clock budget of one generation; samples still running end with finishReason 'timeout'. Priming a prompt
+   *  must also finish within it (→ 503 PRIME_TIMEOUT). */
   requestTimeoutMs: number;
+  /** Longest time to receive a whole request, headers and body (→ 408 and the connection closed). */
+  receiveTimeoutMs: number;
+  /** A connection with no traffic for this long is closed (a client that stops reading a stream, an idle keep-alive).
+   *  Default: requestTimeoutMs + receiveTimeoutMs, so a long non-streamed generation is never cut. */
+  idleTimeoutMs: number;
+  /** Most open connections; more are closed as they arrive. */
+  maxConnections: number;
+  /** Unread bytes a stream may buffer for a client that is not reading before it is dropped. */
+  streamBufferBytes: number;
   /** Most sequences stepped together in one batched forward pass; more wait their turn (1 = no batching). */
   maxBatch: number;
   /** Most candidates /v1/next returns. */
@@ -35,6 +45,10 @@ export const DEFAULT_LIMITS: Limits = {
   maxStreams: 64,
   maxRequests: 256,
   requestTimeoutMs: 60_000,
+  receiveTimeoutMs: 30_000,
+  idleTimeoutMs: 90_000,
+  maxConnections: 1024,
+  streamBufferBytes: 1 << 20,
   maxBatch: 64,
   maxTop: 50,
 };
@@ -42,10 +56,11 @@ export const DEFAULT_LIMITS: Limits = {
 export function resolveLimits(partial: Partial<Limits> = {}): Limits {
   const out = { ...DEFAULT_LIMITS };
   for (const [k, v] of Object.entries(partial)) {
-    if (!(k in DEFAULT_LIMITS)) throw new Error(`unknown server limit "${k}"`);
+    if (!Object.hasOwn(DEFAULT_LIMITS, k)) throw new Error(`unknown server limit "${k}"`);
     if (v === undefined) continue;
     if (typeof v !== 'number' || !(v > 0)) throw new Error(`server limit ${k} must be a positive number, got ${String(v)}`);
     (out as Record<string, number>)[k] = v;
   }
+  if (partial.idleTimeoutMs === undefined) out.idleTimeoutMs = out.requestTimeoutMs + out.receiveTimeoutMs;
   return out;
 }

@@ -1,9 +1,21 @@
 // Server-Sent Events over a raw Node response: `event: <name>\ndata: <json>\n\n`. Writes after the client has
-// gone are dropped, so callers need not check.
+// gone are dropped, so callers need not check. Backpressure: when the socket stops taking data (write() returns
+// false) `onBlocked` runs, and `onDrain` once it takes data again, so the caller can pause its sequences; a client
+// whose unread data still passes `maxBufferBytes` is dropped.
 import type { ServerResponse } from 'node:http';
 
 export class SseStream {
-  constructor(private readonly res: ServerResponse) {}
+  private blocked = false;
+  onBlocked: () => void = () => {};
+  onDrain: () => void = () => {};
+
+  constructor(private readonly res: ServerResponse, private readonly maxBufferBytes = 1 << 20) {
+    res.on('drain', () => {
+      if (!this.blocked) return;
+      this.blocked = false;
+      this.onDrain();
+    });
+  }
 
   open(): void {
     this.res.writeHead(200, {
@@ -19,7 +31,15 @@ export class SseStream {
 
   event(name: string, data: unknown): void {
     if (this.closed) return;
-    this.res.write(`event: ${name}\ndata: ${JSON.stringify(data)}\n\n`);
+    const ok = this.res.write(`event: ${name}\ndata: ${JSON.stringify(data)}\n\n`);
+    if (this.res.writableLength > this.maxBufferBytes) {
+      this.res.destroy(); // a consumer that stopped reading: drop it ('close' cancels its work)
+      return;
+    }
+    if (!ok && !this.blocked) {
+      this.blocked = true;
+      this.onBlocked();
+    }
   }
 
   end(): void {

@@ -12,14 +12,18 @@ import { checkCorpusLength, encodeCorpus, splitTrainVal } from '../data/corpus.j
 import { RandomWindows, StatefulStreams, type Batcher } from '../data/batches.js';
 import type { LanguageModel, ModelState } from '../model/model.js';
 import { createModel, family } from '../model/registry.js';
-import { loadModelFile, saveModel, type TrainingSummary } from '../model/io.js';
+import { encodeModel, loadModelFile, saveModel, type TrainingSummary } from '../model/io.js';
+import { removeOrphanTempFiles } from '../util/fs.js';
+import type { LoadLimits } from '../model/limits.js';
 import { Rng } from '../util/rng.js';
 import { generate } from '../sample/generate.js';
 import { Adam, clipGradNorm } from './optimizer.js';
 import { initialScheduleState, lrAt, observeValidation } from './schedule.js';
 import { evaluate as evaluateLoss, windowBlock } from './evaluate.js';
 import { MetricsLog } from './metrics.js';
-import { loadTrainState, saveTrainState, STATE_FILE, type TrainStateMeta } from './state.js';
+import { checkPair, encodeTrainState, LAST_FILE, loadTrainState, saveRunCheckpoint, STATE_FILE, weightsDigest,
+         type TrainStateMeta } from './state.js';
+import { acquireRunLock, checkFreshFolder } from './lock.js';
 
 export interface CorpusInput { name: string; text: string; source: string }
 
@@ -29,7 +33,8 @@ export type TrainEvent =
   | { type: 'step'; step: number; totalSteps: number; epoch: number; loss: number; lr: number; charsPerS: number;
       elapsedS: number; etaS: number }
   | { type: 'eval'; step: number; valLoss: number; valBpc: number; best: boolean; sample: string; protocol: string }
-  | { type: 'saved'; path: string };
+  | { type: 'saved'; path: string }
+  | { type: 'notice'; message: string };
 
 export interface TrainOptions {
   config: TrainConfig;
@@ -44,6 +49,10 @@ export interface TrainOptions {
   onEvent?: (ev: TrainEvent) => void;
   /** Drop corpus.text (set it to '') once it is encoded, so a large corpus is held once, as tokens. */
   consumeText?: boolean;
+  /** Start a fresh run in a folder that already holds one (its files are replaced). */
+  force?: boolean;
+  /** Load limits for the --resume / --init-from checkpoint (model/limits.ts). */
+  limits?: Partial<LoadLimits>;
 }
 
 export interface TrainResult {
@@ -56,10 +65,27 @@ export interface TrainResult {
 const RESUMABLE_OVERRIDES: (keyof TrainConfig)[] = ['steps', 'epochs', 'evalInterval', 'logInterval', 'patience',
   'backend', 'threads', 'sampleChars'];
 
+/**
+ * Trains into opts.outDir while holding its run lock (train/lock.ts): a second training into the same folder is
+ * refused, a fresh run into a folder holding a run needs force (or resume), and temp files of a killed run are removed.
+ */
 export async function train(opts: TrainOptions): Promise<TrainResult> {
+  const notice = (message: string) => opts.onEvent?.({ type: 'notice', message });
+  const lock = acquireRunLock(opts.outDir, notice);
+  try {
+    const orphans = removeOrphanTempFiles(opts.outDir);
+    if (orphans.length) notice(`removed ${orphans.length} temporary file(s) left by an interrupted save in ${opts.outDir}`);
+    if (!opts.resume) checkFreshFolder(opts.outDir, opts.force === true);
+    return await trainLocked(opts);
+  } finally {
+    lock.release();
+  }
+}
+
+async function trainLocked(opts: TrainOptions): Promise<TrainResult> {
   const t0 = performance.now();
   mkdirSync(opts.outDir, { recursive: true });
-  const lastPath = join(opts.outDir, 'last.safetensors'), bestPath = join(opts.outDir, 'best.safetensors');
+  const lastPath = join(opts.outDir, LAST_FILE), bestPath = join(opts.outDir, 'best.safetensors');
   const statePath = join(opts.outDir, STATE_FILE);
   let cfg = opts.config;
   let saved: ReturnType<typeof loadTrainState> | null = null;
@@ -78,7 +104,8 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
   let vocab: Vocab, model: LanguageModel;
   const base = opts.resume ? lastPath : opts.initFrom;
   if (base) {
-    const lm = loadModelFile(base, backend);
+    const lm = loadModelFile(base, backend, opts.limits);
+    if (saved) checkPair(opts.outDir, saved.meta, lm.training?.steps ?? null, lm.model.params.data);
     vocab = lm.vocab;
     model = createModel(family(lm.config.family).withTrainingSettings(lm.config, cfg), backend);
     model.params.data.set(lm.model.params.data);
@@ -126,7 +153,12 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
   let history: [number, number, number | null][] = [];
   if (saved) {
     const m = saved.tensors.get('adam.m'), v = saved.tensors.get('adam.v');
-    if (!m || !v || m.data.length !== adam.m.length) throw new CharlmError('RESUME_INVALID', `${statePath} does not match the saved model`, 'start a fresh run');
+    const carried = carry ? Object.entries(model.stateTensors(carry)) : [];
+    if (!m || !v || m.data.length !== adam.m.length || v.data.length !== adam.v.length
+        || carried.some(([name, buf]) => { const t = saved!.tensors.get(name); return t !== undefined && t.data.length !== buf.length; })) {
+      throw new CharlmError('RESUME_INVALID', `${statePath} does not match the saved model (its tensor sizes differ)`,
+        `fine-tune from the weights with --init-from ${lastPath}, or start over with --force`);
+    }
     adam.m.set(m.data); adam.v.set(v.data);
     step = adam.step = saved.meta.step;
     rng.setState(saved.meta.rng);
@@ -134,7 +166,7 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
     Object.assign(sched, saved.meta.schedule);
     bestVal = saved.meta.bestVal; noImprove = saved.meta.evalsWithoutImprovement;
     history = saved.meta.history; charsSeen = saved.meta.charsSeen;
-    if (carry) for (const [name, buf] of Object.entries(model.stateTensors(carry))) { const t = saved.tensors.get(name); if (t) buf.set(t.data); }
+    for (const [name, buf] of carried) { const t = saved.tensors.get(name); if (t) buf.set(t.data); }
   }
   const startStep = step;
   const metrics = new MetricsLog(join(opts.outDir, 'metrics.jsonl'), !!saved);
@@ -156,11 +188,12 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
     valLoss: lastVal, bestValLoss: bestVal, backend: backend.name, history: thin(history, 400),
     trainConfig: cfg as unknown as Record<string, unknown>,
   });
-  const checkpoint = () => {
-    saveModel(lastPath, model, vocab, summary());
+  const checkpoint = () => { // weights and resume state as one pair (train/state.ts)
     const meta: TrainStateMeta = { step, rng: rng.getState(), batcher: batcher.getState(), schedule: { ...sched }, bestVal,
-      evalsWithoutImprovement: noImprove, history, config: cfg as unknown as Record<string, unknown>, corpus: opts.corpus.name, charsSeen };
-    saveTrainState(statePath, meta, adam.m, adam.v, carry ? model.stateTensors(carry) : null);
+      evalsWithoutImprovement: noImprove, history, config: cfg as unknown as Record<string, unknown>, corpus: opts.corpus.name, charsSeen,
+      weightsSha256: weightsDigest(model.params.data) };
+    saveRunCheckpoint(opts.outDir, encodeTrainState(meta, adam.m, adam.v, carry ? model.stateTensors(carry) : null),
+                      encodeModel(model, vocab, summary()));
     emit({ type: 'saved', path: lastPath });
   };
   const evaluate = (): boolean => {

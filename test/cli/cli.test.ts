@@ -8,6 +8,7 @@ import { existsSync, mkdtempSync, writeFileSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ROOT } from '../helpers.js';
+import { skipWithout } from '../skips.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'charlm-cli-'));
 const run = (args: string[], input?: string) => {
@@ -65,10 +66,10 @@ test('--temperature 0 is greedy and --unknown skip drops unknown prime character
   assert.ok(s.out.startsWith('To') && !s.out.includes('😀'));
 });
 
-test('greedy continuation equals PyTorch loading the same checkpoint with the seed model', (t) => {
-  const py = '/usr/bin/python3';
-  const probe = spawnSync(py, ['-c', 'import torch, numpy'], { encoding: 'utf8' });
-  if (probe.status !== 0) { t.skip('Debian python3-torch not installed'); return; }
+const py = '/usr/bin/python3';
+const noTorch = skipWithout('torch', spawnSync(py, ['-c', 'import torch, numpy'], { encoding: 'utf8' }).status !== 0 &&
+  `${py} cannot import torch/numpy (Debian python3-torch not installed)`);
+test('greedy continuation equals PyTorch loading the same checkpoint with the seed model', { skip: noTorch }, () => {
   const ours = run(['sample', model, '--prime', 'Whether', '--length', '200', '--temperature', '0']).out;
   const theirs = spawnSync(py, [join(ROOT, 'scripts', 'torch_check.py'), model, '--prime', 'Whether', '--length', '200', '--greedy'], { encoding: 'utf8' });
   assert.equal(theirs.status, 0, theirs.stderr);

@@ -10,9 +10,10 @@ import { DATASETS, SHAKESPEARE_URL, loadCorpusText } from '../../src/data/datase
 import { encodeCorpus } from '../../src/data/corpus.js';
 import { Vocab } from '../../src/data/vocab.js';
 import { CharlmError } from '../../src/errors.js';
+import { skipWithout } from '../skips.js';
 
 const MIRROR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../shared/data/tinyshakespeare.txt');
-const haveMirror = fs.existsSync(MIRROR);
+const noMirror = skipWithout('shakespeare-mirror', !fs.existsSync(MIRROR) && `${MIRROR} is absent`);
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'charlm-datasets-'));
 test.after(() => fs.rmSync(tmp, { recursive: true, force: true }));
 
@@ -40,7 +41,7 @@ test('DATASETS lists the named datasets', () => {
   assert.deepEqual(DATASETS.map((d) => d.name), ['shakespeare', 'sotu']);
 });
 
-test('shakespeare from a data dir; missing file there is DATASET_MISSING', { skip: !haveMirror && 'no local mirror' }, async () => {
+test('shakespeare from a data dir; missing file there is DATASET_MISSING', { skip: noMirror }, async () => {
   const r = await loadCorpusText('shakespeare', { dataDir: path.dirname(MIRROR) });
   assert.equal(r.name, 'shakespeare');
   assert.equal(r.text.length, 1115394);
@@ -49,7 +50,7 @@ test('shakespeare from a data dir; missing file there is DATASET_MISSING', { ski
   assert.ok(e.message.includes(path.join(tmp, 'tinyshakespeare.txt')));
 });
 
-test('shakespeare download: verified, cached atomically, then read from cache', { skip: !haveMirror && 'no local mirror' }, async () => {
+test('shakespeare download: verified, cached atomically, then read from cache', { skip: noMirror }, async () => {
   const cacheDir = path.join(tmp, 'cache-ok', 'nested');
   const lines: string[] = [];
   const { impl, calls } = fakeFetch(fs.readFileSync(MIRROR));
@@ -71,7 +72,7 @@ test('shakespeare download: verified, cached atomically, then read from cache', 
   assert.equal(healed.text, r.text);
 });
 
-test('shakespeare download with a bad checksum caches nothing', { skip: !haveMirror && 'no local mirror' }, async () => {
+test('shakespeare download with a bad checksum caches nothing', { skip: noMirror }, async () => {
   const cacheDir = path.join(tmp, 'cache-bad');
   const bad = Uint8Array.from(fs.readFileSync(MIRROR));
   bad[1000] ^= 1;

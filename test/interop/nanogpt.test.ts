@@ -22,6 +22,7 @@ import { refBackend } from '../../src/kernels/ref/index.js';
 import { CharlmError } from '../../src/errors.js';
 type Vocab = VocabClass;
 import { ROOT, diffs } from '../helpers.js';
+import { skipWithout } from '../skips.js';
 
 const FIX = path.join(ROOT, 'test', 'fixtures', 'nanogpt');
 const META = path.join(FIX, 'meta.pkl'), TEXT = path.join(FIX, 'input.txt');
@@ -32,7 +33,7 @@ test.after(() => fs.rmSync(tmp, { recursive: true, force: true }));
 
 const PY = '/usr/bin/python3';
 const probe = fs.existsSync(PY) ? spawnSync(PY, ['-c', 'import torch'], { encoding: 'utf8' }) : null;
-const noTorch = !probe ? `${PY} not found` : probe.status !== 0 ? `${PY} cannot import torch` : false;
+const noTorch = skipWithout('torch', !probe ? `${PY} not found` : probe.status !== 0 ? `${PY} cannot import torch` : false);
 
 function importGpt(file: string, opts: { meta?: string; vocabFrom?: string }) {
   const r = importModel(path.join(FIX, file), opts);

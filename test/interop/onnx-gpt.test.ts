@@ -12,6 +12,7 @@ import { Vocab } from '../../src/data/vocab.js';
 import { refBackend } from '../../src/kernels/ref/index.js';
 import { Rng } from '../../src/util/rng.js';
 import { ROOT, diffs } from '../helpers.js';
+import { skipWithout } from '../skips.js';
 
 interface OrtTensor { data: unknown; dims: readonly number[] }
 interface Ort {
@@ -21,7 +22,7 @@ interface Ort {
 const ORT_MODULE = 'onnxruntime-node';
 let ort: Ort | null = null, why = '';
 try { ort = (await import(ORT_MODULE)) as Ort; } catch (e) { why = `onnxruntime-node cannot load here: ${(e as Error).message.split('\n')[0]}`; }
-if (!ort) console.log(`skipping ONNX Runtime checks: ${why}`);
+const skip = skipWithout('onnxruntime', !ort && why);
 
 const FIX = path.join(ROOT, 'test', 'fixtures', 'nanogpt');
 // Observed: ≤ 5.4e-6 (the trained fixture ckpt.pt at T = 32; ≤ 1.2e-6 on the random models): float32 sums in a
@@ -51,7 +52,7 @@ function models(): { name: string; model: GptModel; vocab: Vocab }[] {
   return out;
 }
 
-test('gpt graph = GptModel.forward in onnxruntime (T = 1 … block_size)', { skip: ort ? false : why }, async () => {
+test('gpt graph = GptModel.forward in onnxruntime (T = 1 … block_size)', { skip }, async () => {
   const rng = new Rng(13);
   for (const { name, model, vocab } of models()) {
     const session = await ort!.InferenceSession.create(exportOnnx(model, vocab));

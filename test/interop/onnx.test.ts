@@ -11,6 +11,7 @@ import { Vocab } from '../../src/data/vocab.js';
 import { refBackend } from '../../src/kernels/ref/index.js';
 import { Rng } from '../../src/util/rng.js';
 import { ROOT, diffs, toBatchMajor } from '../helpers.js';
+import { skipWithout } from '../skips.js';
 
 // The slice of onnxruntime-node's API used here (its 1.16 typings do not resolve under NodeNext).
 interface OrtTensor { data: unknown; dims: readonly number[] }
@@ -21,7 +22,7 @@ interface Ort {
 const ORT_MODULE = 'onnxruntime-node'; // devDependency pinned at 1.16.3: it ships its native binaries and, unlike 1.17+, has no postinstall download
 let ort: Ort | null = null, why = '';
 try { ort = (await import(ORT_MODULE)) as Ort; } catch (e) { why = `onnxruntime-node cannot load here: ${(e as Error).message.split('\n')[0]}`; }
-if (!ort) console.log(`skipping ONNX Runtime checks: ${why}`);
+const skip = skipWithout('onnxruntime', !ort && why);
 
 const FIX = path.join(ROOT, 'test', 'fixtures', 'pth');
 const TOL = 1e-4;
@@ -68,7 +69,7 @@ function report(label: string, got: { logits: Float32Array; hn: Float32Array; cn
   assert.ok(dl <= TOL && dh <= TOL && dc <= TOL, label);
 }
 
-test('step graph = CharModel.step in onnxruntime', { skip: ort ? false : why }, async () => {
+test('step graph = CharModel.step in onnxruntime', { skip }, async () => {
   const rng = new Rng(11);
   for (const { name, model, vocab } of models()) {
     const B = 3, ids = Int32Array.from({ length: B }, () => rng.nextU32() % vocab.size);
@@ -80,7 +81,7 @@ test('step graph = CharModel.step in onnxruntime', { skip: ort ? false : why }, 
   }
 });
 
-test('sequence graph = CharModel.forward in onnxruntime (zero and given state)', { skip: ort ? false : why }, async () => {
+test('sequence graph = CharModel.forward in onnxruntime (zero and given state)', { skip }, async () => {
   const rng = new Rng(12);
   for (const { name, model, vocab } of models()) {
     const B = 2, T = 9, V = vocab.size;

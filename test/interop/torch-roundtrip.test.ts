@@ -1,6 +1,6 @@
 // charlm → PyTorch: a charlm checkpoint loads in the seed's PyTorch model (scripts/torch_check.py, strict
 // load_state_dict) and gives charlm's logits; and .pth → charlm import → checkpoint → PyTorch closes the loop.
-// Skipped, with the reason printed, where /usr/bin/python3 has no torch.
+// A printed skip where /usr/bin/python3 has no torch (a failure under CI, which installs Debian's python3-torch).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
@@ -14,11 +14,11 @@ import { Vocab } from '../../src/data/vocab.js';
 import { refBackend } from '../../src/kernels/ref/index.js';
 import { Rng } from '../../src/util/rng.js';
 import { ROOT, diffs } from '../helpers.js';
+import { skipWithout } from '../skips.js';
 
 const PY = '/usr/bin/python3';
 const probe = fs.existsSync(PY) ? spawnSync(PY, ['-c', 'import torch, numpy'], { encoding: 'utf8' }) : null;
-const skip = !probe ? `${PY} not found` : probe.status !== 0 ? `${PY} cannot import torch/numpy` : false;
-if (skip) console.log(`skipping PyTorch round trip: ${skip}`);
+const skip = skipWithout('torch', !probe ? `${PY} not found` : probe.status !== 0 ? `${PY} cannot import torch/numpy` : false);
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'charlm-torch-'));
 test.after(() => fs.rmSync(tmp, { recursive: true, force: true }));
 

@@ -11,12 +11,13 @@ import { loadNative, nativeHasBf16Dot, setNativeIsa, type Isa } from '../../src/
 import { checkGuards, copyView, exactEntries, expectClose, randView, rng } from './check.js';
 import { checkMatmul, MATMUL_SHAPES, registerKernelSuite } from './suite.js';
 import { checkPacked, checkPackedLarge, PACKED_ODD, PACKED_SEED } from './packed.js';
+import { skipNativeBlock } from '../skips.js';
 
 registerKernelSuite('ref', () => refBackend);
 
 const loaded = loadNative();
 if ('error' in loaded) {
-  console.log(`# native backend not available (${loaded.error}); testing ref only`);
+  skipNativeBlock('kernel suite on every ISA path, seed GEMM shapes, threads, CHARLM_ISA, bf16, packed handles');
 } else {
   const native = loaded.backend;
   const defaultIsa = native.isa as Isa;
@@ -45,7 +46,7 @@ if ('error' in loaded) {
   ];
 
   for (const isa of isas) {
-    test(`native[${isa}]: seed-model GEMM shapes (sampled entries vs float64, tol 1e-4·Σ|a·b|)`, () => {
+    test(`native[${isa}]: seed-model GEMM shapes (sampled entries vs float64, tol 1e-5·Σ|a·b|)`, () => {
       setNativeIsa(isa); native.setThreads(threads);
       SEED.forEach(([M, N, K, tA, tB], s) => {
         const r = rng(500 + s);
@@ -57,7 +58,7 @@ if ('error' in loaded) {
           idx.push(0, M * N - 1, N - 1, (M - 1) * N);
           const { want, scale } = exactEntries(A, B, acc ? C0 : null, M, N, K, tA, tB, idx);
           expectClose(`native[${isa}] matmul ${M}x${N}x${K} ${tA ? 'T' : 'N'}${tB ? 'T' : 'N'}${acc ? ' acc' : ''}`,
-            idx.map((i) => C[i]), want, 1e-4, scale);
+            idx.map((i) => C[i]), want, 1e-5, scale);
         }
         // bf16 on the same shape: float64 over the bf16-rounded inputs (the twin's math), tolerance as below.
         const bf = loadNative({ precision: 'bf16' });
@@ -128,8 +129,9 @@ if ('error' in loaded) {
       setNativeIsa(isa); native.setThreads(threads);
       const bf = loadNative({ precision: 'bf16' });
       assert.ok(!('error' in bf));
-      // Same bf16-rounded inputs, exact products, fp32 sums in different orders: the fp32 tolerance would hold;
-      // stated looser at 2e-4·Σ|â·b̂| to leave room for vdpbf16ps's pairwise sums and its flushing of denormals.
+      // Same bf16-rounded inputs, exact products, fp32 sums in different orders: the fp32 tolerance would hold (the
+      // FMA emulation path stays under 2e-7·Σ|â·b̂|); stated looser at 2e-4·Σ|â·b̂| to leave room for vdpbf16ps's
+      // pairwise sums and its flushing of denormals, not yet measured on an AVX512_BF16 CPU.
       MATMUL_SHAPES.forEach(([M, N, K], s) => checkMatmul(bf.backend, `native-bf16[${isa}]`, M, N, K, 700 + s, 2e-4, refBf));
       // Against unrounded float64: each input carries ≤2^-9 relative error, so |err| ≤ ~2^-8·Σ|a·b|; assert 1e-2.
       const [M, N, K] = [64, 2048, 512];

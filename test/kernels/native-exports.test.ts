@@ -1,11 +1,12 @@
 // The native backend must expose exactly refBackend's kernels (same names, all functions), plus the optional Backend
 // methods it implements (the packed-weights trio) and the documented native knobs (setThreads, threads, isa,
-// precision). Skipped with a notice when the addon is not built.
+// precision). A printed skip when the addon is not built.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { refBackend } from '../../src/kernels/ref/index.js';
 import { createRefBf16Backend } from '../../src/kernels/ref/bf16.js';
 import { loadNative } from '../../src/kernels/native/index.js';
+import { nativeMissing, skipWithout } from '../skips.js';
 
 const OPTIONAL = ['matmulPacked', 'packWeights', 'repack'];   // Backend's optional methods (ref has none)
 const EXTRAS = ['isa', 'precision', 'setThreads', 'threads', ...OPTIONAL].sort();
@@ -15,14 +16,10 @@ test('ref bf16 twin exposes exactly refBackend\'s names', () => {
   assert.deepEqual(Object.keys(createRefBf16Backend()).sort(), Object.keys(refBackend).sort());
 });
 
-test('native backend exposes exactly refBackend\'s methods (+ documented knobs)', (t) => {
+test('native backend exposes exactly refBackend\'s methods (+ documented knobs)', { skip: skipWithout('native', nativeMissing()) }, () => {
   for (const precision of ['fp32', 'bf16'] as const) {
     const r = loadNative({ precision });
-    if ('error' in r) {
-      console.log(`# native backend not available (${r.error}); skipped`);
-      t.skip('native addon not built');
-      return;
-    }
+    assert.ok(!('error' in r), 'error' in r ? r.error : '');
     const b = r.backend;
     const refMethods = methods(refBackend);
     assert.deepEqual(methods(b).filter((k) => !EXTRAS.includes(k)), refMethods);

@@ -111,10 +111,14 @@ test('garbage, text files and huge header lengths are CHECKPOINT_CORRUPT', () =>
   // One byte more than the file holds; exactly what it holds is fine.
   throwsCode(() => decodeSafetensors(build('{}', new Uint8Array(0), 3n), 'long'), 'CHECKPOINT_CORRUPT');
   assert.equal(decodeSafetensors(build('{}  ', new Uint8Array(0), 4n), 'exact').order.length, 0);
-  // A length the file does hold but above the 100 MB header cap: refused before any decoding.
-  const big = new Uint8Array(8 + 100 * 1024 * 1024 + 8);
-  new DataView(big.buffer).setBigUint64(0, BigInt(100 * 1024 * 1024 + 1), true);
-  assert.match(throwsCode(() => decodeSafetensors(big, 'big'), 'CHECKPOINT_CORRUPT').message, /limit/);
+  // A length the file does hold but above the 16 MiB header cap: refused before any decoding (CHECKPOINT_LIMIT,
+  // with the flag that raises it); a raised cap reads it.
+  const big = new Uint8Array(8 + 16 * 1024 * 1024 + 8);
+  new DataView(big.buffer).setBigUint64(0, BigInt(16 * 1024 * 1024 + 8), true);
+  big.fill(0x20, 8); big[8] = 0x7b; big[9] = 0x7d;
+  const lim = throwsCode(() => decodeSafetensors(big, 'big'), 'CHECKPOINT_LIMIT');
+  assert.match(lim.message, /limit/); assert.match(lim.hint, /--max-header-bytes/);
+  assert.equal(decodeSafetensors(big, 'big', { maxHeaderBytes: 32 * 1024 * 1024 }).order.length, 0);
 });
 
 test('malformed headers are CHECKPOINT_CORRUPT with the problem named', () => {

@@ -1,11 +1,12 @@
 // Golden parity with PyTorch: the fixtures (test/fixtures/make_golden.py) hold weights, inputs, logits, loss,
-// every gradient and 5 Adam/AdamW steps of the seed's model (and GRU/RNN variants); every backend must match them.
+// every gradient and 5 steps of Adam, Adam with L2 weight decay and AdamW (decoupled) of the seed's model (and
+// GRU/RNN variants); every backend must match them within tolerances set from the observed diffs.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { CharModel } from '../../src/model/charmodel.js';
-import { availableBackends } from '../../src/kernels/registry.js';
+import { backendsUnderTest } from '../skips.js';
 import type { Backend } from '../../src/kernels/backend.js';
-import { diffs, loadGolden, toBatchMajor, type Golden } from '../helpers.js';
+import { expectWithin, loadGolden, OPTIMIZER_CASES, toBatchMajor, type Golden } from '../helpers.js';
 
 function build(g: Golden, backend: Backend): CharModel {
   const m = new CharModel({ cell: g.cell, vocabSize: g.V, embeddingDim: g.E, hiddenSize: g.H, numLayers: g.L,
@@ -19,9 +20,12 @@ function build(g: Golden, backend: Backend): CharModel {
   return m;
 }
 
-const LOGIT_TOL = 1e-5, GRAD_TOL = 1e-4, LOSS_TOL = 1e-5, ADAM_TOL = 1e-5;
+// Tolerances from the observed max diffs (docs/testing.md), with a 10–30× margin: logits, states and losses agree to
+// ~1e-7 (fp32 GEMMs summing in another order than PyTorch's), gradients to ~3e-8,
+// weights after 5 optimizer steps to ~1e-6 (Adam's m/√v amplifies the last-bit differences of tiny gradients).
+const LOGIT_ABS = 2e-6, LOSS_ABS = 2e-6, GRAD_ABS = 1e-7, GRAD_REL = 1e-5, ADAM_ABS = 2e-5;
 
-for (const { backend, label } of await availableBackends()) {
+for (const { backend, label } of await backendsUnderTest('golden parity with PyTorch')) {
   for (const cell of ['lstm', 'gru', 'rnn'] as const) {
     const g = loadGolden(cell);
     const { B, T, V } = g;
@@ -32,19 +36,13 @@ for (const { backend, label } of await availableBackends()) {
       const state = m.createState(B);
       const loss = m.forwardBackward(x, y, B, T, state);
       const logits = toBatchMajor(m.forward(x, B, T, null), B, T, V);
-      const dl = diffs(logits, g.logits);
-      console.log(`  ${label} ${cell} logits max abs diff ${dl.abs.toExponential(2)}; loss ${loss} vs ${g.loss}`);
-      assert.ok(dl.abs <= LOGIT_TOL, `logits diff ${dl.abs}`);
-      assert.ok(Math.abs(loss - g.loss) <= LOSS_TOL);
-      assert.ok(diffs(state.h, g.h_n).abs <= LOGIT_TOL, 'h_n');
-      if (g.c_n) assert.ok(diffs(state.c!, g.c_n).abs <= LOGIT_TOL, 'c_n');
-      let worst = 0;
+      expectWithin(`${label} ${cell} logits`, logits, g.logits, LOGIT_ABS, 0);
+      expectWithin(`${label} ${cell} loss`, [loss], [g.loss], LOSS_ABS, 0);
+      expectWithin(`${label} ${cell} h_n`, state.h, g.h_n, LOGIT_ABS, 0);
+      if (g.c_n) expectWithin(`${label} ${cell} c_n`, state.c!, g.c_n, LOGIT_ABS, 0);
       for (const gr of g.grads) {
-        const d = diffs(m.params.gradOf(gr.name), gr.data);
-        worst = Math.max(worst, Math.min(d.abs, d.rel));
-        assert.ok(d.abs <= GRAD_TOL || d.rel <= GRAD_TOL, `${gr.name}: abs ${d.abs} rel ${d.rel}`);
+        expectWithin(`${label} ${cell} grad ${gr.name}`, m.params.gradOf(gr.name), gr.data, GRAD_ABS, GRAD_REL);
       }
-      console.log(`  ${label} ${cell} gradients: worst min(abs,rel) diff ${worst.toExponential(2)} over ${g.grads.length} tensors`);
     });
 
     test(`[${label}] ${cell}: forward from a nonzero initial state matches PyTorch`, () => {
@@ -53,17 +51,16 @@ for (const { backend, label } of await availableBackends()) {
       state.h.set(g.with_state.h0);
       if (state.c) state.c.set(g.with_state.c0!);
       const logits = toBatchMajor(m.forward(x, B, T, state), B, T, V);
-      const d = diffs(logits, g.with_state.logits);
-      console.log(`  ${label} ${cell} with_state logits max abs diff ${d.abs.toExponential(2)}`);
-      assert.ok(d.abs <= LOGIT_TOL);
-      assert.ok(diffs(state.h, g.with_state.h_n).abs <= LOGIT_TOL);
-      if (state.c) assert.ok(diffs(state.c, g.with_state.c_n!).abs <= LOGIT_TOL);
+      expectWithin(`${label} ${cell} with_state logits`, logits, g.with_state.logits, LOGIT_ABS, 0);
+      expectWithin(`${label} ${cell} with_state h_n`, state.h, g.with_state.h_n, LOGIT_ABS, 0);
+      if (state.c) expectWithin(`${label} ${cell} with_state c_n`, state.c, g.with_state.c_n!, LOGIT_ABS, 0);
     });
 
-    for (const opt of ['adam', 'adamw'] as const) {
+    for (const opt of OPTIMIZER_CASES) {
+      if (!g[opt]) continue;
       test(`[${label}] ${cell}: 5 ${opt} steps give PyTorch's losses and weights`, () => {
         const m = build(g, backend);
-        const o = g[opt], n = m.params.size;
+        const o = g[opt]!, n = m.params.size;
         const mom = new Float32Array(n), vel = new Float32Array(n);
         const losses: number[] = [];
         for (let s = 1; s <= 5; s++) {
@@ -72,12 +69,11 @@ for (const { backend, label } of await availableBackends()) {
                        o.weight_decay, opt === 'adamw', s);
           m.weightsChanged();
         }
-        const dl = diffs(losses, o.losses);
-        let worst = 0;
-        for (const p of o.params_after) worst = Math.max(worst, diffs(m.params.value(p.name), p.data).abs);
-        console.log(`  ${label} ${cell} ${opt}: losses max diff ${dl.abs.toExponential(2)}, weights max abs diff ${worst.toExponential(2)}`);
-        assert.ok(dl.abs <= ADAM_TOL);
-        assert.ok(worst <= ADAM_TOL);
+        console.log(`  ${opt}: weight_decay ${o.weight_decay}`);
+        expectWithin(`${label} ${cell} ${opt} losses`, losses, o.losses, LOSS_ABS, 0);
+        for (const p of o.params_after) {
+          expectWithin(`${label} ${cell} ${opt} ${p.name} after 5 steps`, m.params.value(p.name), p.data, ADAM_ABS, 0);
+        }
       });
     }
   }

@@ -9,6 +9,7 @@ import { loadNative } from '../../src/kernels/native/index.js';
 import { refBackend } from '../../src/kernels/ref/index.js';
 import { Rng } from '../../src/util/rng.js';
 import { diffs } from '../helpers.js';
+import { skipNativeBlock } from '../skips.js';
 
 /** The same kernels without the optional packed trio: every product goes through matmul. */
 function plain(be: Backend): Backend {
@@ -20,7 +21,7 @@ const V = 11, E = 8, H = 40, L = 2;
 
 for (const precision of ['fp32', 'bf16'] as const) {
   const loaded = loadNative({ precision });
-  if ('error' in loaded) { console.log(`# native backend not available (${loaded.error}); skipped`); break; }
+  if ('error' in loaded) { skipNativeBlock('packed weights in the model'); break; }
   const be = loaded.backend, unpacked = plain(be);
   // fp32: the blocked GEMM reads the same panels either way; the batch <= 4 kernels sum in another order.
   // bf16: same bf16-rounded inputs, fp32 sums in another order (vdpbf16ps pairs).

@@ -71,7 +71,7 @@ test('stop strings end a sample and are not included; streamed text never leaks 
   const r = await post(`${s.url}/v1/generate`, { prompt: 'Speak', length: 400, seed: 5, stop: [stop, 'QQQ'] });
   assert.equal(r.json.samples[0].finishReason, 'stop');
   assert.equal(r.json.samples[0].text, full.slice(0, cut));
-  const res = await fetch(`${s.url}/v1/generate`, { method: 'POST', body: JSON.stringify({ prompt: 'Speak', length: 400, seed: 5, stop, stream: true }) });
+  const res = await fetch(`${s.url}/v1/generate`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ prompt: 'Speak', length: 400, seed: 5, stop, stream: true }) });
   const events = await readSse(res);
   const streamed = events.filter((e) => e.event === 'chunk').map((e) => e.data.text).join('');
   assert.equal(streamed, full.slice(0, cut));
@@ -80,7 +80,7 @@ test('stop strings end a sample and are not included; streamed text never leaks 
 test('streaming: start, chunks that add up to the JSON answer, one sample event each, then done', async () => {
   const body = { prompt: 'All', length: 300, seed: 11, n: 2 };
   const plain = await post(`${s.url}/v1/generate`, body);
-  const res = await fetch(`${s.url}/v1/generate`, { method: 'POST', body: JSON.stringify({ ...body, stream: true }) });
+  const res = await fetch(`${s.url}/v1/generate`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ ...body, stream: true }) });
   assert.equal(res.status, 200);
   assert.match(res.headers.get('content-type')!, /^text\/event-stream/);
   const events = await readSse(res);

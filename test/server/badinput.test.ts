@@ -35,8 +35,12 @@ function cases(): Case[] {
   out.push({ method: 'POST', path: '/v1/generate', body: JSON.stringify({ prompt: 'A'.repeat(70_000) }), status: 413 });
   out.push({ method: 'POST', path: '/v1/next', body: 'x'.repeat(200_000), status: 413 });
   out.push({ method: 'POST', path: '/v1/generate', body: '{"__proto__": {"length": 1}}', status: 400 });
-  out.push({ method: 'POST', path: '/v1/generate', body: '{"prompt":"A"}', headers: { 'content-type': 'text/plain' }, status: 200 });
-  out.push({ method: 'POST', path: '/v1/generate', body: '{"prompt":"A"}', headers: { 'content-type': 'multipart/form-data' }, status: 200 });
+  // JSON only: what a web page may POST cross-site without a preflight (text/plain, forms) is a 415.
+  for (const type of ['text/plain', 'multipart/form-data', 'application/x-www-form-urlencoded', 'text/plain;charset=UTF-8', 'application/xml']) {
+    out.push({ method: 'POST', path: '/v1/generate', body: '{"prompt":"A"}', headers: { 'content-type': type }, status: 415 });
+    out.push({ method: 'POST', path: '/v1/next', body: '{"prompt":"A"}', headers: { 'content-type': type }, status: 415 });
+  }
+  out.push({ method: 'POST', path: '/v1/generate', body: '{"prompt":"A","length":3}', headers: { 'content-type': 'application/json; charset=utf-8' }, status: 200 });
   for (const [m, p] of [['GET', '/v1/generate'], ['PUT', '/v1/generate'], ['DELETE', '/v1/models'], ['PATCH', '/healthz'],
     ['POST', '/v1/models'], ['POST', '/healthz'], ['DELETE', '/v1/next'], ['GET', '/v2/generate'], ['GET', '/v1/models/x/y'],
     ['GET', '/../etc/passwd'], ['GET', '/web/app.js'], ['GET', '/%'], ['GET', '/v1/models/' + 'x'.repeat(300)],

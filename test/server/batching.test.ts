@@ -57,7 +57,7 @@ test('a client that disconnects is removed from the batch at once', async () => 
   try {
     const open = async () => {
       const ac = new AbortController();
-      const res = await fetch(`${s.url}/v1/generate`, { method: 'POST', signal: ac.signal,
+      const res = await fetch(`${s.url}/v1/generate`, { method: 'POST', headers: { 'content-type': 'application/json' }, signal: ac.signal,
         body: JSON.stringify({ prompt: 'A', length: 10000, stream: true, n: 2 }) });
       const reader = res.body!.getReader();
       await reader.read(); // the start event
@@ -85,17 +85,17 @@ test('too many concurrent streams → 429 with the structured error; slots free 
   const s = await startServer({ models: [{ name: 'm', loaded: slow }], host: '127.0.0.1', port: 0, limits: { maxStreams: 2 } });
   try {
     const acs = [new AbortController(), new AbortController()];
-    const opened = await Promise.all(acs.map((ac) => fetch(`${s.url}/v1/generate`, { method: 'POST', signal: ac.signal,
+    const opened = await Promise.all(acs.map((ac) => fetch(`${s.url}/v1/generate`, { method: 'POST', headers: { 'content-type': 'application/json' }, signal: ac.signal,
       body: JSON.stringify({ prompt: 'A', length: 10000, stream: true }) })));
     assert.deepEqual(opened.map((r) => r.status), [200, 200]);
-    const third = await fetch(`${s.url}/v1/generate`, { method: 'POST', body: JSON.stringify({ prompt: 'A', length: 10, stream: true }) });
+    const third = await fetch(`${s.url}/v1/generate`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ prompt: 'A', length: 10, stream: true }) });
     assert.equal(third.status, 429);
     assert.equal((await third.json()).error.code, 'TOO_MANY_STREAMS');
     const plain = await post(`${s.url}/v1/generate`, { prompt: 'A', length: 10 });
     assert.equal(plain.status, 200, 'non-streaming requests are not limited by maxStreams');
     for (const ac of acs) ac.abort();
     for (let i = 0; i < 200 && s.stats().active > 0; i++) await sleep(5);
-    const again = await fetch(`${s.url}/v1/generate`, { method: 'POST', body: JSON.stringify({ prompt: 'A', length: 10, stream: true }) });
+    const again = await fetch(`${s.url}/v1/generate`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ prompt: 'A', length: 10, stream: true }) });
     assert.equal(again.status, 200);
     const ev = await readSse(again);
     assert.equal(ev.at(-1)!.event, 'done');
@@ -107,7 +107,7 @@ test('the event loop stays responsive while long generations run', async () => {
   try {
     const acs = Array.from({ length: 8 }, () => new AbortController());
     for (const ac of acs) {
-      void fetch(`${s.url}/v1/generate`, { method: 'POST', signal: ac.signal, body: JSON.stringify({ prompt: 'A'.repeat(2000), length: 10000 }) })
+      void fetch(`${s.url}/v1/generate`, { method: 'POST', headers: { 'content-type': 'application/json' }, signal: ac.signal, body: JSON.stringify({ prompt: 'A'.repeat(2000), length: 10000 }) })
         .catch(() => undefined);
     }
     await sleep(100);

@@ -8,12 +8,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startServer } from '../../src/server/index.js';
 import { makeModel } from './helpers.js';
+import { skipWithout } from '../skips.js';
 
 const CHROMIUM = '/usr/bin/chromium';
 const ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
   '--disable-background-networking', '--disable-component-update', '--disable-sync'];
 
-test('the page: card, candidates, streamed generation, stop', { skip: existsSync(CHROMIUM) ? false : `${CHROMIUM} is absent` }, async () => {
+test('the page: card, candidates, streamed generation, stop', { skip: skipWithout('chromium', !existsSync(CHROMIUM) && `${CHROMIUM} is absent`) }, async () => {
   const { chromium } = await import('playwright-core');
   const s = await startServer({ models: [{ name: 'tiny', loaded: makeModel() }, { name: 'slow', loaded: makeModel('gru', 5, 256) }],
     host: '127.0.0.1', port: 0 });
@@ -37,7 +38,7 @@ test('the page: card, candidates, streamed generation, stop', { skip: existsSync
     await page.waitForFunction(() => /characters · length/.test(document.querySelector('#status')?.textContent ?? ''));
     const text = await page.textContent('#output .gen-part');
     assert.equal([...(text ?? '')].length, 400);
-    const direct = await (await fetch(`${s.url}/v1/generate`, { method: 'POST', body: JSON.stringify({ model: 'tiny',
+    const direct = await (await fetch(`${s.url}/v1/generate`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ model: 'tiny',
       prompt: 'First Citizen:\nBefore we proceed', length: 400, seed: 7, temperature: 0.8, topK: 0, topP: 0.95 }) })).json();
     assert.equal(text, direct.samples[0].text, 'the page showed different text than the API gives');
 

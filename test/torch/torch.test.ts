@@ -21,11 +21,12 @@ import { refBackend } from '../../src/kernels/ref/index.js';
 import { Rng } from '../../src/util/rng.js';
 import { findTorchPython, TORCH_SCRIPT } from '../../src/train/torch-engine.js';
 import { ROOT, diffs } from '../helpers.js';
+import { skipWithout } from '../skips.js';
 
 let PY = '';
-let skip: string | false = false;
-try { PY = findTorchPython().python; } catch (e) { skip = (e as Error).message; }
-if (skip) console.log(`skipping the PyTorch trainer tests: ${skip}`);
+let why: string | false = false;
+try { PY = findTorchPython().python; } catch (e) { why = (e as Error).message; }
+const skip = skipWithout('torch', why);
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'charlm-torchddp-'));
 test.after(() => fs.rmSync(tmp, { recursive: true, force: true }));
 

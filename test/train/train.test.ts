@@ -57,7 +57,7 @@ test('a diverging run stops with LOSS_NOT_FINITE and keeps the last good checkpo
   await train({ config: small({ steps: 10 }), corpus, outDir: dir, backend: refBackend });
   const before = readFileSync(join(dir, 'last.safetensors'));
   await assert.rejects(
-    train({ config: small({ steps: 40, learningRate: 3e38, clip: 0 }), corpus, outDir: dir, backend: refBackend, resume: false }),
+    train({ config: small({ steps: 40, learningRate: 3e38, clip: 0 }), corpus, outDir: dir, backend: refBackend, force: true }),
     (e: unknown) => e instanceof CharlmError && e.code === 'LOSS_NOT_FINITE' && /lower --learning-rate/.test(e.hint));
   const after = readFileSync(join(dir, 'last.safetensors'));
   const lm = loadModelFile(join(dir, 'last.safetensors'), refBackend);

@@ -4,7 +4,6 @@
 import { createRequire } from 'node:module';
 import type { Backend, F32, PackedMatrix, PackModes } from '../backend.js';
 import { CharlmError } from '../../errors.js';
-import * as refTf from '../ref/transformer.js';
 
 export type Precision = 'fp32' | 'bf16';
 export type Isa = 'avx512' | 'avx2' | 'portable';
@@ -39,10 +38,8 @@ interface Addon extends Omit<Backend, 'name' | 'packWeights' | 'repack' | 'matmu
 /** Kernel names copied straight from the addon onto every native backend. */
 const KERNELS = ['matmul', 'addRowVector', 'sumRows', 'embeddingForward', 'embeddingBackward', 'lstmCellForward',
   'lstmCellBackward', 'gruCellForward', 'gruCellBackward', 'tanhForward', 'tanhBackward', 'softmaxXent', 'adam',
-  'sumSquares', 'scale', 'mul'] as const;
-
-const TRANSFORMER = ['layerNormForward', 'layerNormBackward', 'geluForward', 'geluBackward', 'add', 'dropout', 'attentionForward',
-  'attentionBackward', 'attentionDecode'] as const;
+  'sumSquares', 'scale', 'mul', 'layerNormForward', 'layerNormBackward', 'geluForward', 'geluBackward', 'add',
+  'dropout', 'attentionForward', 'attentionBackward', 'attentionDecode'] as const;
 
 // src/kernels/native/index.ts and dist/kernels/native/index.js are both three levels below the package root.
 const ADDON_PATH = '../../../build/Release/charlm_native.node';
@@ -68,9 +65,6 @@ function makeBackend(addon: Addon, opts: NativeOptions): NativeBackend {
   if (opts.threads !== undefined) addon.setThreads(opts.threads);
   type Kernels = Pick<Backend, (typeof KERNELS)[number]>;
   const kernels = Object.fromEntries(KERNELS.map((k) => [k, addon[k]])) as unknown as Kernels;
-  // Transformer kernels: the addon's when it has them, else the ref twins (TEMPORARY until native/transformer.cc).
-  const tf = Object.fromEntries(TRANSFORMER.map((k) => [k, typeof addon[k] === 'function' ? addon[k] : refTf[k]])) as
-    unknown as Pick<Backend, (typeof TRANSFORMER)[number]>;
   const bf16 = precision === 'bf16';
   const own = (p: PackedMatrix): NativePacked => {
     const np = p as NativePacked;
@@ -82,7 +76,6 @@ function makeBackend(addon: Addon, opts: NativeOptions): NativeBackend {
   return {
     name: bf16 ? 'native-bf16' : 'native',
     ...kernels,
-    ...tf,
     matmul: bf16 ? addon.matmulBf16 : addon.matmul,
     packWeights(W: F32, N: number, K: number, modes: PackModes = 'both'): PackedMatrix {
       const bits = modes === 'nt' ? 1 : modes === 'nn' ? 2 : modes === 'both' ? 3 : 0;

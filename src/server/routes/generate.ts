@@ -1,11 +1,14 @@
 // POST /v1/generate: n samples continuing a prompt, as one JSON answer or (stream: true) as Server-Sent Events
 // (`chunk` {index, text} as characters are generated, `sample` {index, finishReason, chars} as each ends, then
-// `done` with the full answer). A client that goes away has its sequences removed from the batch at once.
+// `done` with the full answer). A client that goes away has its sequences removed from the batch at once; one that
+// stops reading has them parked until it reads again (or is dropped past the stream buffer cap or the idle timeout).
 import { randomInt } from 'node:crypto';
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import { Rng } from '../../util/rng.js';
 import type { Sequence, SampleResult } from '../sequence.js';
-import type { ServedModel, ServerContext } from '../context.js';
+import { primeTimeout, watchClient, type ServedModel, type ServerContext } from '../context.js';
+import { PrimeCancelled } from '../batcher.js';
+import { HttpError } from '../httperror.js';
 import { parseGenerate, type GenerateParams } from '../validation.js';
 import { SseStream } from '../sse.js';
 
@@ -15,7 +18,11 @@ export interface GenerateAnswer {
   usage: { promptChars: number; generatedChars: number };
 }
 
-interface RunHooks { onText?: (index: number, text: string) => void; onSample?: (index: number, r: SampleResult) => void }
+interface RunHooks {
+  onText?: (index: number, text: string) => void; onSample?: (index: number, r: SampleResult) => void;
+  /** Receives the sequences as they start (for backpressure). */
+  seqs?: Sequence[];
+}
 
 export function registerGenerate(app: FastifyInstance, ctx: ServerContext): void {
   app.post('/v1/generate', async (req, reply) => {
@@ -40,14 +47,23 @@ async function answer(reply: FastifyReply, ctx: ServerContext, m: ServedModel, p
 async function stream(reply: FastifyReply, ctx: ServerContext, m: ServedModel, p: GenerateParams,
                       ids: Int32Array): Promise<FastifyReply> {
   reply.hijack();
-  const sse = new SseStream(reply.raw);
+  const sse = new SseStream(reply.raw, ctx.limits.streamBufferBytes);
+  const seqs: Sequence[] = [];
+  // Backpressure: a client that stops reading parks its sequences (no compute) until its socket drains.
+  sse.onBlocked = () => { for (const s of seqs) m.batcher.pause(s); };
+  sse.onDrain = () => { for (const s of seqs) m.batcher.resume(s); };
   sse.open();
   sse.event('start', { model: m.name, n: p.n });
-  const result = await startRun(reply, ctx, m, p, ids, {
-    onText: (index, text) => sse.event('chunk', { index, text }),
-    onSample: (index, r) => sse.event('sample', { index, finishReason: r.finishReason, chars: r.chars }),
-  });
-  if (result) sse.event('done', result);
+  try {
+    const result = await startRun(reply, ctx, m, p, ids, {
+      seqs,
+      onText: (index, text) => sse.event('chunk', { index, text }),
+      onSample: (index, r) => sse.event('sample', { index, finishReason: r.finishReason, chars: r.chars }),
+    });
+    if (result) sse.event('done', result);
+  } catch (e) {
+    sse.event('error', e instanceof HttpError ? e.body().error : { code: 'INTERNAL', message: 'internal error', field: null });
+  }
   sse.end();
   return reply;
 }
@@ -62,23 +78,20 @@ function startRun(reply: FastifyReply, ctx: ServerContext, m: ServedModel, p: Ge
   const deadline = Date.now() + ctx.limits.requestTimeoutMs;
   const promptChars = [...p.prompt].length;
   return new Promise((resolve, reject) => {
-    const seqs: Sequence[] = [];
+    const seqs: Sequence[] = hooks.seqs ?? [];
     const results: SampleResult[] = new Array(p.n);
-    let remaining = p.n, gone = false;
-    const onClose = () => {
-      if (reply.raw.writableFinished || gone) return;
-      gone = true;
+    let remaining = p.n;
+    const client = watchClient(reply, () => {
       for (const s of seqs) m.batcher.cancel(s);
       resolve(null);
-    };
-    reply.raw.on('close', onClose);
+    });
     const finish = () => {
-      reply.raw.off('close', onClose);
+      client.stop();
       const generatedChars = results.reduce((a, r) => a + r.chars, 0);
       resolve({ model: m.name, seed, samples: results, usage: { promptChars, generatedChars } });
     };
-    m.batcher.prime(ids, () => gone).then((primed) => {
-      if (gone) return;
+    m.batcher.prime(ids, () => client.gone() || Date.now() > deadline).then((primed) => {
+      if (client.gone()) return;
       for (let i = 0; i < p.n; i++) {
         const state = i === p.n - 1 ? primed.state : m.loaded.model.cloneState(primed.state);
         seqs.push(m.batcher.start({
@@ -93,6 +106,10 @@ function startRun(reply: FastifyReply, ctx: ServerContext, m: ServedModel, p: Ge
           },
         }));
       }
-    }, (e: Error) => (gone ? undefined : reject(e)));
+    }, (e: Error) => {
+      client.stop();
+      if (client.gone()) return;
+      reject(e instanceof PrimeCancelled ? primeTimeout(ctx.limits.requestTimeoutMs) : e);
+    });
   });
 }

@@ -1,9 +1,10 @@
 // Read-only routes: GET /healthz, GET /v1/models, GET /v1/models/:name (the model card: architecture, size,
 // vocabulary, training summary with its loss history) and GET|POST /v1/next (top next-character candidates).
 import { basename } from 'node:path';
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyReply } from 'fastify';
+import { PrimeCancelled } from '../batcher.js';
 import { Picker } from '../../sample/pick.js';
-import type { ServedModel, ServerContext } from '../context.js';
+import { primeTimeout, watchClient, type ServedModel, type ServerContext } from '../context.js';
 import { parseNext } from '../validation.js';
 
 function summary(m: ServedModel) {
@@ -45,13 +46,22 @@ export function registerInfo(app: FastifyInstance, ctx: ServerContext): void {
 
   app.get<{ Params: { name: string } }>('/v1/models/:name', async (req) => card(ctx.model(req.params.name)));
 
-  const next = async (src: unknown, fromQuery: boolean) => {
+  const next = async (src: unknown, fromQuery: boolean, reply: FastifyReply) => {
     const p = parseNext(src, ctx.limits, fromQuery);
     const m = ctx.model(p.model);
     const ids = ctx.encode(m, p.prompt, p.unknown);
     const release = ctx.admit(false);
+    const client = watchClient(reply);
+    const deadline = Date.now() + ctx.limits.requestTimeoutMs;
     try {
-      const primed = await m.batcher.prime(ids);
+      let primed;
+      try {
+        primed = await m.batcher.prime(ids, () => client.gone() || Date.now() > deadline); // a gone client frees its slot at once
+      } catch (e) {
+        if (!(e instanceof PrimeCancelled)) throw e;
+        if (client.gone()) return reply; // nobody to answer
+        throw primeTimeout(ctx.limits.requestTimeoutMs);
+      }
       const V = m.loaded.vocab.size;
       const probs = new Picker(V).distribution(primed.logits, 0, p);
       const order = Array.from({ length: V }, (_, i) => i).sort((a, b) => probs[b] - probs[a] || a - b);
@@ -59,9 +69,10 @@ export function registerInfo(app: FastifyInstance, ctx: ServerContext): void {
         .map((i) => ({ char: m.loaded.vocab.charAt(i), id: i, prob: probs[i] }));
       return { model: m.name, promptChars: [...p.prompt].length, candidates };
     } finally {
+      client.stop();
       release();
     }
   };
-  app.get('/v1/next', async (req) => next(req.query, true));
-  app.post('/v1/next', async (req) => next(req.body, false));
+  app.get('/v1/next', async (req, reply) => next(req.query, true, reply));
+  app.post('/v1/next', async (req, reply) => next(req.body, false, reply));
 }
