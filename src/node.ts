@@ -92,4 +92,5 @@ export { readTextFile };
 export { importStateDict, importModel } from './interop/import.js';
 export { readNanoGptMeta } from './interop/nanogpt.js';
 export { exportOnnx } from './interop/onnx.js';
+export { trainTorch, findTorchPython, type TorchTrainOptions, type TorchRun } from './train/torch-engine.js';
 export { createServer, startServer } from './server/index.js';

@@ -11,6 +11,7 @@ import { train, type TrainEvent } from '../train/loop.js';
 import { backendFor, limitOptions, limitsFrom } from './common.js';
 import { Progress } from './progress.js';
 import { DataProgress, isDataEvent } from './dataprogress.js';
+import { trainWithTorch } from './train-torch.js';
 
 const HELP: Partial<Record<keyof TrainConfig, string>> = {
   seqLength: 'characters per training window (T)', batchSize: 'windows per step (B)',
@@ -48,12 +49,24 @@ export function register(program: Command): void {
     .option('--resume <dir>', 'continue the run saved in this folder')
     .option('--init-from <model>', 'fine-tune: start from this checkpoint (keeps its vocabulary)')
     .option('--force', 'start a fresh run in an --out folder that already holds one (its files are replaced)')
-    .option('--quiet', 'no progress output');
+    .option('--quiet', 'no progress output')
+    .option('--print-config', 'print the resolved config as JSON and exit (the input of torch/charlm_torch.py)')
+    .option('--engine <name>', 'charlm | torch (PyTorch DDP through torchrun: torch/charlm_torch.py; --batch-size is the global batch)', 'charlm')
+    .option('--nproc <n>', 'with --engine torch: processes on this machine (torchrun --nproc_per_node)', '1');
   limitOptions(cmd);
   for (const key of CONFIG_KEYS) {
     cmd.addOption(new Option(`--${kebab(key)} <value>`, `${HELP[key] ?? key} (default ${JSON.stringify(DEFAULTS[key])})`));
   }
   cmd.action(async (corpusArgs: string[], o: Record<string, unknown>) => {
+    if (o.printConfig) {
+      const file = o.config ? readConfigFile(String(o.config)) : undefined;
+      const flags = Object.fromEntries(CONFIG_KEYS.filter((k) => o[k] !== undefined).map((k) => [k, o[k]]));
+      console.log(JSON.stringify(resolveConfig({ preset: o.preset as string | undefined, file, fileName: o.config as string, flags }), null, 2));
+      return;
+    }
+    if (o.engine !== 'charlm' && o.engine !== 'torch') {
+      throw new CharlmError('BAD_OPTION', `--engine must be charlm or torch, got "${String(o.engine)}"`, 'use --engine torch for PyTorch/torchrun');
+    }
     if (!corpusArgs.length && !o.resume) {
       throw new CharlmError('MISSING_CORPUS', 'train needs a corpus', 'e.g. `charlm train shakespeare --preset tiny` or `charlm train my.txt`');
     }
@@ -81,6 +94,10 @@ export function register(program: Command): void {
       const size = corpus.text !== undefined ? ` (${corpus.text.length.toLocaleString('en-US')} characters)` : '';
       console.log(`charlm train — corpus ${corpus.source}${size}, out ${out}`);
       console.log(`config ${JSON.stringify(familyConfig(config))}`);
+    }
+    if (o.engine === 'torch') {
+      await trainWithTorch({ config, corpus, out, nproc: Number(o.nproc), resume: !!o.resume, initFrom: o.initFrom as string | undefined, quiet });
+      return;
     }
     const backend = await backendFor(config.backend, config.threads || undefined, config.precision);
     const ac = new AbortController();
