@@ -31,7 +31,7 @@ import torch.nn.functional as F
 DEFAULTS = dict(
     family='rnn', cell='lstm', embeddingDim=256, hiddenSize=512, numLayers=2, dropout=0.0, embedDropout=0.0,
     nLayer=6, nHead=6, nEmbd=384, blockSize=256, bias=False,
-    seqLength=100, batchSize=64, microBatch=0, batching='random', valFraction=0.1,
+    seqLength=100, batchSize=64, microBatch=0, batching='random', valFraction=0.1, valFiles=0, maxVocab=0, separator='\n',
     epochs=30.0, steps=0, learningRate=0.001, beta1=0.9, beta2=0.999, weightDecay=0.0, optimizer='adam', clip=5.0,
     schedule='constant', warmupSteps=0, minLrRatio=0.1, lrDecay=0.97, lrDecayAfterEpochs=10.0,
     evalInterval=200, evalChars=100_000, evalProtocol='stream', evalBlock=0, patience=0, logInterval=10, sampleChars=200,
@@ -88,6 +88,11 @@ def resolve_config(raw, where='config'):
             raise CharlmError('UNKNOWN_CONFIG_KEY', 'unknown config key "%s" in %s' % (k, where),
                               'this trainer knows: %s' % ', '.join(DEFAULTS))
         want = DEFAULTS[key]
+        if isinstance(want, str) and key not in CHOICES:  # free text (separator)
+            if not isinstance(v, str):
+                raise CharlmError('BAD_CONFIG_VALUE', '%s must be a string (in %s)' % (k, where), 'e.g. "\\n"')
+            cfg[key] = v
+            continue
         ok = (any(v is c or (type(v) is type(c) and v == c) for c in CHOICES[key])) if key in CHOICES else (
             isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v) and v >= 0 and
             (not isinstance(want, int) or float(v).is_integer()))
@@ -95,6 +100,12 @@ def resolve_config(raw, where='config'):
             raise CharlmError('BAD_CONFIG_VALUE', '%s has a bad value %s (in %s)' % (k, json.dumps(v), where),
                               'one of %s' % ', '.join(map(json.dumps, CHOICES[key])) if key in CHOICES else 'a number ≥ 0')
         cfg[key] = v if key in CHOICES else (int(v) if isinstance(want, int) else float(v))
+    # This trainer reads one text file with its full vocabulary: the multi-file and rare-character options are
+    # charlm-engine features (separator only matters between files, so any value is accepted and unused).
+    for key in ('maxVocab', 'valFiles'):
+        if cfg[key]:
+            raise CharlmError('UNSUPPORTED', '%s is not supported by the torch engine (in %s)' % (key, where),
+                              'train with --engine charlm, or leave %s at 0' % key)
     return cfg
 
 
