@@ -180,22 +180,21 @@ export class GptInference {
     be.add(x, x, proj, N * C);
     const LBSC = B * S * C;
     for (let l = 0; l < c.n_layer; l++) {
-      const P = m.blocks[l], pk = this.packs.slice(4 * l, 4 * l + 4);
+      const P = m.blocks[l], pk = 4 * l; // this layer's packs: c_attn, c_proj, c_fc, mlp.c_proj
       const kc = st.k.subarray(l * LBSC, (l + 1) * LBSC), vc = st.v.subarray(l * LBSC, (l + 1) * LBSC);
       be.layerNormForward(ln, mean, rstd, x, P.ln1.w, P.ln1.b, N, C, LN_EPS);
-      this.linear(qkv, ln, pk[0], N, 3 * C);
+      this.linear(qkv, ln, this.packs[pk], N, 3 * C);
       for (let b = 0; b < B; b++) for (let t = 0; t < T; t++) {
         const src = (b * T + t) * 3 * C, dst = (b * S + st.pos[b] + t) * C;
-        kc.set(qkv.subarray(src + C, src + 2 * C), dst);
-        vc.set(qkv.subarray(src + 2 * C, src + 3 * C), dst);
+        for (let e = 0; e < C; e++) { kc[dst + e] = qkv[src + C + e]; vc[dst + e] = qkv[src + 2 * C + e]; }
       }
       be.attentionDecode(att, qkv, 3 * C, kc, vc, st.pos, B, T, nh, hd, S);
-      this.linear(proj, att, pk[1], N, C);
+      this.linear(proj, att, this.packs[pk + 1], N, C);
       be.add(x, x, proj, N * C);
       be.layerNormForward(ln, mean, rstd, x, P.ln2.w, P.ln2.b, N, C, LN_EPS);
-      this.linear(fc, ln, pk[2], N, 4 * C);
+      this.linear(fc, ln, this.packs[pk + 2], N, 4 * C);
       be.geluForward(fc, fc, N * 4 * C);
-      this.linear(proj, fc, pk[3], N, C);
+      this.linear(proj, fc, this.packs[pk + 3], N, C);
       be.add(x, x, proj, N * C);
     }
     for (let b = 0; b < B; b++) st.pos[b] += T;
