@@ -19,7 +19,7 @@
       "target_name": "charlm_native",
       "sources": [
         "native/binding.cc", "native/gemm.cc", "native/gemm_packed.cc", "native/threadpool.cc",
-        "native/transformer.cc", "native/isa_portable.cc"
+        "native/transformer.cc", "native/isa_portable.cc", "native/data.cc"
       ],
       "dependencies": ["charlm_isa_avx2", "charlm_isa_avx512"],
       "ldflags": ["-pthread"],

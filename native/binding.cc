@@ -10,6 +10,7 @@
 #include <string>
 
 #include "common.h"
+#include "data.h"
 #include "gemm.h"
 #include "threadpool.h"
 #include "transformer.h"
@@ -477,6 +478,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
       {"attentionBackward", AttentionBackward}, {"attentionDecode", AttentionDecode}, {"setThreads", SetThreads}, {"getThreads", GetThreads}, {"isa", Isa},
       {"setIsa", SetIsa}, {"hasBf16Native", HasBf16Native}};
   for (const auto& f : fns) exports.Set(f.name, Napi::Function::New(env, f.fn, f.name));
+  initData(env, exports);
   return exports;
 }
 }  // namespace

@@ -5,7 +5,8 @@
 import { CharlmError } from '../errors.js';
 import { Vocab } from './vocab.js';
 import type { Tokens } from './corpus.js';
-import { CHUNK_BYTES, codePoints, sourceBytes, type CorpusSource } from './sources.js';
+import { CHUNK_BYTES, codePoints, fileChunks, sourceBytes, utf8Stream, type CorpusSource } from './sources.js';
+import { countCodePoints, defaultUtf8Kernels, fillCodePoints, type Utf8Kernels } from './utf8kernels.js';
 
 const CP_LIMIT = 0x110000;
 /** The longest typed array V8 allows. */
@@ -30,6 +31,8 @@ export interface EncodeOptions {
   /** Characters a fixed vocabulary cannot represent: dropped ('skip', training) or given id vocab.size ('mark'). */
   unknown: 'skip' | 'mark';
   onProgress?: (p: { pass: 1 | 2; bytesDone: number; bytesTotal: number }) => void;
+  /** The UTF-8 kernels of both passes: default the native addon's when built, else the TypeScript twins. */
+  kernels?: Utf8Kernels;
 }
 
 export interface SourceSummary { name: string; chars: number; train: number; val: number }
@@ -58,17 +61,10 @@ export async function encodeSources(sources: CorpusSource[], o: EncodeOptions): 
   const progress = (pass: 1 | 2) => (n: number) => { done += n; o.onProgress?.({ pass, bytesDone: done, bytesTotal }); };
 
   // Pass 1: counts.
+  const kern = o.kernels ?? defaultUtf8Kernels();
   const counts = new Float64Array(CP_LIMIT);
-  const ascii = new Uint32Array(4 * 128); // per-chunk ASCII counts, four interleaved tables (see count8)
   const lengths: number[] = [];
-  for (const s of sources) {
-    let n = 0;
-    for await (const cps of codePoints(s, scratch, progress(1))) {
-      if (cps instanceof Uint8Array) count8(counts, ascii, cps); else count32(counts, cps);
-      n += cps.length;
-    }
-    lengths.push(n);
-  }
+  for (const s of sources) lengths.push(await countSource(s, counts, kern, scratch, progress(1)));
 
   // Vocabulary and id map: cp -> id; characters outside the vocabulary map to the unknown symbol, to markId
   // ('mark'), or to -1 (dropped).
@@ -82,7 +78,6 @@ export async function encodeSources(sources: CorpusSource[], o: EncodeOptions): 
   const outside = vocab.unknownId >= 0 ? vocab.unknownId : markId; // id of characters outside the vocabulary; -1 = drop
   const map = new Int32Array(CP_LIMIT).fill(outside);
   vocab.chars.forEach((ch, id) => { map[ch.codePointAt(0)!] = id; });
-  const map8 = Uint8Array.from(map.subarray(0, 128)); // ASCII → id, for Uint8 token arrays
 
   const skipped: number[] = [], unk: number[] = [];
   let unkOcc = 0;
@@ -100,7 +95,10 @@ export async function encodeSources(sources: CorpusSource[], o: EncodeOptions): 
 
   // Kept length per source: when characters are dropped (fine-tuning on text with characters the model lacks),
   // a map-only walk counts what each source keeps.
-  const kept = skipped.length ? await keptLengths(sources, map, scratch) : lengths;
+  const none = new Uint8Array(0);
+  const kept = skipped.length
+    ? await sequential(sources, async (s) => (await fillSource(s, map, none, [0, 0, 2 ** 53, 0, 0, 0], kern, scratch))[1])
+    : lengths;
   const sepIds = sep.map((cp) => map[cp]).filter((id) => id >= 0);
 
   // Layout.
@@ -154,28 +152,9 @@ export async function encodeSources(sources: CorpusSource[], o: EncodeOptions): 
   // Pass 2: ids into place.
   done = 0;
   for (let i = 0; i < sources.length; i++) {
-    const h = heads[i];
-    let k = 0, pos = headAt[i];
-    for await (const cps of codePoints(sources[i], scratch, progress(2))) {
-      // Fast path: the whole chunk lands in one part and nothing is dropped.
-      if (skipped.length === 0 && (k + cps.length <= h || k >= h)) {
-        if (k === h) pos = tailAt[i];
-        if (cps instanceof Uint8Array && tokens instanceof Uint8Array) fill8to8(tokens, pos, map8, cps);
-        else if (cps instanceof Uint8Array) fill8(tokens, pos, map, cps);
-        else fill32(tokens, pos, map, cps);
-        pos += cps.length; k += cps.length;
-        continue;
-      }
-      for (let j = 0; j < cps.length; j++) {
-        const id = map[cps[j]];
-        if (id < 0) continue;
-        if (k === h) pos = tailAt[i];
-        tokens[pos++] = id;
-        k++;
-      }
-    }
-    if (k !== kept[i]) {
-      throw new CharlmError('CORPUS_CHANGED', `${sources[i].name} changed while it was being read (${kept[i]} then ${k} characters)`,
+    const st = await fillSource(sources[i], map, tokens, [headAt[i], 0, heads[i], tailAt[i], skipped.length ? 0 : 1, 0], kern, scratch, progress(2));
+    if (st[1] !== kept[i] || st[5] !== 0) {
+      throw new CharlmError('CORPUS_CHANGED', `${sources[i].name} changed while it was being read (${kept[i]} then ${st[1]} characters)`,
         'wait until nothing writes to the corpus files, then start again');
     }
   }
@@ -188,36 +167,36 @@ export async function encodeSources(sources: CorpusSource[], o: EncodeOptions): 
   };
 }
 
-// Hot loops, kept small and monomorphic so V8 optimizes each for its one array type.
-/** ASCII chunk: integer counts in four interleaved tables (no store-to-load stalls on runs of one letter). */
-function count8(counts: Float64Array, t: Uint32Array, cps: Uint8Array): void {
-  t.fill(0);
-  const n = cps.length & ~3;
-  let j = 0;
-  for (; j < n; j += 4) { t[cps[j]]++; t[128 + cps[j + 1]]++; t[256 + cps[j + 2]]++; t[384 + cps[j + 3]]++; }
-  for (; j < cps.length; j++) t[cps[j]]++;
-  for (let b = 0; b < 128; b++) counts[b] += t[b] + t[128 + b] + t[256 + b] + t[384 + b];
-}
-function count32(counts: Float64Array, cps: Uint32Array): void { for (let j = 0; j < cps.length; j++) counts[cps[j]]++; }
-function fill8(out: Tokens, at: number, map: Int32Array, cps: Uint8Array): void {
-  const d = out.subarray(at, at + cps.length);
-  for (let j = 0; j < cps.length; j++) d[j] = map[cps[j]];
-}
-function fill8to8(out: Uint8Array, at: number, map8: Uint8Array, cps: Uint8Array): void {
-  const d = out.subarray(at, at + cps.length);
-  for (let j = 0; j < cps.length; j++) d[j] = map8[cps[j]];
-}
-function fill32(out: Tokens, at: number, map: Int32Array, cps: Uint32Array): void {
-  const d = out.subarray(at, at + cps.length);
-  for (let j = 0; j < cps.length; j++) d[j] = map[cps[j]];
+/** Pass 1 over one source: counts[cp] += occurrences; returns its length in code points. */
+async function countSource(s: CorpusSource, counts: Float64Array, kern: Utf8Kernels, scratch: Uint32Array,
+                           onBytes: (n: number) => void): Promise<number> {
+  const st = new Float64Array(1);
+  if (s.kind === 'text') {
+    for await (const cps of codePoints(s, scratch, onBytes)) { countCodePoints(counts, cps); st[0] += cps.length; }
+    return st[0];
+  }
+  const dec = utf8Stream(s);
+  for await (const bytes of fileChunks(s, onBytes)) dec.count(bytes, counts, st, kern);
+  dec.end();
+  return st[0];
 }
 
-async function keptLengths(sources: CorpusSource[], map: Int32Array, scratch: Uint32Array): Promise<number[]> {
-  const out: number[] = [];
-  for (const s of sources) {
-    let n = 0;
-    for await (const cps of codePoints(s, scratch)) for (let j = 0; j < cps.length; j++) if (map[cps[j]] >= 0) n++;
-    out.push(n);
+/** Pass 2 over one source: the fill kernels' walk (see Utf8Kernels.fill) from `init`; returns the final state. */
+async function fillSource(s: CorpusSource, map: Int32Array, out: Tokens, init: number[], kern: Utf8Kernels,
+                          scratch: Uint32Array, onBytes?: (n: number) => void): Promise<Float64Array> {
+  const st = Float64Array.from(init);
+  if (s.kind === 'text') {
+    for await (const cps of codePoints(s, scratch, onBytes)) fillCodePoints(cps, map, out, st);
+    return st;
   }
+  const dec = utf8Stream(s);
+  for await (const bytes of fileChunks(s, onBytes)) dec.fill(bytes, map, out, st, kern);
+  dec.end();
+  return st;
+}
+
+async function sequential<T, R>(xs: T[], f: (x: T) => Promise<R>): Promise<R[]> {
+  const out: R[] = [];
+  for (const x of xs) out.push(await f(x));
   return out;
 }

@@ -1,11 +1,10 @@
 // What a corpus is made of: resolves the inputs (files, folders read recursively in sorted path order with
-// --include/--exclude globs, .gz files, named datasets) into an ordered list of sources, and reads any source as
-// chunks of code points: file bytes through the strict streaming UTF-8 decoder (gzip decompressed as a stream),
-// named datasets from their text. Pure-ASCII chunks skip decoding: their bytes are their code points.
+// --include/--exclude globs, .gz files, named datasets) into an ordered list of sources, and reads a file source as
+// chunks of bytes (gzip decompressed as a stream) and any source as chunks of code points (named datasets from
+// their text, files through the strict streaming UTF-8 decoder).
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { createGunzip } from 'node:zlib';
-import { isAscii } from 'node:buffer';
 import { CharlmError, isCharlmError } from '../errors.js';
 import { compileGlob } from './glob.js';
 import { DATASETS, loadCorpusText, type LoadCorpusOptions } from './datasets.js';
@@ -23,9 +22,8 @@ export function absoluteSpec(spec: CorpusSpec): CorpusSpec {
   return { ...spec, paths: spec.paths.map((p) => (DATASETS.some((d) => d.name === p) ? p : path.resolve(p))) };
 }
 
-export type CorpusSource =
-  | { kind: 'file'; name: string; path: string; size: number; mtimeMs: number; gzip: boolean }
-  | { kind: 'text'; name: string; text: string; source: string };
+export type CorpusSource = FileSource | { kind: 'text'; name: string; text: string; source: string };
+export interface FileSource { kind: 'file'; name: string; path: string; size: number; mtimeMs: number; gzip: boolean }
 
 export const CHUNK_BYTES = 1 << 20;
 
@@ -124,13 +122,24 @@ export async function* codePoints(src: CorpusSource, scratch: Uint32Array, onByt
     }
     return;
   }
-  const dec = new Utf8Stream(src.name, src.gzip ? 'of its decompressed text' : '');
-  const feed = function* (bytes: Uint8Array): Generator<Uint8Array | Uint32Array> {
-    if (!dec.pending && isAscii(bytes)) { dec.skipAscii(bytes.length); yield bytes; }
-    else {
-      for (let o = 0; o < bytes.length; o += CHUNK_BYTES) yield dec.push(bytes.subarray(o, o + CHUNK_BYTES), scratch);
-    }
-  };
+  const dec = utf8Stream(src);
+  for await (const bytes of fileChunks(src, onBytes)) {
+    for (let o = 0; o < bytes.length; o += CHUNK_BYTES) yield dec.push(bytes.subarray(o, o + CHUNK_BYTES), scratch);
+  }
+  dec.end();
+}
+
+/** The strict decoder for a file source (offsets of a .gz file are those of its decompressed text). */
+export function utf8Stream(src: FileSource): Utf8Stream {
+  return new Utf8Stream(src.name, src.gzip ? 'of its decompressed text' : '');
+}
+
+/**
+ * The bytes of a file source in chunks of up to CHUNK_BYTES (a .gz file decompressed as a stream), each valid only
+ * until the next one is requested. `onBytes` reports input bytes read (compressed bytes for .gz).
+ */
+export async function* fileChunks(src: FileSource, onBytes: (n: number) => void = () => {}):
+    AsyncGenerator<Uint8Array> {
   if (src.gzip) {
     const file = fs.createReadStream(src.path, { highWaterMark: CHUNK_BYTES });
     const gunzip = createGunzip({ chunkSize: 256 * 1024 });
@@ -140,7 +149,7 @@ export async function* codePoints(src: CorpusSource, scratch: Uint32Array, onByt
     try {
       for await (const chunk of gunzip) {
         onBytes(file.bytesRead - reported); reported = file.bytesRead;
-        yield* feed(chunk as Buffer);
+        yield chunk as Buffer;
       }
     } catch (e) {
       if (isCharlmError(e)) throw e;
@@ -149,22 +158,21 @@ export async function* codePoints(src: CorpusSource, scratch: Uint32Array, onByt
     } finally {
       file.destroy(); gunzip.destroy();
     }
-  } else {
-    let fh: fs.promises.FileHandle;
-    try { fh = await fs.promises.open(src.path, 'r'); } catch (e) {
-      throw new CharlmError('READ_FAILED', `cannot read ${src.name}: ${(e as Error).message}`, 'check that the file exists and that you may read it');
-    }
-    const buf = Buffer.allocUnsafe(CHUNK_BYTES);
-    try {
-      for (;;) {
-        const { bytesRead } = await fh.read(buf, 0, CHUNK_BYTES, null);
-        if (bytesRead === 0) break;
-        onBytes(bytesRead);
-        yield* feed(buf.subarray(0, bytesRead));
-      }
-    } finally {
-      await fh.close();
-    }
+    return;
   }
-  dec.end();
+  let fh: fs.promises.FileHandle;
+  try { fh = await fs.promises.open(src.path, 'r'); } catch (e) {
+    throw new CharlmError('READ_FAILED', `cannot read ${src.name}: ${(e as Error).message}`, 'check that the file exists and that you may read it');
+  }
+  const buf = Buffer.allocUnsafe(CHUNK_BYTES);
+  try {
+    for (;;) {
+      const { bytesRead } = await fh.read(buf, 0, CHUNK_BYTES, null);
+      if (bytesRead === 0) break;
+      onBytes(bytesRead);
+      yield buf.subarray(0, bytesRead);
+    }
+  } finally {
+    await fh.close();
+  }
 }

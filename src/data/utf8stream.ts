@@ -1,72 +1,44 @@
-// Strict, streaming UTF-8 → code points: bytes arrive in chunks of any size (a character may be split across
-// chunks), code points come out in a caller-owned Uint32Array, and a bad sequence is a CharlmError naming the
-// source and the absolute byte offset of its lead byte (the same offset firstInvalidUtf8 reports for a whole file).
-// Browser-safe: no Node imports.
+// Strict, streaming UTF-8: bytes arrive in chunks of any size (a character may be split across chunks); a sequence
+// cut by a chunk's end is carried to the next, a leading BOM of the stream is dropped, and a bad sequence is a
+// CharlmError naming the source and the absolute byte offset of its lead byte (the offset firstInvalidUtf8 reports
+// for a whole file). Each chunk is decoded into code points (push), counted, or written as token ids by a
+// Utf8Kernels pair (native or TypeScript, utf8kernels.ts).
 import { CharlmError } from '../errors.js';
-
-/** Continuation bytes after a lead byte, or -1 when the byte cannot start a sequence (Unicode Table 3-7). */
-function trailing(c: number): number {
-  if (c < 0x80) return 0;
-  if (c >= 0xc2 && c <= 0xdf) return 1;
-  if (c >= 0xe0 && c <= 0xef) return 2;
-  if (c >= 0xf0 && c <= 0xf4) return 3;
-  return -1;
-}
-
-/** Allowed range of the first continuation byte after lead `c` (no overlongs, surrogates or > U+10FFFF). */
-function firstContinuationOk(c: number, b: number): boolean {
-  if (c === 0xe0) return b >= 0xa0 && b <= 0xbf;
-  if (c === 0xed) return b >= 0x80 && b <= 0x9f;
-  if (c === 0xf0) return b >= 0x90 && b <= 0xbf;
-  if (c === 0xf4) return b >= 0x80 && b <= 0x8f;
-  return b >= 0x80 && b <= 0xbf;
-}
+import type { Tokens } from './corpus.js';
+import { decodeUtf8Chunk, fillCodePoints, firstContinuationOk, trailing, type Utf8Kernels } from './utf8kernels.js';
 
 export class Utf8Stream {
   private readonly carry = new Uint8Array(4); // the start of a sequence cut by the chunk's end
   private carryLen = 0;
   private offset = 0;                          // absolute offset of the next byte to arrive
   private atStart = true;
+  private readonly st = new Float64Array(1);
 
   /** `name` is used in error messages; `where` describes offsets (e.g. "of its decompressed text"). */
   constructor(readonly name: string, readonly where = '') {}
 
   /**
-   * Decodes `bytes` and returns a view of `out` holding the code points completed by them (a leading BOM of the
-   * stream is dropped). `out` must hold at least bytes.length + 1 entries.
+   * Decodes `bytes` and returns a view of `out` holding the code points completed by them. `out` must hold at
+   * least bytes.length + 1 entries.
    */
   push(bytes: Uint8Array, out: Uint32Array): Uint32Array {
-    const n = bytes.length;
-    let i = 0, k = 0;
-    if (this.carryLen > 0) {
-      // Finish the sequence started in an earlier chunk, byte by byte.
-      const lead = this.carry[0], need = trailing(lead) + 1;
-      while (this.carryLen < need && i < n) this.carry[this.carryLen++] = bytes[i++];
-      if (this.carryLen < need) { this.offset += n; return out.subarray(0, 0); }
-      const start = this.offset - (this.carryLen - i);
-      const cp = this.decodeOne(this.carry, 0, need, start);
-      out[k++] = cp;
-      this.carryLen = 0;
-    }
-    while (i < n) {
-      const c = bytes[i];
-      if (c < 0x80) { out[k++] = c; i++; continue; }
-      const t = trailing(c);
-      if (t < 0) this.fail(bytes, i, this.offset + i);
-      if (i + t >= n) { // cut by the chunk's end: keep it for the next chunk
-        for (let j = i; j < n; j++) this.carry[this.carryLen++] = bytes[j];
-        break;
-      }
-      out[k++] = this.decodeOne(bytes, i, t + 1, this.offset + i);
-      i += t + 1;
-    }
-    this.offset += n;
-    let view = out.subarray(0, k);
-    if (this.atStart && k > 0) {
-      this.atStart = false;
-      if (view[0] === 0xfeff) view = view.subarray(1);
-    }
-    return view;
+    let k = 0;
+    this.feed(bytes, (cp) => { out[k++] = cp; }, (b) => {
+      const r = decodeUtf8Chunk(b, out.subarray(k), this.st);
+      k += this.st[0];
+      return r;
+    });
+    return out.subarray(0, k);
+  }
+
+  /** Pass 1: counts[cp] += 1 per code point completed by `bytes`; st[0] += their number. */
+  count(bytes: Uint8Array, counts: Float64Array, st: Float64Array, kern: Utf8Kernels): void {
+    this.feed(bytes, (cp) => { counts[cp]++; st[0]++; }, (b) => kern.count(b, counts, st));
+  }
+
+  /** Pass 2: token ids of the code points completed by `bytes` into `out` (st as for Utf8Kernels.fill). */
+  fill(bytes: Uint8Array, map: Int32Array, out: Tokens, st: Float64Array, kern: Utf8Kernels): void {
+    this.feed(bytes, (cp) => fillCodePoints(Uint32Array.of(cp), map, out, st), (b) => kern.fill(b, map, out, st));
   }
 
   /** Call after the last chunk: a sequence still open is truncated. */
@@ -80,18 +52,44 @@ export class Utf8Stream {
   /** True while a sequence cut by the last chunk's end awaits its remaining bytes. */
   get pending(): boolean { return this.carryLen > 0; }
 
-  /** Accounts for `n` pure-ASCII bytes the caller used directly (only when nothing is pending). */
-  skipAscii(n: number): void {
-    if (n > 0) { this.offset += n; this.atStart = false; }
+  /**
+   * Completes a carried sequence (its code point goes to `one`), drops the stream's leading BOM, runs `kernel` on
+   * the rest (from a sequence boundary; it returns the bytes consumed or -1 - offset of a bad sequence) and carries
+   * the cut sequence it leaves.
+   */
+  private feed(bytes: Uint8Array, one: (cp: number) => void, kernel: (b: Uint8Array) => number): void {
+    const n = bytes.length;
+    let i = 0;
+    if (this.carryLen > 0) {
+      const need = trailing(this.carry[0]) + 1;
+      while (this.carryLen < need && i < n) this.carry[this.carryLen++] = bytes[i++];
+      if (this.carryLen < need) { this.offset += n; return; }
+      const cp = this.decodeCarry(need, this.offset - (this.carryLen - i));
+      this.carryLen = 0;
+      if (!(this.atStart && cp === 0xfeff)) one(cp);
+      this.atStart = false;
+    }
+    if (this.atStart && i < n) {
+      // The first code point of the stream is a BOM exactly when the stream starts with EF BB BF; a lone EF at
+      // the end of a tiny first chunk is carried and decided above.
+      if (n - i >= 3 && bytes[i] === 0xef && bytes[i + 1] === 0xbb && bytes[i + 2] === 0xbf) i += 3;
+      if (bytes[i] !== 0xef || n - i >= 3 || i > 0) this.atStart = false;
+    }
+    if (i < n) {
+      const r = kernel(i === 0 ? bytes : bytes.subarray(i));
+      if (r < 0) this.fail(bytes, i - 1 - r, this.offset + i - 1 - r);
+      for (let j = i + r; j < n; j++) this.carry[this.carryLen++] = bytes[j];
+    }
+    this.offset += n;
   }
 
-  private decodeOne(b: Uint8Array, i: number, len: number, at: number): number {
-    const c = b[i];
-    if (!firstContinuationOk(c, b[i + 1])) this.fail(b, i, at);
-    for (let k = 2; k < len; k++) if ((b[i + k] & 0xc0) !== 0x80) this.fail(b, i, at);
-    if (len === 2) return ((c & 0x1f) << 6) | (b[i + 1] & 0x3f);
-    if (len === 3) return ((c & 0x0f) << 12) | ((b[i + 1] & 0x3f) << 6) | (b[i + 2] & 0x3f);
-    return ((c & 0x07) << 18) | ((b[i + 1] & 0x3f) << 12) | ((b[i + 2] & 0x3f) << 6) | (b[i + 3] & 0x3f);
+  private decodeCarry(len: number, at: number): number {
+    const b = this.carry, c = b[0];
+    if (!firstContinuationOk(c, b[1])) this.fail(b.subarray(0, len), 0, at);
+    for (let k = 2; k < len; k++) if ((b[k] & 0xc0) !== 0x80) this.fail(b.subarray(0, len), 0, at);
+    if (len === 2) return ((c & 0x1f) << 6) | (b[1] & 0x3f);
+    if (len === 3) return ((c & 0x0f) << 12) | ((b[1] & 0x3f) << 6) | (b[2] & 0x3f);
+    return ((c & 0x07) << 18) | ((b[1] & 0x3f) << 12) | ((b[2] & 0x3f) << 6) | (b[3] & 0x3f);
   }
 
   private fail(b: Uint8Array, i: number, at: number): never {
