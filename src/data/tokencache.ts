@@ -10,6 +10,7 @@ import { Vocab } from './vocab.js';
 import type { Tokens } from './corpus.js';
 import type { EncodedCorpus } from './encode.js';
 import type { CorpusSource } from './sources.js';
+import { dataAddon } from './native.js';
 
 const MAGIC = 'CHARLMTK';
 const FORMAT = 1;
@@ -92,8 +93,12 @@ function readHeader(fd: number): { header: Header; dataOffset: number } | null {
   } catch { return null; }
 }
 
-/** The entry for `key`, or null when there is none or it is unreadable (then the caller encodes again). */
-export function readCacheEntry(dir: string, key: string): EncodedCorpus | null {
+/**
+ * The entry for `key`, or null when there is none or it is unreadable (then the caller encodes again). With the
+ * native addon the token array is a copy-on-write memory map of the file (`map`, default true): no copy, pages come
+ * in as batches touch them; otherwise one sequential read into a fresh array.
+ */
+export function readCacheEntry(dir: string, key: string, opts: { map?: boolean } = {}): EncodedCorpus | null {
   const file = path.join(dir, `${key}.tok`);
   let fd: number;
   try { fd = fs.openSync(file, 'r'); } catch { return null; }
@@ -101,13 +106,19 @@ export function readCacheEntry(dir: string, key: string): EncodedCorpus | null {
     const h = readHeader(fd);
     if (!h || h.header.key !== key || !(h.header.dtype in CTORS)) return null;
     const { header, dataOffset } = h;
-    const tokens = new CTORS[header.dtype](header.length);
-    const bytes = new Uint8Array(tokens.buffer);
-    if (fs.fstatSync(fd).size !== dataOffset + bytes.length) return null;
-    for (let off = 0; off < bytes.length;) {
-      const got = fs.readSync(fd, bytes, off, Math.min(IO_CHUNK, bytes.length - off), dataOffset + off);
-      if (got <= 0) return null;
-      off += got;
+    const Ctor = CTORS[header.dtype], byteLength = header.length * Ctor.BYTES_PER_ELEMENT;
+    if (fs.fstatSync(fd).size !== dataOffset + byteLength) return null;
+    const mapped = opts.map !== false && byteLength > 0 ? dataAddon()?.mapFile(file, dataOffset, byteLength) : undefined;
+    let tokens: Tokens;
+    if (mapped instanceof ArrayBuffer && mapped.byteLength === byteLength) tokens = new Ctor(mapped);
+    else {
+      tokens = new Ctor(header.length);
+      const bytes = new Uint8Array(tokens.buffer);
+      for (let off = 0; off < bytes.length;) {
+        const got = fs.readSync(fd, bytes, off, Math.min(IO_CHUNK, bytes.length - off), dataOffset + off);
+        if (got <= 0) return null;
+        off += got;
+      }
     }
     const now = new Date();
     try { fs.utimesSync(file, now, now); } catch { /* last-used time is a courtesy */ }

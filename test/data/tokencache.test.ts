@@ -8,7 +8,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { corpusFromPaths, prepareCorpus, type DataEvent, type PrepareOptions } from '../../src/data/prepare.js';
-import { clearCache, listCache, tokenCacheDir } from '../../src/data/tokencache.js';
+import { clearCache, listCache, readCacheEntry, tokenCacheDir } from '../../src/data/tokencache.js';
 import { UNKNOWN_SYMBOL } from '../../src/data/vocab.js';
 import { Picker } from '../../src/sample/pick.js';
 import { Rng } from '../../src/util/rng.js';
@@ -66,6 +66,26 @@ test('second read comes from the cache, same tokens; changes and options miss; d
 
   assert.equal(clearCache(dir).entries, 1);
   assert.equal(listCache(dir).length, 0);
+});
+
+test('an entry read back through the memory map equals one read into a fresh array, for every token width', async () => {
+  const f = path.join(tmp, 'widths.txt');
+  for (const [label, text] of [['u8', 'ascii only\n'], ['u16', Array.from({ length: 300 }, (_, i) => String.fromCodePoint(0x4e00 + i)).join('') + ', hello\n'], ['u32', Array.from({ length: 66000 }, (_, i) => String.fromCodePoint(0x20000 + i)).join('')]] as const) {
+    fs.writeFileSync(f, text.repeat(label === 'u32' ? 1 : 500));
+    const opts: PrepareOptions = { separator: '\n', split: { valFraction: 0.1, valFiles: 0 }, unknown: 'skip', cache: true, cacheDir };
+    const fresh = await prepareCorpus(corpusFromPaths([f]), opts);
+    assert.equal(fresh.fromCache, false);
+    assert.equal(listCache(dir).length, 1);
+    const key = listCache(dir)[0].key;
+    const mapped = readCacheEntry(dir, key), read = readCacheEntry(dir, key, { map: false });
+    assert.ok(mapped && read, label);
+    assert.equal(mapped.tokens.constructor.name, { u8: 'Uint8Array', u16: 'Uint16Array', u32: 'Uint32Array' }[label]);
+    assert.equal(read.tokens.constructor, mapped.tokens.constructor);
+    assert.ok(Buffer.from(mapped.tokens.buffer, mapped.tokens.byteOffset, mapped.tokens.byteLength).equals(Buffer.from(fresh.tokens.buffer, fresh.tokens.byteOffset, fresh.tokens.byteLength)), label);
+    assert.ok(Buffer.from(read.tokens.buffer).equals(Buffer.from(fresh.tokens.buffer, fresh.tokens.byteOffset, fresh.tokens.byteLength)), label);
+    assert.equal((await prepareCorpus(corpusFromPaths([f]), opts)).fromCache, true);
+    clearCache(dir);
+  }
 });
 
 test('auto: small corpora and in-memory text are not cached', async () => {

@@ -170,3 +170,15 @@ test('a character outside the map in a no-drop walk sets `changed` in both kerne
     }
   }
 });
+
+test('native mapFile: a copy-on-write view of a file\'s tail; a size mismatch or a missing file is a reason, not a throw', { skip: skipNative }, () => {
+  const f = path.join(tmp, 'mapped.bin'), bytes = Buffer.from(Array.from({ length: 10000 }, (_, i) => (i * 7) & 255));
+  fs.writeFileSync(f, bytes);
+  const ab = addon!.mapFile(f, 16, bytes.length - 16);
+  assert.ok(ab instanceof ArrayBuffer);
+  assert.ok(Buffer.from(ab).equals(bytes.subarray(16)));
+  new Uint8Array(ab)[0] = 99; // private: the file keeps its byte
+  assert.equal(fs.readFileSync(f)[16], bytes[16]);
+  assert.equal(typeof addon!.mapFile(f, 16, bytes.length), 'string');
+  assert.equal(typeof addon!.mapFile(path.join(tmp, 'missing.bin'), 0, 10), 'string');
+});
