@@ -132,6 +132,9 @@ Napi::Value MapFile(const Napi::CallbackInfo& info) {
   const int err = errno;
   close(fd);
   if (base == MAP_FAILED) return Napi::String::New(env, std::string("mmap: ") + std::strerror(err));
+  // Training reads windows at random places: a page fault should read that page, not the kernel's read-around
+  // (often megabytes), or the first steps on an entry that is not in the page cache read hundreds of MB.
+  madvise(base, size, MADV_RANDOM);
   Mapping* m = new Mapping{base, size};
   napi_value ab;
   if (napi_create_external_arraybuffer(env, (uint8_t*)base + (size_t)off, (size_t)len, unmap, m, &ab) != napi_ok) {
