@@ -6,7 +6,8 @@ import type { Command } from 'commander';
 import { CharlmError } from '../errors.js';
 import { createBackend, type BackendName } from '../kernels/registry.js';
 import { loadModelFile, type LoadedModel } from '../model/io.js';
-import { modelNameFromPath, startServer, type CharlmServer } from '../server/index.js';
+import type { CharlmServer } from '../server/index.js';
+import { modelNameFromPath } from '../server/context.js';
 import { isLoopbackHost } from '../server/guard.js';
 import { limitOptions, limitsFrom } from './common.js';
 
@@ -60,6 +61,8 @@ export async function runServe(models: string[], flags: ServeFlags): Promise<Cha
     loaded.push({ name, loaded: loadModelFile(path, backend, limitsFrom(flags as unknown as Record<string, unknown>)) });
   }
   let server: CharlmServer & { url: string };
+  // Imported here, not at the top: fastify and its dependencies cost every other command ~0.3 s of start-up.
+  const { startServer } = await import('../server/index.js');
   try {
     server = await startServer({ models: loaded, host: flags.host, port,
       limits: { maxBatch, requestTimeoutMs: timeoutS * 1000, receiveTimeoutMs: receiveS * 1000, maxConnections },
