@@ -68,7 +68,9 @@ int64_t fillAs(const uint8_t* b, size_t n, const int32_t* map, void* out, size_t
   s.h = (uint64_t)st[2];
   s.tailAt = (uint64_t)st[3];
   s.noDrops = st[4] != 0;
+  s.begin();
   const int64_t r = utf8::decode(b, n, s);
+  s.end();
   st[0] = (double)s.pos;
   st[1] = (double)s.k;
   if (s.changed) st[5] = 1;

@@ -109,14 +109,25 @@ struct CountSink {
 // training part) pos jumps to tailAt. map[cp] < 0 drops the character; with noDrops set no character may map
 // below 0 (the source changed since pass 1): such a character sets `changed` and is stored anyway (as (T)-1).
 // Writes past outLen are not made (a source that grew is caught by the caller's count check).
+// Fast path: while ids are kept and pos < lim (before the jump and the end of out) only pos moves; k = pos + delta.
 template <class T>
 struct FillSink {
   const int32_t* map;
   T* out;
   uint64_t outLen, pos, k, h, tailAt;
   bool noDrops, changed = false;
-  inline void one(uint32_t cp) {
-    const int32_t id = map[cp];
+  uint64_t lim = 0;
+  int64_t delta = 0;
+
+  void begin() { delta = (int64_t)(k - pos); limit(); }
+  void end() { k = pos + delta; }
+  void limit() {
+    uint64_t l = outLen;
+    if (k <= h && pos + (h - k) < l) l = pos + (h - k);
+    lim = l;
+  }
+  void slow(int32_t id) {
+    k = pos + delta;
     if (id < 0) {
       if (!noDrops) return;
       changed = true;  // and stored like the ASCII run below stores it
@@ -125,15 +136,21 @@ struct FillSink {
     if (pos < outLen) out[pos] = (T)id;
     pos++;
     k++;
+    delta = (int64_t)(k - pos);
+    limit();
+  }
+  inline void one(uint32_t cp) {
+    const int32_t id = map[cp];
+    if (id >= 0 && pos < lim) out[pos++] = (T)id;
+    else slow(id);
   }
   inline void ascii(const uint8_t* p, size_t len) {
-    if (noDrops && !(k <= h && h < k + len) && pos + len <= outLen) {
+    if (noDrops && pos + len <= lim) {
       T* d = out + pos;
       int32_t neg = 0;
       for (size_t q = 0; q < len; q++) { const int32_t id = map[p[q]]; neg |= id; d[q] = (T)id; }
       if (neg < 0) changed = true;
       pos += len;
-      k += len;
       return;
     }
     for (size_t q = 0; q < len; q++) one(p[q]);
