@@ -154,7 +154,8 @@ export async function encodeSources(sources: CorpusSource[], o: EncodeOptions): 
   for (let i = 0; i < sources.length; i++) {
     const st = await fillSource(sources[i], map, tokens, [headAt[i], 0, heads[i], tailAt[i], skipped.length ? 0 : 1, 0], kern, scratch, progress(2));
     if (st[1] !== kept[i] || st[5] !== 0) {
-      throw new CharlmError('CORPUS_CHANGED', `${sources[i].name} changed while it was being read (${kept[i]} then ${st[1]} characters)`,
+      const how = st[1] !== kept[i] ? `${kept[i]} then ${st[1]} characters` : 'a character the first pass did not see';
+      throw new CharlmError('CORPUS_CHANGED', `${sources[i].name} changed while it was being read (${how})`,
         'wait until nothing writes to the corpus files, then start again');
     }
   }

@@ -182,3 +182,22 @@ test('native mapFile: a copy-on-write view of a file\'s tail; a size mismatch or
   assert.equal(typeof addon!.mapFile(f, 16, bytes.length), 'string');
   assert.equal(typeof addon!.mapFile(path.join(tmp, 'missing.bin'), 0, 10), 'string');
 });
+
+test('a file that changes between the two passes stops the run with CORPUS_CHANGED, with either kernel pair', async () => {
+  for (const kern of kernelSets()) {
+    for (const [label, after] of [['new character', 'abcabcabcZ\n'], ['longer', 'abcabcabcabc\n']] as const) {
+      const a = path.join(tmp, 'changing', 'a.txt'), b = path.join(tmp, 'changing', 'b.txt');
+      fs.mkdirSync(path.dirname(a), { recursive: true });
+      fs.writeFileSync(a, 'first file\n');
+      fs.writeFileSync(b, 'abcabcabca\n');
+      const src = await resolveSources({ paths: [a, b] });
+      let caught: unknown;
+      try {
+        await encodeSources(src, { separator: '\n', split: { valFraction: 0.1, valFiles: 0 }, unknown: 'skip', kernels: kern,
+          onProgress: (p) => { if (p.pass === 2) fs.writeFileSync(b, after); } });
+      } catch (e) { caught = e; }
+      assert.ok(caught instanceof CharlmError && caught.code === 'CORPUS_CHANGED', `${kern.name} ${label}: ${String(caught)}`);
+      assert.match(caught.message, label === 'longer' ? /11 then 13 characters/ : /a character the first pass did not see/);
+    }
+  }
+});
