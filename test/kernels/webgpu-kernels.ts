@@ -8,12 +8,12 @@ import { gpuOps } from '../../src/kernels/webgpu/ops.js';
 import { refBackend as ref } from '../../src/kernels/ref/index.js';
 import { copyView, exactEntries, expectClose, randView, rng } from './check.js';
 
-const { device, adapterName } = await openNodeDevice();
+const opened = await openNodeDevice();
+const { device, adapterName } = opened;
 console.log(`# adapter: ${adapterName}`);
 let gpuError = '';
 device.addEventListener('uncapturederror', (e) => { gpuError ||= (e as GPUUncapturedErrorEvent).error.message; });
-const r = new GpuRunner(device);
-r.settleMs = Number(process.env.CHARLM_WEBGPU_SETTLE_MS ?? 150);
+const r = new GpuRunner(device, opened.gpu, opened.adapter);
 const ops = gpuOps(r);
 const OFF = 3;   // elements before each view inside its GPUBuffer
 

@@ -1,8 +1,7 @@
 // The webgpu backend's device layer on SwiftShader (Debian chromium's CPU Vulkan driver, which CI installs): an
 // adapter is found when Vulkan points at SwiftShader, and without one the error is one line with a hint. Both run in
-// child processes because Vulkan's env must be set at process start. The WGSL kernel comparison against ref
-// (webgpu-kernels.ts) runs only with CHARLM_WEBGPU_KERNELS=1: on this SwiftShader the process crashes inside the
-// driver after a few dispatches (docs/performance.md, "WebGPU"), so it cannot yet be a CI test.
+// child processes because Vulkan's env must be set at process start. Then every WGSL kernel against ref on small
+// shapes (webgpu-kernels.ts, through the GpuRunner directly).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
@@ -44,15 +43,10 @@ test('webgpu: without an adapter, a one-line NO_WEBGPU_ADAPTER error with a hint
   assert.match(line, /^charlm: no WebGPU adapter found .*hint: .*VK_ICD_FILENAMES.*\[NO_WEBGPU_ADAPTER\]$/);
 });
 
-// Opt-in, so no untagged skip reaches CI's check-skips: registered only with CHARLM_WEBGPU_KERNELS=1.
-if (process.env.CHARLM_WEBGPU_KERNELS === '1') {
-  test('webgpu: every WGSL kernel against ref on small shapes (SwiftShader)', { skip }, () => {
-    const r = spawnSync(process.execPath, ['--import', 'tsx', 'test/kernels/webgpu-kernels.ts'],
-      { env: { ...process.env, ...swiftshaderEnv! }, encoding: 'utf8', timeout: 300_000 });
-    console.log(r.stdout);
-    assert.equal(r.status, 0, `${r.stderr}\n(exit ${r.status}, signal ${r.signal})`);
-    assert.match(r.stdout, /all checks passed/);
-  });
-} else {
-  console.log('# webgpu kernel comparison not run (opt-in: CHARLM_WEBGPU_KERNELS=1; SwiftShader crashes here, see the header)');
-}
+test('webgpu: every WGSL kernel against ref on small shapes (SwiftShader)', { skip }, () => {
+  const r = spawnSync(process.execPath, ['--import', 'tsx', 'test/kernels/webgpu-kernels.ts'],
+    { env: { ...process.env, ...swiftshaderEnv! }, encoding: 'utf8', timeout: 300_000 });
+  console.log(r.stdout);
+  assert.equal(r.status, 0, `${r.stderr}\n(exit ${r.status}, signal ${r.signal})`);
+  assert.match(r.stdout, /all checks passed/);
+});

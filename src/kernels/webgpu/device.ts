@@ -7,6 +7,13 @@ export interface GpuDevice {
   device: GPUDevice;
   /** Adapter description for logs and `info` ("SwiftShader driver 5.0.0", "NVIDIA H100 …"). */
   adapterName: string;
+  /**
+   * The GPU object and adapter the device came from. Keep them reachable as long as the device: in Dawn's Node
+   * binding the GPU object owns the native instance, and once it is garbage-collected the binding's event pump
+   * (which resolves mapAsync) runs on a freed instance and the process crashes in pthread_mutex_lock.
+   */
+  gpu: GPU;
+  adapter: GPUAdapter;
 }
 
 /** The hint every "no adapter" error carries: how to get one on Linux, in the browser, or without a GPU. */
@@ -30,5 +37,5 @@ export async function openDevice(gpu: GPU | undefined | null, where: string): Pr
   });
   const info = adapter.info;
   const adapterName = [info?.description, info?.vendor, info?.architecture].filter(Boolean).join(' / ') || 'unknown adapter';
-  return { device, adapterName };
+  return { device, adapterName, gpu, adapter };
 }

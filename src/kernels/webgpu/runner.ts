@@ -53,18 +53,15 @@ export class GpuRunner {
   private dummy: GPUBuffer;
   /** Objects the GPU may still use: kept reachable until the queue is known idle (see keepAlive). */
   private inFlight: unknown[] = [];
-  /**
-   * Milliseconds to wait after a submit before asking Dawn whether it finished. 0 on real GPUs. On SwiftShader a
-   * Dawn call from this thread while the CPU driver is still executing crashed the process (a corrupt mutex in
-   * pthread_mutex_lock; reproduced with a lone WGSL loop and mapAsync, no charlm code), so the worker sets a settle
-   * time there. Test-only: small shapes finish well inside it.
-   */
-  settleMs = 0;
   /** Dispatches recorded since the last submit. */
   pending = 0;
 
-  constructor(device: GPUDevice) {
+  /** Whatever must outlive the device (GpuDevice.gpu and .adapter: see device.ts). */
+  private readonly owners: unknown[];
+
+  constructor(device: GPUDevice, ...owners: unknown[]) {
     this.device = device;
+    this.owners = owners;
     this.uniforms = device.createBuffer({ size: SLOT * SLOTS, usage: UNIFORM | COPY_DST });
     this.dummy = this.createBuffer(4);
   }
@@ -165,7 +162,6 @@ export class GpuRunner {
     this.encoder ??= this.device.createCommandEncoder();
     this.encoder.copyBufferToBuffer(buf, byteOffset, staging, 0, Math.ceil(bytes / 4) * 4);
     this.flush();
-    if (this.settleMs > 0) await new Promise((res) => setTimeout(res, this.settleMs));
     await staging.mapAsync(1 /* GPUMapMode.READ */, 0, size);
     this.inFlight = [];   // the queue reached this copy, so everything before it is done
     const out = staging.getMappedRange(0, size).slice(0, bytes);

@@ -39,8 +39,7 @@ async function main(): Promise<void> {
   }
   const { device } = gpu;
   device.addEventListener('uncapturederror', (ev) => { pendingError ??= (ev as GPUUncapturedErrorEvent).error.message; });
-  const runner = new GpuRunner(device);
-  if (/swiftshader/i.test(gpu.adapterName)) runner.settleMs = Number(process.env.CHARLM_WEBGPU_SETTLE_MS ?? 200);
+  const runner = new GpuRunner(device, gpu.gpu, gpu.adapter);
   const ops = gpuOps(runner) as unknown as Record<string, (...a: unknown[]) => unknown>;
   const arg = (a: WireArg): unknown => {
     if (a === null || typeof a !== 'object') return a;

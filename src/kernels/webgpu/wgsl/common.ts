@@ -1,8 +1,10 @@
 // WGSL helpers shared by several kernels: saturating sigmoid/tanh (tanh(±large) must be ±1, not inf/inf = NaN, while
 // NaN stays NaN as in ref), the dropout counter hash (bit-identical to ref/transformer.ts).
+// NaN is tested on the bits: WGSL lets a compiler assume floats are never NaN, so x != x may fold to false.
 export const MATH = `
-fn sigm(x: f32) -> f32 { return 1.0 / (1.0 + exp(-x)); }
-fn tanhs(x: f32) -> f32 { if (abs(x) > 15.0) { return sign(x); } return tanh(x); }
+fn isNan(x: f32) -> bool { return (bitcast<u32>(x) & 0x7fffffffu) > 0x7f800000u; }
+fn sigm(x: f32) -> f32 { if (isNan(x)) { return x; } return 1.0 / (1.0 + exp(-x)); }
+fn tanhs(x: f32) -> f32 { if (isNan(x)) { return x; } if (abs(x) > 15.0) { return sign(x); } return tanh(x); }
 `;
 
 export const HASH = `
