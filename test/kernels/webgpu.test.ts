@@ -1,7 +1,8 @@
 // The webgpu backend's device layer on SwiftShader (Debian chromium's CPU Vulkan driver, which CI installs): an
 // adapter is found when Vulkan points at SwiftShader, and without one the error is one line with a hint. Both run in
 // child processes because Vulkan's env must be set at process start. Then every WGSL kernel against ref on small
-// shapes (webgpu-kernels.ts, through the GpuRunner directly).
+// shapes through the GpuRunner directly (webgpu-kernels.ts), and the shared kernel suite through the Backend
+// (webgpu-suite.ts).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
@@ -49,4 +50,15 @@ test('webgpu: every WGSL kernel against ref on small shapes (SwiftShader)', { sk
   console.log(r.stdout);
   assert.equal(r.status, 0, `${r.stderr}\n(exit ${r.status}, signal ${r.signal})`);
   assert.match(r.stdout, /all checks passed/);
+});
+
+test('webgpu: the shared kernel suite through the webgpu Backend (SwiftShader)', { skip }, () => {
+  const env: Record<string, string | undefined> = { ...process.env, ...swiftshaderEnv! };
+  delete env.NODE_TEST_CONTEXT;   // else the child reports to this runner's channel instead of printing TAP
+  const r = spawnSync(process.execPath, ['--import', 'tsx', '--test', '--test-reporter=tap', 'test/kernels/webgpu-suite.ts'],
+    { env, encoding: 'utf8', timeout: 600_000 });
+  console.log(r.stdout.split('\n').filter((l) => /^(not )?ok |^# (pass|fail)|webgpu adapter/.test(l)).join('\n'));
+  assert.equal(r.status, 0, `${r.stdout.slice(-4000)}\n${r.stderr}\n(exit ${r.status}, signal ${r.signal})`);
+  assert.match(r.stdout, /^# pass 15$/m);
+  assert.match(r.stdout, /^# fail 0$/m);
 });

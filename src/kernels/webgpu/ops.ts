@@ -7,12 +7,17 @@ import { matmul } from './wgsl/matmul.js';
 import * as pw from './wgsl/pointwise.js';
 import * as cells from './wgsl/cells.js';
 import { adam, softmaxXentRows } from './wgsl/loss-optim.js';
+import * as tf from './wgsl/transformer.js';
 
 type A = GpuArg;
 const b2u = (b: boolean) => (b ? 1 : 0);
 
 async function readScalar(r: GpuRunner, a: GpuArg): Promise<number> {
   return new Float32Array(await r.download(a.buf, a.off * 4, 4))[0];
+}
+
+function checkHd(hd: number): void {
+  if (hd > tf.MAX_HD) throw new Error(`webgpu attention: head size ${hd} > ${tf.MAX_HD} is not supported`);
 }
 
 export function gpuOps(r: GpuRunner) {
@@ -68,6 +73,35 @@ export function gpuOps(r: GpuRunner) {
     scale(x: A, n: number, s: number) { ew(pw.scale, [x], n, [], [s]); },
     mul(out: A, a: A, b: A, n: number) { ew(pw.mul, [out, a, b], n); },
     add(out: A, a: A, b: A, n: number) { ew(pw.add, [out, a, b], n); },
+    layerNormForward(out: A, mean: A, rstd: A, x: A, w: A, b: A | null, N: number, C: number, eps: number) {
+      ew(tf.layerNormForward, [out, mean, rstd, x, w, b], N, [C, b2u(b !== null)], [eps]);
+    },
+    layerNormBackward(dx: A, dw: A, db: A | null, dout: A, x: A, w: A, mean: A, rstd: A, N: number, C: number) {
+      ew(tf.layerNormBackwardDx, [dx, dout, x, w, mean, rstd], N, [C]);
+      ew(tf.layerNormBackwardDw, [dw, db, dout, x, mean, rstd], C, [N, b2u(db !== null)]);
+    },
+    geluForward(out: A, x: A, n: number) { ew(tf.geluForward, [out, x], n); },
+    geluBackward(dx: A, dout: A, x: A, n: number) { ew(tf.geluBackward, [dx, dout, x], n); },
+    dropout(out: A, x: A, n: number, p: number, seed: number) {
+      const s = 1 / (1 - p), sHi = Math.fround(s);
+      ew(tf.dropout, [out, x], n, [seed >>> 0, Math.floor(p * 0x100000000)], [sHi, s - sHi]);
+    },
+    attentionForward(y: A, lse: A, qkv: A, B: number, T: number, nh: number, hd: number, p: number, seed: number) {
+      checkHd(hd);
+      ew(tf.attentionForward, [y, lse, qkv], B * nh * T, [T, nh, hd, seed >>> 0, Math.floor(p * 0x100000000), b2u(p > 0)],
+        [p > 0 ? 1 / (1 - p) : 1]);
+    },
+    attentionBackward(dqkv: A, dy: A, y: A, lse: A, qkv: A, B: number, T: number, nh: number, hd: number, p: number, seed: number) {
+      checkHd(hd);
+      const D = r.scratch('attD', B * nh * T);
+      const ints = [T, nh, hd, seed >>> 0, Math.floor(p * 0x100000000), b2u(p > 0)], ks = [p > 0 ? 1 / (1 - p) : 1];
+      ew(tf.attentionBackwardQ, [dqkv, D, dy, y, lse, qkv], B * nh * T, ints, ks);
+      ew(tf.attentionBackwardKV, [dqkv, D, dy, lse, qkv], B * nh * T, ints, ks);
+    },
+    attentionDecode(y: A, q: A, qStride: number, kc: A, vc: A, pos: A, B: number, T: number, nh: number, hd: number, S: number) {
+      checkHd(hd);
+      ew(tf.attentionDecode, [y, q, kc, vc, pos], B * T * nh, [T, nh, hd, S, qStride]);
+    },
     fill(x: A, n: number, v: number) { ew(pw.fill, [x], n, [], [v]); },
     copy(dst: A, src: A, n: number) { ew(pw.copy, [dst, src], n); },
   };
