@@ -6,12 +6,15 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
-import { skipWithout } from '../skips.js';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { nativeMissing, skipWithout } from '../skips.js';
 
 const ICD = ['/usr/lib/chromium/vk_swiftshader_icd.json', '/usr/lib/chromium-browser/vk_swiftshader_icd.json'].find(existsSync);
 const swiftshaderEnv = ICD ? { VK_ICD_FILENAMES: ICD, LD_LIBRARY_PATH: ICD.replace(/\/[^/]+$/, '') } : null;
 const skip = skipWithout('chromium', swiftshaderEnv ? false : 'no SwiftShader Vulkan driver (Debian chromium ships it)');
+const skipNative = skipWithout('native', nativeMissing());
 
 const PROBE = `
 import { openNodeDevice } from './src/kernels/webgpu/node-gpu.ts';
@@ -61,4 +64,38 @@ test('webgpu: the shared kernel suite through the webgpu Backend (SwiftShader)',
   assert.equal(r.status, 0, `${r.stdout.slice(-4000)}\n${r.stderr}\n(exit ${r.status}, signal ${r.signal})`);
   assert.match(r.stdout, /^# pass 15$/m);
   assert.match(r.stdout, /^# fail 0$/m);
+});
+
+/** Per-step training losses from a run's metrics.jsonl. */
+function stepLosses(dir: string): number[] {
+  return readFileSync(join(dir, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l))
+    .filter((e) => e.type === 'train').map((e) => e.loss as number);
+}
+
+test('webgpu: 20 training steps (LSTM, CLI) match native within 1e-3 relative, every step', { skip: skip || skipNative }, () => {
+  const dir = mkdtempSync(join(tmpdir(), 'charlm-webgpu-'));
+  try {
+    const corpus = join(dir, 'corpus.txt');
+    writeFileSync(corpus, 'First Citizen:\nBefore we proceed any further, hear me speak.\n\nAll:\nSpeak, speak.\n'.repeat(40));
+    const args = [corpus, '--steps', '20', '--hidden-size', '16', '--num-layers', '1', '--embedding-dim', '8',
+      '--seq-length', '8', '--batch-size', '4', '--eval-interval', '20', '--eval-chars', '200', '--sample-chars', '10',
+      '--log-interval', '1', '--seed', '7', '--no-cache', '--quiet'];
+    const losses: Record<string, number[]> = {};
+    for (const backend of ['native', 'webgpu']) {
+      const out = join(dir, backend);
+      const r = spawnSync(process.execPath, ['bin/charlm.js', 'train', ...args, '--backend', backend, '--out', out],
+        { env: { ...process.env, ...swiftshaderEnv! }, encoding: 'utf8', timeout: 300_000 });
+      assert.equal(r.status, 0, `${backend}: ${r.stdout}\n${r.stderr}`);
+      losses[backend] = stepLosses(out);
+    }
+    assert.equal(losses.native.length, 20);
+    assert.equal(losses.webgpu.length, 20);
+    const rel = losses.native.map((l, i) => Math.abs(losses.webgpu[i] - l) / Math.abs(l));
+    const worst = Math.max(...rel);
+    console.log(`  losses native ${losses.native[0].toFixed(5)} → ${losses.native[19].toFixed(5)}, webgpu ` +
+      `${losses.webgpu[0].toFixed(5)} → ${losses.webgpu[19].toFixed(5)}; max rel diff ${worst.toExponential(2)}`);
+    assert.ok(worst <= 1e-3, `max relative loss difference ${worst} > 1e-3`);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
