@@ -32,6 +32,11 @@ export interface WebGpuBackend extends Backend {
   copy(dst: F32, src: F32, n: number, dstOff?: number, srcOff?: number): void;
   read(view: View): void;
   write(view: View): void;
+  /**
+   * Host↔GPU traffic since creation: downloads (read, a returned loss or Σx², foreign outputs) and uploads (write,
+   * foreign inputs), with bytes; foreignCalls counts kernel calls that touched an array this backend did not allocate.
+   */
+  readonly traffic: { downloads: number; downloadBytes: number; uploads: number; uploadBytes: number; foreignCalls: number };
   /** Waits for every queued kernel and surfaces any GPU error. */
   sync(): void;
   /** Stops the worker (the device goes with it). */
@@ -57,6 +62,7 @@ export async function createWebGpuBackend(): Promise<WebGpuBackend> {
   }
   worker.unref();
 
+  const traffic = { downloads: 0, downloadBytes: 0, uploads: 0, uploadBytes: 0, foreignCalls: 0 };
   const ids = new WeakMap<ArrayBufferLike, number>();
   let nextId = 1;
   const freed = new FinalizationRegistry<number>((id) => worker.postMessage({ k: 'free', id } satisfies Msg));
@@ -100,18 +106,22 @@ export async function createWebGpuBackend(): Promise<WebGpuBackend> {
           t = { id: nextId++, sab, orig: v.buffer, out: false };
           post({ k: 'alloc', id: t.id, sab, init: true });
           temps.push(t);
+          traffic.uploads++; traffic.uploadBytes += sab.byteLength;
         }
         t.out ||= writes.includes(k);
         id = t.id;
       }
       return { id, off: v.byteOffset / 4 };
     });
+    if (temps.length) traffic.foreignCalls++;
+    if (RETURNS.has(op)) { traffic.downloads++; traffic.downloadBytes += 4; }
     let value = 0;
     if (RETURNS.has(op) || temps.some((t) => t.out)) value = syncPost({ k: 'call', op, args: wire });
     else post({ k: 'call', op, args: wire });
     for (const t of temps) {
       if (t.out) {
         syncPost({ k: 'read', id: t.id, byteOff: 0, bytes: t.sab.byteLength });
+        traffic.downloads++; traffic.downloadBytes += t.sab.byteLength;
         new Uint8Array(t.orig).set(new Uint8Array(t.sab).subarray(0, t.orig.byteLength));
       }
       post({ k: 'free', id: t.id });
@@ -130,9 +140,10 @@ export async function createWebGpuBackend(): Promise<WebGpuBackend> {
   return {
     name: 'webgpu',
     adapterName: hello.adapterName ?? 'unknown adapter',
+    traffic,
     ...(kernels as unknown as Omit<Backend, 'name'>),
-    alloc: (n: number) => new Float32Array(allocBytes(n * 4)) as F32,
-    allocI32: (n: number) => new Int32Array(allocBytes(n * 4)) as I32,
+    alloc: (n: number) => new Float32Array(allocBytes(n * 4), 0, n) as F32,
+    allocI32: (n: number) => new Int32Array(allocBytes(n * 4), 0, n) as I32,
     free(buf: View) {
       const id = ids.get(buf.buffer);
       if (id === undefined) return;
@@ -147,9 +158,11 @@ export async function createWebGpuBackend(): Promise<WebGpuBackend> {
       if (n > 0) call('copy', [dst.subarray(dstOff, dstOff + n), src.subarray(srcOff, srcOff + n), n]);
     },
     read(view: View) {
+      traffic.downloads++; traffic.downloadBytes += view.byteLength;
       syncPost({ k: 'read', id: owned(view, 'read'), byteOff: view.byteOffset, bytes: view.byteLength });
     },
     write(view: View) {
+      traffic.uploads++; traffic.uploadBytes += view.byteLength;
       syncPost({ k: 'write', id: owned(view, 'write'), byteOff: view.byteOffset, bytes: view.byteLength });
     },
     sync() { syncPost({ k: 'sync' }); },
