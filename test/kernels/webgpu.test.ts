@@ -2,7 +2,7 @@
 // adapter is found when Vulkan points at SwiftShader, and without one the error is one line with a hint. Both run in
 // child processes because Vulkan's env must be set at process start. Then every WGSL kernel against ref on small
 // shapes through the GpuRunner directly (webgpu-kernels.ts), and the shared kernel suite through the Backend
-// (webgpu-suite.ts).
+// (webgpu-suite.ts); a training step's host↔GPU traffic (webgpu-residency.ts); 20 CLI training steps vs native.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
@@ -72,30 +72,44 @@ function stepLosses(dir: string): number[] {
     .filter((e) => e.type === 'train').map((e) => e.loss as number);
 }
 
-test('webgpu: 20 training steps (LSTM, CLI) match native within 1e-3 relative, every step', { skip: skip || skipNative }, () => {
-  const dir = mkdtempSync(join(tmpdir(), 'charlm-webgpu-'));
-  try {
-    const corpus = join(dir, 'corpus.txt');
-    writeFileSync(corpus, 'First Citizen:\nBefore we proceed any further, hear me speak.\n\nAll:\nSpeak, speak.\n'.repeat(40));
-    const args = [corpus, '--steps', '20', '--hidden-size', '16', '--num-layers', '1', '--embedding-dim', '8',
-      '--seq-length', '8', '--batch-size', '4', '--eval-interval', '20', '--eval-chars', '200', '--sample-chars', '10',
-      '--log-interval', '1', '--seed', '7', '--no-cache', '--quiet'];
-    const losses: Record<string, number[]> = {};
-    for (const backend of ['native', 'webgpu']) {
-      const out = join(dir, backend);
-      const r = spawnSync(process.execPath, ['bin/charlm.js', 'train', ...args, '--backend', backend, '--out', out],
-        { env: { ...process.env, ...swiftshaderEnv! }, encoding: 'utf8', timeout: 300_000 });
-      assert.equal(r.status, 0, `${backend}: ${r.stdout}\n${r.stderr}`);
-      losses[backend] = stepLosses(out);
+const RUNS: [string, string[]][] = [
+  ['LSTM', ['--hidden-size', '16', '--num-layers', '1', '--embedding-dim', '8', '--seq-length', '8']],
+  ['GPT with dropout', ['--family', 'gpt', '--n-layer', '2', '--n-head', '2', '--n-embd', '16', '--block-size', '16',
+    '--seq-length', '16', '--dropout', '0.1']],
+];
+for (const [what, model] of RUNS) {
+  test(`webgpu: 20 training steps (${what}, CLI) match native within 1e-3 relative, every step`, { skip: skip || skipNative }, () => {
+    const dir = mkdtempSync(join(tmpdir(), 'charlm-webgpu-'));
+    try {
+      const corpus = join(dir, 'corpus.txt');
+      writeFileSync(corpus, 'First Citizen:\nBefore we proceed any further, hear me speak.\n\nAll:\nSpeak, speak.\n'.repeat(40));
+      const args = [corpus, ...model, '--steps', '20', '--batch-size', '4', '--eval-interval', '20', '--eval-chars', '200',
+        '--sample-chars', '10', '--log-interval', '1', '--seed', '7', '--no-cache', '--quiet'];
+      const losses: Record<string, number[]> = {};
+      for (const backend of ['native', 'webgpu']) {
+        const out = join(dir, backend);
+        const r = spawnSync(process.execPath, ['bin/charlm.js', 'train', ...args, '--backend', backend, '--out', out],
+          { env: { ...process.env, ...swiftshaderEnv! }, encoding: 'utf8', timeout: 300_000 });
+        assert.equal(r.status, 0, `${backend}: ${r.stdout}\n${r.stderr}`);
+        losses[backend] = stepLosses(out);
+      }
+      assert.equal(losses.native.length, 20);
+      assert.equal(losses.webgpu.length, 20);
+      const rel = losses.native.map((l, i) => Math.abs(losses.webgpu[i] - l) / Math.abs(l));
+      const worst = Math.max(...rel);
+      console.log(`  ${what} losses native ${losses.native[0].toFixed(5)} → ${losses.native[19].toFixed(5)}, webgpu ` +
+        `${losses.webgpu[0].toFixed(5)} → ${losses.webgpu[19].toFixed(5)}; max rel diff ${worst.toExponential(2)}`);
+      assert.ok(worst <= 1e-3, `max relative loss difference ${worst} > 1e-3`);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
     }
-    assert.equal(losses.native.length, 20);
-    assert.equal(losses.webgpu.length, 20);
-    const rel = losses.native.map((l, i) => Math.abs(losses.webgpu[i] - l) / Math.abs(l));
-    const worst = Math.max(...rel);
-    console.log(`  losses native ${losses.native[0].toFixed(5)} → ${losses.native[19].toFixed(5)}, webgpu ` +
-      `${losses.webgpu[0].toFixed(5)} → ${losses.webgpu[19].toFixed(5)}; max rel diff ${worst.toExponential(2)}`);
-    assert.ok(worst <= 1e-3, `max relative loss difference ${worst} > 1e-3`);
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
+  });
+}
+
+test('webgpu: a training step keeps parameters, optimizer state and activations on the GPU (reads back 8 bytes)', { skip }, () => {
+  const r = spawnSync(process.execPath, ['--import', 'tsx', 'test/kernels/webgpu-residency.ts'],
+    { env: { ...process.env, ...swiftshaderEnv! }, encoding: 'utf8', timeout: 300_000 });
+  console.log(r.stdout);
+  assert.equal(r.status, 0, `${r.stdout}\n${r.stderr}\n(exit ${r.status}, signal ${r.signal})`);
+  assert.match(r.stdout, /webgpu residency: ok/);
 });
