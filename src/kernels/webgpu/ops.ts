@@ -65,9 +65,11 @@ export function gpuOps(r: GpuRunner) {
     },
     async sumSquares(x: A, n: number): Promise<number> {
       if (n === 0) return 0;
-      const part = r.scratch('partial', 256), total = r.scratch('sumsq', 1);
-      r.dispatch(pw.sumSquaresPartial, [x, part], [n], [], [1]);
-      r.dispatch(pw.sumAll, [total, part], [256], [], [1]);
+      const wide = pw.WIDE_GROUPS * 256;
+      const part = r.scratch('partialWide', wide), part2 = r.scratch('partial', 256), total = r.scratch('sumsq', 1);
+      r.dispatch(pw.sumSquaresPartial, [x, part], [n], [], [pw.WIDE_GROUPS]);
+      r.dispatch(pw.sumPartial, [part, part2], [wide], [], [1]);
+      r.dispatch(pw.sumAll, [total, part2], [256], [], [1]);
       return readScalar(r, total);
     },
     scale(x: A, n: number, s: number) { ew(pw.scale, [x], n, [], [s]); },

@@ -37,17 +37,19 @@ export const fill = ew('fill', [['x', 'f32']], '  st_x(i, f_v());', ['v']);
 export const copy = ew('copy', [['dst', 'f32'], ['src', 'f32']], '  st_dst(i, ld_src(i));');
 
 /**
- * Σx² stage 1: thread l of one 256-thread workgroup sums x[l], x[l+256], … into partial[l] (no workgroup memory:
- * see matmul.ts on SwiftShader and barriers). Stage 2 is sumAll over the 256 partials.
+ * Σx² stage 1: thread g of the grid (WIDE_GROUPS workgroups of 256) sums x[g], x[g + 256·WIDE_GROUPS], … into
+ * partial[g]. Stages 2 and 3 are sumPartial (down to 256) and sumAll: a fixed order, so results are reproducible.
  */
+export const WIDE_GROUPS = 64;
 export const sumSquaresPartial: KernelDef = {
   name: 'sumSquaresPartial', bufs: [['x', 'f32'], ['partial', 'f32']], ints: ['n'],
   body: `
 @compute @workgroup_size(256)
-fn main(@builtin(local_invocation_index) l: u32) {
+fn main(@builtin(global_invocation_id) g: vec3u, @builtin(num_workgroups) nwg: vec3u) {
+  let stride = nwg.x * 256u;
   var s = 0.0;
-  for (var i = l; i < d_n(); i += 256u) { let v = ld_x(i); s += v * v; }
-  st_partial(l, s);
+  for (var i = g.x; i < d_n(); i += stride) { let v = ld_x(i); s += v * v; }
+  st_partial(g.x, s);
 }
 `,
 };
