@@ -44,8 +44,9 @@ export interface WebGpuBackend extends Backend {
 }
 
 export async function createWebGpuBackend(): Promise<WebGpuBackend> {
-  const ctrlSab = new SharedArrayBuffer(16), errSab = new SharedArrayBuffer(4096);
-  const ctrl = new Int32Array(ctrlSab), result = new Float64Array(ctrlSab, 8, 1);
+  const ctrlSab = new SharedArrayBuffer(32), errSab = new SharedArrayBuffer(4096);
+  // ctrl: [0] status (0 waiting, 1 done, 2 error), [1] error length, [2] worker dead; result: a float64 at byte 16.
+  const ctrl = new Int32Array(ctrlSab, 0, 4), result = new Float64Array(ctrlSab, 16, 1);
   // Under tsx (the tests run src/ directly) the worker is worker.ts and needs tsx's loader too.
   const fromTs = import.meta.url.endsWith('.ts');
   const url = new URL(fromTs ? './worker.ts' : './worker.js', import.meta.url);
@@ -67,10 +68,15 @@ export async function createWebGpuBackend(): Promise<WebGpuBackend> {
   let nextId = 1;
   const freed = new FinalizationRegistry<number>((id) => worker.postMessage({ k: 'free', id } satisfies Msg));
   const post = (m: Msg) => worker.postMessage(m);
+  const deadError = () => new Error(`webgpu: ${new TextDecoder().decode(new Uint8Array(errSab, 0, ctrl[1]).slice())}`);
   function syncPost(m: Msg): number {
+    if (ctrl[2] === 1) throw deadError();   // ctrl[2]: the worker died (worker.ts, uncaughtException)
     Atomics.store(ctrl, 0, 0);
     post({ ...m, sync: true });
-    if (Atomics.wait(ctrl, 0, 0, 600_000) === 'timed-out') throw new Error('webgpu: the GPU worker did not answer in 600 s');
+    for (let waited = 0; Atomics.wait(ctrl, 0, 0, 1000) === 'timed-out'; waited++) {
+      if (ctrl[2] === 1) throw deadError();
+      if (waited >= 600) throw new Error('webgpu: the GPU worker did not answer in 600 s');
+    }
     if (ctrl[0] === 2) {
       const msg = new TextDecoder().decode(new Uint8Array(errSab, 0, ctrl[1]).slice());
       throw new Error(`webgpu: ${msg}`);

@@ -9,8 +9,8 @@ import { GpuRunner, type GpuArg } from './runner.js';
 import { gpuOps } from './ops.js';
 import type { Msg, WireArg } from './protocol.js';
 
-const ctrl = new Int32Array(workerData.ctrl as SharedArrayBuffer);
-const result = new Float64Array(workerData.ctrl as SharedArrayBuffer, 8, 1);
+const ctrl = new Int32Array(workerData.ctrl as SharedArrayBuffer, 0, 4);   // layout: index.ts
+const result = new Float64Array(workerData.ctrl as SharedArrayBuffer, 16, 1);
 const errBytes = new Uint8Array(workerData.err as SharedArrayBuffer);
 
 interface Held { buf: GPUBuffer; sab: SharedArrayBuffer }
@@ -27,6 +27,13 @@ function done(status: 1 | 2, value = 0, message = ''): void {
   Atomics.store(ctrl, 0, status);
   Atomics.notify(ctrl, 0);
 }
+
+/** The worker is going down (an exception nothing caught): tell a waiting or later caller instead of leaving it blocked. */
+process.on('uncaughtException', (e) => {
+  Atomics.store(ctrl, 2, 1);
+  done(2, 0, `the GPU worker failed: ${(e as Error).message}`);
+  process.exit(1);
+});
 
 async function main(): Promise<void> {
   let gpu;
