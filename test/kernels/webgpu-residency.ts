@@ -3,6 +3,7 @@
 // and the backend's traffic counters must show: no call on arrays the backend did not allocate (parameters,
 // optimizer state, activations are all on the GPU), exactly two scalar downloads (the loss and the squared gradient
 // norm, both reduced on the GPU), and uploads of only the step's inputs (ids, targets) and, for rnn, its dropout masks.
+// Then a mixed call: a host array in, a backend array out.
 import assert from 'node:assert/strict';
 import { resolveConfig } from '../../src/config.js';
 import { createWebGpuBackend } from '../../src/kernels/webgpu/index.js';
@@ -37,5 +38,11 @@ for (const cfg of [RNN, GPT]) {
   assert.ok(d.uploads <= 2 + (tc.family === 'rnn' ? 2 : 0), `${d.uploads} uploads`);
   assert.ok(Number.isFinite(loss) && Number.isFinite(norm));
 }
+// A host array as input with a backend-owned output: the input's temporary GPU buffer is freed right after the call,
+// while the kernel may still be unsubmitted (the worker submits before it frees).
+const out = be.alloc(8);
+for (let k = 0; k < 3; k++) be.tanhForward(out, Float32Array.from({ length: 8 }, (_, i) => (i + k) / 4), 8);
+be.read(out);
+out.forEach((v, i) => assert.ok(Math.abs(v - Math.tanh((i + 2) / 4)) < 1e-6, `tanh ${i}: ${v}`));
 await be.close();
 console.log('# webgpu residency: ok');

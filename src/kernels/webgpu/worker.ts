@@ -63,7 +63,8 @@ async function main(): Promise<void> {
         if (m.init) runner.upload(buf, 0, new Uint8Array(m.sab));
         return;
       }
-      case 'free': held.get(m.id)?.buf.destroy(); held.delete(m.id); return;
+      case 'free':   // submit first: a recorded but unsubmitted kernel may still use the buffer
+        runner.flush(); held.get(m.id)?.buf.destroy(); held.delete(m.id); return;
       case 'write': {
         const h = held.get(m.id)!;
         runner.upload(h.buf, m.byteOff, new Uint8Array(h.sab, m.byteOff, m.bytes));
