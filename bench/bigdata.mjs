@@ -6,7 +6,7 @@
 // and the peak resident memory (getrusage maxrss, printed by the child at exit). The generated corpus lives under
 // --dir and is deleted afterwards (--keep keeps it).
 // Usage (after `npm install`): node bench/bigdata.mjs [--gb 2] [--files 32] [--encode-mb 256] [--dir /tmp/charlm-bigdata]
-//        [--reps 1] [--native-only] [--text tinyshakespeare.txt] [--skip-train] [--keep];  node bench/bigdata.mjs --small  (tiny Shakespeare only)
+//        [--reps 1] [--native-only] [--text tinyshakespeare.txt] [--skip-encode] [--skip-train] [--keep];  node bench/bigdata.mjs --small  (tiny Shakespeare only)
 import { spawn, spawnSync } from 'node:child_process';
 import { createWriteStream, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
@@ -115,6 +115,19 @@ const results = { cpu, cores: cpus().length, load_start: loadavg(), encode: [], 
 try {
   // 1. Encoding speed (no cache), one core: ASCII, Latin-1-ish, CJK, gzip; the native kernels and their TypeScript
   //    twins side by side (alternating, --reps rounds; the run with the least CPU time of each is printed).
+  if (!args.includes('--skip-encode')) await encodeSpeeds();
+
+  // 2. A GB-sized folder corpus with the tiny preset: cold (encode + write cache), warm (cache) twice, warm with the
+  //    entry out of the page cache; then the cache read alone, memory-mapped against copied.
+  if (!args.includes('--skip-train')) await gbCorpus();
+  results.load_end = loadavg();
+  console.log(`# load average ${loadavg().map((x) => x.toFixed(2)).join(' ')} at the end`);
+  console.log(JSON.stringify(results));
+} finally {
+  if (!args.includes('--keep')) rmSync(DIR, { recursive: true, force: true });
+}
+
+async function encodeSpeeds() {
   const ascii = join(DIR, 'ascii.txt'), latin = join(DIR, 'latin.txt'), cjk = join(DIR, 'cjk.txt'), gz = join(DIR, 'ascii.txt.gz');
   await writeRepeated(ascii, readFileSync(SHAKESPEARE), ENCODE_MB * 1e6);
   const lat = accented(readFileSync(SHAKESPEARE));
@@ -142,34 +155,41 @@ try {
     }
     rmSync(f);
   }
+}
 
-  // 2. A GB-sized folder corpus with the tiny preset: cold (encode + write cache), then warm (cache).
-  if (!args.includes('--skip-train')) {
-    const corpus = join(DIR, 'corpus');
-    mkdirSync(corpus, { recursive: true });
-    const per = Math.ceil((GB * 1e9) / FILES), src = readFileSync(SHAKESPEARE);
-    for (let i = 0; i < FILES; i++) await writeRepeated(join(corpus, `part-${String(i).padStart(3, '0')}.txt`), src, per);
-    const argv = ['train', corpus, '--preset', 'tiny', '--steps', '3', '--log-interval', '1', '--eval-chars', '20000',
-                  '--sample-chars', '0', '--out', join(DIR, 'run'), '--force'];
-    const labels = ['cold cache (encode + write cache)', 'warm cache', 'warm cache', 'warm cache, entry evicted from the page cache'];
-    for (const label of labels) {
-      if (label.includes('evicted')) {
-        // GNU dd's nocache flag asks the kernel to drop the file's pages (only this file's) from the page cache.
-        for (const f of readdirSync(join(CACHE, 'tokens')).filter((n) => n.endsWith('.tok'))) {
-          spawnSync('dd', [`if=${join(CACHE, 'tokens', f)}`, 'iflag=nocache', 'count=0'], { stdio: 'ignore' });
-        }
-      }
-      const r = await timedTrain(argv);
-      results.train.push({ label, ...r });
-      const tokens = Number(/tokens: ([\d,]+)/.exec(r.lines.join('\n'))?.[1].replace(/,/g, '')) / 1e6; // Uint8: 1 byte each
-      console.log(`train ${GB} GB, ${FILES} files, tiny preset, 3 steps, ${label}: first step after ${r.first_step_s?.toFixed(1)} s (${r.cpu_first_step_s.toFixed(1)} CPU-s), ` +
-                  `total ${r.total_s.toFixed(1)} s, peak RSS ${r.peak_rss_mb.toFixed(0)} MB (token array ${tokens.toFixed(0)} MB + ${(r.peak_rss_mb - tokens).toFixed(0)} MB)`);
-      for (const l of r.lines) console.log(`    ${l}`);
+async function gbCorpus() {
+  const corpus = join(DIR, 'corpus');
+  mkdirSync(corpus, { recursive: true });
+  const per = Math.ceil((GB * 1e9) / FILES), src = readFileSync(SHAKESPEARE);
+  for (let i = 0; i < FILES; i++) await writeRepeated(join(corpus, `part-${String(i).padStart(3, '0')}.txt`), src, per);
+  const argv = ['train', corpus, '--preset', 'tiny', '--steps', '3', '--log-interval', '1', '--eval-chars', '20000',
+                '--sample-chars', '0', '--out', join(DIR, 'run'), '--force'];
+  const entries = () => readdirSync(join(CACHE, 'tokens')).filter((n) => n.endsWith('.tok')).map((n) => join(CACHE, 'tokens', n));
+  const labels = ['cold cache (encode + write cache)', 'warm cache', 'warm cache', 'warm cache, entry evicted from the page cache'];
+  for (const label of labels) {
+    // GNU dd's nocache flag asks the kernel to drop the file's pages (only this file's) from the page cache.
+    if (label.includes('evicted')) for (const f of entries()) spawnSync('dd', [`if=${f}`, 'iflag=nocache', 'count=0'], { stdio: 'ignore' });
+    const r = await timedTrain(argv);
+    results.train.push({ label, ...r });
+    const tokens = Number(/tokens: ([\d,]+)/.exec(r.lines.join('\n'))?.[1].replace(/,/g, '')) / 1e6; // Uint8: 1 byte each
+    // A warm run maps the entry: only the pages its batches touch are resident, so RSS is not token array + rest.
+    const rss = r.lines.some((l) => l.includes('read from the token cache')) ? 'token array memory-mapped'
+      : `token array ${tokens.toFixed(0)} MB + ${(r.peak_rss_mb - tokens).toFixed(0)} MB`;
+    console.log(`train ${GB} GB, ${FILES} files, tiny preset, 3 steps, ${label}: first step after ${r.first_step_s?.toFixed(1)} s (${r.cpu_first_step_s.toFixed(1)} CPU-s), ` +
+                `total ${r.total_s.toFixed(1)} s, peak RSS ${r.peak_rss_mb.toFixed(0)} MB (${rss})`);
+    for (const l of r.lines) console.log(`    ${l}`);
+  }
+  // The cache read alone, in one process, side by side: the memory map against a copy into a fresh array (the
+  // reader without the addon, and of earlier versions), alternating, page cache warm.
+  const { readCacheEntry } = await import(join(ROOT, 'dist', 'data', 'tokencache.js'));
+  const [entry] = entries(), key = entry.split('/').pop().slice(0, -4);
+  for (let rep = 0; rep < 2; rep++) {
+    for (const map of [true, false]) {
+      const c0 = process.cpuUsage(), t0 = performance.now();
+      const e = readCacheEntry(join(CACHE, 'tokens'), key, { map });
+      const wall = (performance.now() - t0) / 1000, u = process.cpuUsage(c0), cpuS = (u.user + u.system) / 1e6;
+      results.train.push({ label: `cache read, ${map ? 'mapped' : 'copied'}`, wall_s: wall, cpu_s: cpuS, tokens: e.tokens.length });
+      console.log(`cache read in process, ${map ? 'memory-mapped' : 'copied into a fresh array'}: ${wall.toFixed(3)} s wall, ${cpuS.toFixed(3)} CPU-s (${e.tokens.length.toLocaleString('en-US')} tokens)`);
     }
   }
-  results.load_end = loadavg();
-  console.log(`# load average ${loadavg().map((x) => x.toFixed(2)).join(' ')} at the end`);
-  console.log(JSON.stringify(results));
-} finally {
-  if (!args.includes('--keep')) rmSync(DIR, { recursive: true, force: true });
 }
