@@ -5,6 +5,7 @@
 import type { LanguageModel, ModelState } from '../model/model.js';
 import type { Vocab } from '../data/vocab.js';
 import { Picker } from '../sample/pick.js';
+import { Rng } from '../util/rng.js';
 import { Sequence, type SequenceSpec } from './sequence.js';
 
 export interface BatcherOptions {
@@ -53,9 +54,17 @@ interface Member {
   done(): boolean;
   /** The id to feed at this step. */
   feed(): number;
-  /** Consumes this row's logits (B,V) at `off` after a step; `batch` is the batched state, this member at `row`. */
-  take(logits: Float32Array, off: number, now: number, batch: ModelState): void;
+  /** Sets this row's sampling options (and takes its draw) in the picker before a step. */
+  setPick(picker: Picker, b: number): void;
+  /**
+   * Consumes this row's logits (B,V) at `off` after a step and the id the picker chose for it; `batch` is the
+   * batched state, this member at `row`.
+   */
+  take(logits: Float32Array, off: number, id: number, now: number, batch: ModelState): void;
 }
+
+const GREEDY = { temperature: 0, topK: 0, topP: 1 };
+const NO_RNG = new Rng(0); // never drawn from: greedy rows take no draw
 
 /** Prompts with at most this many characters left ride along in the batched step instead of a B = 1 forward. */
 const RIDE_CHARS = 16;
@@ -69,6 +78,7 @@ export class Batcher {
   private parked: SeqMember[] = [];                // paused by their stream's backpressure; hold their own state
   private state: ModelState | null = null;       // B = active.length rows
   private ids = new Int32Array(0);                // (B) last picked id per row
+  private picked = new Int32Array(0);             // (B) ids the picker chose at this step
   private dirty = false;
   private scheduled = false;
   private closed = false;
@@ -77,7 +87,7 @@ export class Batcher {
 
   constructor(readonly model: LanguageModel, readonly vocab: Vocab, opts: Partial<BatcherOptions> = {}) {
     this.opts = { maxBatch: 64, sliceMs: 4, primeChunk: 64, ...opts };
-    this.picker = new Picker(vocab.size, vocab.bannedIds);
+    this.picker = new Picker(vocab.size, vocab.bannedIds, model.backend);
   }
 
   /** active / queued count sequences being sampled (not prompts being fed). */
@@ -86,10 +96,6 @@ export class Batcher {
     return { ...this.counters, active: seqs(this.active), queued: seqs(this.queue), paused: this.parked.length, priming: this.primes.length };
   }
 
-  /** For SeqMember: the shared Picker (scratch buffers) applied to one row. */
-  pickFor(logits: Float32Array, off: number, s: Sequence): number {
-    return this.picker.pick(logits, off, s.spec.pick, s.spec.rng);
-  }
 
   /**
    * Runs the prompt through the model and resolves with its state (B = 1) and next-character logits. Long
@@ -242,7 +248,10 @@ export class Batcher {
     this.counters.steps++;
     this.counters.seqSteps += B;
     this.counters.maxBatchSeen = Math.max(this.counters.maxBatchSeen, B);
-    for (let b = 0; b < B; b++) this.active[b].take(logits, b * V, now, this.state!);
+    // Every row's next character in one sampleRows call (each row with its own options and Rng).
+    for (let b = 0; b < B; b++) this.active[b].setPick(this.picker, b);
+    this.picker.pickRows(this.picked, logits, B);
+    for (let b = 0; b < B; b++) this.active[b].take(logits, b * V, this.picked[b], now, this.state!);
     this.removeFinished();
   }
 
@@ -263,6 +272,7 @@ export class Batcher {
     });
     this.state = next;
     this.ids = new Int32Array(B);
+    this.picked = new Int32Array(B);
     this.dirty = false;
   }
 }
@@ -273,8 +283,9 @@ class SeqMember implements Member {
   get own(): ModelState { return this.seq.spec.state; }
   done(): boolean { return this.seq.finished !== null; }
   feed(): number { return this.seq.lastId; }
-  take(logits: Float32Array, off: number, now: number): void {
-    const s = this.seq, id = this.b.pickFor(logits, off, s);
+  setPick(picker: Picker, b: number): void { picker.setRow(b, this.seq.spec.pick, this.seq.spec.rng); }
+  take(_logits: Float32Array, _off: number, id: number, now: number): void {
+    const s = this.seq;
     if (!s.push(id, this.b.vocab.charAt(id)) && now > s.spec.deadline) s.finish('timeout');
   }
 }
@@ -289,7 +300,9 @@ class PrimeMember implements Member {
     return this.finished;
   }
   feed(): number { return this.job.ids[this.job.pos]; }
-  take(logits: Float32Array, off: number, _now: number, batch: ModelState): void {
+  /** A prompt row picks nothing: greedy (no Rng draw), its id ignored. */
+  setPick(picker: Picker, b: number): void { picker.setRow(b, GREEDY, NO_RNG); }
+  take(logits: Float32Array, off: number, _id: number, _now: number, batch: ModelState): void {
     const j = this.job;
     if (++j.pos < j.ids.length) return;
     this.model.copyStateRow(j.state, 0, batch, this.row);

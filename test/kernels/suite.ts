@@ -10,6 +10,7 @@ import { refBackend as ref } from '../../src/kernels/ref/index.js';
 import { checkGuards, copyView, exactEntries, expectClose, randView, rng, view } from './check.js';
 import { checkPacked, checkPackedLarge, PACKED_ODD, PACKED_SEED } from './packed.js';
 import { transformerCases } from './transformer.js';
+import { sampleCases } from './sample.js';
 
 const TOL_EW = 1e-5;
 const TOL_SUM = 1e-5;
@@ -186,6 +187,7 @@ export function registerKernelSuite(label: string, get: () => Backend, setup: ()
   });
 
   for (const [name, fn] of transformerCases(label)) t(name, fn);   // LayerNorm, GELU, dropout, attention (transformer.ts)
+  for (const [name, fn] of sampleCases(label)) t(name, fn);        // sampleRows (sample.ts)
 
   t('sumSquares', (b) => {
     const r = rng(9);

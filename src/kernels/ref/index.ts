@@ -5,6 +5,7 @@ import * as pw from './pointwise.js';
 import * as cells from './cells.js';
 import { adam, softmaxXent } from './loss-optim.js';
 import * as tf from './transformer.js';
+import { sampleRows } from './sample.js';
 
 export const refBackend: Backend = {
   name: 'ref',
@@ -33,4 +34,5 @@ export const refBackend: Backend = {
   attentionForward: tf.attentionForward,
   attentionBackward: tf.attentionBackward,
   attentionDecode: tf.attentionDecode,
+  sampleRows,
 };

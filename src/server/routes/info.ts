@@ -63,7 +63,7 @@ export function registerInfo(app: FastifyInstance, ctx: ServerContext): void {
         throw primeTimeout(ctx.limits.requestTimeoutMs);
       }
       const V = m.loaded.vocab.size;
-      const probs = new Picker(V, m.loaded.vocab.bannedIds).distribution(primed.logits, 0, p);
+      const probs = new Picker(V, m.loaded.vocab.bannedIds, m.loaded.model.backend).distribution(primed.logits, 0, p);
       const order = Array.from({ length: V }, (_, i) => i).sort((a, b) => probs[b] - probs[a] || a - b);
       const candidates = order.slice(0, Math.min(p.top, V)).filter((i) => probs[i] > 0)
         .map((i) => ({ char: m.loaded.vocab.charAt(i), id: i, prob: probs[i] }));

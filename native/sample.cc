@@ -1,0 +1,156 @@
+// Native twin of src/kernels/ref/sample.ts (see sample.h). Same steps in the same order; std::nth_element and
+// std::sort / heap operations under the same strict total order (higher probability first, ties to the lower id)
+// yield the same kept set in the same order as the reference's quickselect and heaps.
+#include "sample.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <limits>
+
+namespace charlm {
+
+static inline uint32_t hiWord(double x) { uint64_t u; std::memcpy(&u, &x, 8); return (uint32_t)(u >> 32); }
+static inline uint32_t loWord(double x) { uint64_t u; std::memcpy(&u, &x, 8); return (uint32_t)u; }
+static inline double fromWords(uint32_t hi, uint32_t lo) {
+  const uint64_t u = ((uint64_t)hi << 32) | lo;
+  double x;
+  std::memcpy(&x, &u, 8);
+  return x;
+}
+
+double fdlibmExp(double x) {
+  static const double one = 1.0, halF[2] = {0.5, -0.5}, o_threshold = 7.09782712893383973096e+02,
+      u_threshold = -7.45133219101941108420e+02,
+      ln2HI[2] = {6.93147180369123816490e-01, -6.93147180369123816490e-01},
+      ln2LO[2] = {1.90821492927058770002e-10, -1.90821492927058770002e-10}, invln2 = 1.44269504088896338700e+00,
+      P1 = 1.66666666666666019037e-01, P2 = -2.77777777770155933842e-03, P3 = 6.61375632143793436117e-05,
+      P4 = -1.65339022054652515390e-06, P5 = 4.13813679705723846039e-08, E = 2.718281828459045,
+      huge = 1.0e+300, twom1000 = 9.33263618503218878990e-302, two1023 = 8.988465674311579539e307;
+  double y, hi = 0.0, lo = 0.0, c, t, twopk;
+  int32_t k = 0;
+  uint32_t hx = hiWord(x);
+  const int32_t xsb = (hx >> 31) & 1;
+  hx &= 0x7FFFFFFF;
+  if (hx >= 0x40862E42) {                       // |x| >= 709.78...
+    if (hx >= 0x7FF00000) {
+      if (((hx & 0xFFFFF) | loWord(x)) != 0) return x + x;  // NaN
+      return (xsb == 0) ? x : 0.0;                          // exp(+-inf) = {inf, 0}
+    }
+    if (x > o_threshold) return std::numeric_limits<double>::infinity();
+    if (x < u_threshold) return twom1000 * twom1000;        // underflow
+  }
+  if (hx > 0x3FD62E42) {                        // |x| > 0.5 ln2
+    if (hx < 0x3FF0A2B2) {                      // and |x| < 1.5 ln2
+      if (x == 1.0) return E;
+      hi = x - ln2HI[xsb];
+      lo = ln2LO[xsb];
+      k = 1 - xsb - xsb;
+    } else {
+      k = (int32_t)(invln2 * x + halF[xsb]);
+      t = k;
+      hi = x - t * ln2HI[0];                    // t*ln2HI is exact here
+      lo = t * ln2LO[0];
+    }
+    x = hi - lo;
+  } else if (hx < 0x3E300000) {                 // |x| < 2**-28
+    if (huge + x > one) return one + x;
+  } else {
+    k = 0;
+  }
+  t = x * x;
+  if (k >= -1021) twopk = fromWords(0x3FF00000 + ((uint32_t)k << 20), 0);
+  else twopk = fromWords(0x3FF00000 + ((uint32_t)(k + 1000) << 20), 0);
+  c = x - t * (P1 + t * (P2 + t * (P3 + t * (P4 + t * P5))));
+  if (k == 0) return one - ((x * c) / (c - 2.0) - x);
+  y = one - ((lo - (x * c) / (2.0 - c)) - hi);
+  if (k >= -1021) {
+    if (k == 1024) return y * 2.0 * two1023;
+    return y * twopk;
+  }
+  return y * twopk * twom1000;
+}
+
+// Math.max semantics: NaN wins.
+static inline double jsMax(double a, double b) {
+  if (a != a || b != b) return std::numeric_limits<double>::quiet_NaN();
+  return a > b ? a : b;  // (±0 ties cannot change exp((l - mx)/t) and are not distinguished)
+}
+
+void sampleRowsRange(int32_t* ids, double* probs, int32_t* order, const float* logits, const double* u,
+                     const double* temperature, const int32_t* topK, const double* topP, const uint8_t* banned,
+                     bool fullProbs, long b0, long b1, long V) {
+  for (long b = b0; b < b1; b++) {
+    const float* l = logits + b * V;
+    double* p = probs + b * V;
+    int32_t* ord = order + b * V;
+    const bool greedy = !(temperature[b] > 0);
+    if (greedy) {
+      long best = -1;
+      for (long v = 0; v < V; v++)
+        if ((!banned || !banned[v]) && (best < 0 || l[v] > l[best])) best = v;
+      ids[b] = (int32_t)best;
+      if (!fullProbs) continue;
+    }
+    const double t = greedy ? 1.0 : temperature[b];
+    double mx = -std::numeric_limits<double>::infinity();
+    for (long v = 0; v < V; v++) if (!banned || !banned[v]) mx = jsMax(mx, (double)l[v]);
+    double sum = 0;
+    for (long v = 0; v < V; v++) {
+      p[v] = banned && banned[v] ? 0.0 : fdlibmExp(((double)l[v] - mx) / t);
+      sum += p[v];
+    }
+    const long k = topK[b] > 0 && topK[b] < V ? topK[b] : V;
+    const double tp = topP[b];
+    const bool useP = tp > 0 && tp < 1, filtered = k < V || useP;
+    double kept = 1;
+    for (long v = 0; v < V; v++) p[v] /= sum;
+    if (filtered) {
+      for (long v = 0; v < V; v++) ord[v] = (int32_t)v;
+      auto above = [p](int32_t a, int32_t c) { return p[a] > p[c] || (p[a] == p[c] && a < c); };
+      long keep;
+      if (k < V) {
+        std::nth_element(ord, ord + (k - 1), ord + V, above);
+        std::sort(ord, ord + k, above);
+        keep = k;
+        if (useP) {
+          double cum = 0;
+          for (long i = 0; i < k; i++) { cum += p[ord[i]]; if (cum >= tp) { keep = i + 1; break; } }
+        }
+      } else {
+        // Heap with the best at the root (std heaps put the "largest" by the comparator first: use below = !above).
+        auto below = [&above](int32_t a, int32_t c) { return above(c, a); };
+        std::make_heap(ord, ord + V, below);
+        long n = V;
+        double cum = 0;
+        while (n > 0) {
+          std::pop_heap(ord, ord + n, below);
+          cum += p[ord[n - 1]];
+          n--;
+          if (cum >= tp) break;
+        }
+        keep = V - n;
+        std::reverse(ord, ord + V);             // kept ids to the front, best first
+      }
+      kept = 0;
+      for (long i = 0; i < keep; i++) kept += p[ord[i]];
+      for (long i = keep; i < V; i++) p[ord[i]] = 0;
+      if (fullProbs) for (long v = 0; v < V; v++) p[v] /= kept;
+    }
+    if (greedy) continue;
+    const double x = u[b];
+    const bool scaled = filtered && !fullProbs;
+    double cum = 0;
+    long last = 0, pick = -1;
+    for (long v = 0; v < V; v++) {
+      const double q = scaled ? p[v] / kept : p[v];
+      if (q <= 0) continue;
+      cum += q;
+      last = v;
+      if (x < cum) { pick = v; break; }
+    }
+    ids[b] = (int32_t)(pick >= 0 ? pick : last);
+  }
+}
+
+}  // namespace charlm
