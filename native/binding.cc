@@ -456,21 +456,21 @@ Napi::Value SampleRows(const Napi::CallbackInfo& info) {
   const bool fullProbs = a.flag(9);
   struct Job {
     int32_t* ids; double* probs; int32_t* order; const float* logits; const double *u, *temp; const int32_t* topK;
-    const double* topP; const uint8_t* banned; bool full; long B, V, chunk;
+    const double* topP; const uint8_t* banned; bool full, simd; long B, V, chunk;
   } j{a.i32(0, B, "ids"), a.f64(1, (double)B * V, "probs"), a.i32(2, (double)B * V, "order"),
       a.f32(3, (double)B * V, "logits"), a.f64(4, B, "u"), a.f64(5, B, "temperature"), a.i32(6, B, "topK"),
-      a.f64(7, B, "topP"), a.u8(8, V, "banned", true), fullProbs, B, V, 0};
+      a.f64(7, B, "topP"), a.u8(8, V, "banned", true), fullProbs, std::strcmp(gTab->name, "portable") != 0, B, V, 0};
   if (!a.ok()) return info.Env().Undefined();
   // Below ~64k logits a second thread costs more to wake than it saves.
   const int nt = (int)std::min<long>(gThreads, std::max<long>(1, B * V / 65536));
   j.chunk = (B + nt - 1) / std::max(nt, 1);
   if (nt <= 1) {
-    sampleRowsRange(j.ids, j.probs, j.order, j.logits, j.u, j.temp, j.topK, j.topP, j.banned, j.full, 0, B, V);
+    sampleRowsRange(j.ids, j.probs, j.order, j.logits, j.u, j.temp, j.topK, j.topP, j.banned, j.full, 0, B, V, j.simd);
   } else {
     poolRun(nt, [](void* p, int tid) {
       const Job& j = *(const Job*)p;
       const long b0 = tid * j.chunk, b1 = std::min(j.B, b0 + j.chunk);
-      if (b0 < b1) sampleRowsRange(j.ids, j.probs, j.order, j.logits, j.u, j.temp, j.topK, j.topP, j.banned, j.full, b0, b1, j.V);
+      if (b0 < b1) sampleRowsRange(j.ids, j.probs, j.order, j.logits, j.u, j.temp, j.topK, j.topP, j.banned, j.full, b0, b1, j.V, j.simd);
     }, &j);
   }
   return info.Env().Undefined();

@@ -8,6 +8,11 @@
 #include <cstring>
 #include <limits>
 
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+#include <immintrin.h>
+#define CHARLM_SAMPLE_AVX2 1
+#endif
+
 namespace charlm {
 
 static inline uint32_t hiWord(double x) { uint64_t u; std::memcpy(&u, &x, 8); return (uint32_t)(u >> 32); }
@@ -71,6 +76,67 @@ double fdlibmExp(double x) {
   return y * twopk * twom1000;
 }
 
+// p[v] = banned[v] ? 0 : exp((l[v] - mx) / t), scalar.
+static void expPassScalar(double* p, const float* l, double mx, double t, const uint8_t* banned, long v0, long V) {
+  for (long v = v0; v < V; v++) p[v] = banned && banned[v] ? 0.0 : fdlibmExp(((double)l[v] - mx) / t);
+}
+
+#ifdef CHARLM_SAMPLE_AVX2
+// The same, four lanes at a time: fdlibmExp's main path (1.5 ln2 <= |x| < 704, k >= -1021) as vector IEEE adds,
+// multiplies and divides in the same order (this file is built with -ffp-contract=off, so no FMA), and the scalar
+// function for lanes outside that range (the row maximum, its near neighbours, underflow, NaN). Identical bits.
+__attribute__((target("avx2"))) static void expPassAvx2(double* p, const float* l, double mx, double t,
+                                                        const uint8_t* banned, long V) {
+  const __m256d vmx = _mm256_set1_pd(mx), vt = _mm256_set1_pd(t), invln2 = _mm256_set1_pd(1.44269504088896338700e+00);
+  const __m256d ln2HI = _mm256_set1_pd(6.93147180369123816490e-01), ln2LO = _mm256_set1_pd(1.90821492927058770002e-10);
+  const __m256d P1 = _mm256_set1_pd(1.66666666666666019037e-01), P2 = _mm256_set1_pd(-2.77777777770155933842e-03),
+                P3 = _mm256_set1_pd(6.61375632143793436117e-05), P4 = _mm256_set1_pd(-1.65339022054652515390e-06),
+                P5 = _mm256_set1_pd(4.13813679705723846039e-08), one = _mm256_set1_pd(1.0), two = _mm256_set1_pd(2.0);
+  const __m256d half = _mm256_set1_pd(0.5), signbit = _mm256_set1_pd(-0.0);
+  const __m256i lo32 = _mm256_set1_epi64x(0x3FF0A2B1), hi32 = _mm256_set1_epi64x(0x40860000),
+                absHi = _mm256_set1_epi64x(0x7FFFFFFF), bias = _mm256_set1_epi64x(1023);
+  const bool div = t != 1.0;   // x / 1 == x exactly: skip the division, same bits
+  long v = 0;
+  for (; v + 4 <= V; v += 4) {
+    __m256d x = _mm256_sub_pd(_mm256_cvtps_pd(_mm_loadu_ps(l + v)), vmx);
+    if (div) x = _mm256_div_pd(x, vt);
+    const __m256i hx = _mm256_and_si256(_mm256_srli_epi64(_mm256_castpd_si256(x), 32), absHi);
+    const __m256i ok = _mm256_andnot_si256(_mm256_cmpgt_epi64(hx, _mm256_sub_epi64(hi32, _mm256_set1_epi64x(1))),
+                                           _mm256_cmpgt_epi64(hx, lo32));
+    const __m256d halF = _mm256_or_pd(half, _mm256_and_pd(x, signbit));   // +0.5 or -0.5 by the sign of x
+    const __m128i k = _mm256_cvttpd_epi32(_mm256_add_pd(_mm256_mul_pd(invln2, x), halF));
+    const __m256d tk = _mm256_cvtepi32_pd(k);
+    const __m256d hi = _mm256_sub_pd(x, _mm256_mul_pd(tk, ln2HI)), lo = _mm256_mul_pd(tk, ln2LO);
+    const __m256d xr = _mm256_sub_pd(hi, lo), tt = _mm256_mul_pd(xr, xr);
+    __m256d poly = _mm256_add_pd(P4, _mm256_mul_pd(tt, P5));
+    poly = _mm256_add_pd(P3, _mm256_mul_pd(tt, poly));
+    poly = _mm256_add_pd(P2, _mm256_mul_pd(tt, poly));
+    poly = _mm256_add_pd(P1, _mm256_mul_pd(tt, poly));
+    const __m256d c = _mm256_sub_pd(xr, _mm256_mul_pd(tt, poly));
+    const __m256d q = _mm256_div_pd(_mm256_mul_pd(xr, c), _mm256_sub_pd(two, c));
+    const __m256d y = _mm256_sub_pd(one, _mm256_sub_pd(_mm256_sub_pd(lo, q), hi));
+    const __m256d twopk = _mm256_castsi256_pd(_mm256_slli_epi64(_mm256_add_epi64(_mm256_cvtepi32_epi64(k), bias), 52));
+    _mm256_storeu_pd(p + v, _mm256_mul_pd(y, twopk));
+    const int good = _mm256_movemask_pd(_mm256_castsi256_pd(ok));
+    if (good != 0xF) {
+      double xs[4];
+      _mm256_storeu_pd(xs, x);
+      for (int i = 0; i < 4; i++) if (!(good >> i & 1)) p[v + i] = fdlibmExp(xs[i]);
+    }
+    if (banned) for (int i = 0; i < 4; i++) if (banned[v + i]) p[v + i] = 0.0;
+  }
+  expPassScalar(p, l, mx, t, banned, v, V);
+}
+static const bool gHasAvx2 = __builtin_cpu_supports("avx2");
+#endif
+
+static void expPass(double* p, const float* l, double mx, double t, const uint8_t* banned, long V, bool simd) {
+#ifdef CHARLM_SAMPLE_AVX2
+  if (simd && gHasAvx2) { expPassAvx2(p, l, mx, t, banned, V); return; }
+#endif
+  expPassScalar(p, l, mx, t, banned, 0, V);
+}
+
 // Math.max semantics: NaN wins.
 static inline double jsMax(double a, double b) {
   if (a != a || b != b) return std::numeric_limits<double>::quiet_NaN();
@@ -79,7 +145,7 @@ static inline double jsMax(double a, double b) {
 
 void sampleRowsRange(int32_t* ids, double* probs, int32_t* order, const float* logits, const double* u,
                      const double* temperature, const int32_t* topK, const double* topP, const uint8_t* banned,
-                     bool fullProbs, long b0, long b1, long V) {
+                     bool fullProbs, long b0, long b1, long V, bool simd) {
   for (long b = b0; b < b1; b++) {
     const float* l = logits + b * V;
     double* p = probs + b * V;
@@ -95,16 +161,16 @@ void sampleRowsRange(int32_t* ids, double* probs, int32_t* order, const float* l
     const double t = greedy ? 1.0 : temperature[b];
     double mx = -std::numeric_limits<double>::infinity();
     for (long v = 0; v < V; v++) if (!banned || !banned[v]) mx = jsMax(mx, (double)l[v]);
+    expPass(p, l, mx, t, banned, V, simd);
     double sum = 0;
-    for (long v = 0; v < V; v++) {
-      p[v] = banned && banned[v] ? 0.0 : fdlibmExp(((double)l[v] - mx) / t);
-      sum += p[v];
-    }
+    for (long v = 0; v < V; v++) sum += p[v];   // in order, as the reference adds
     const long k = topK[b] > 0 && topK[b] < V ? topK[b] : V;
     const double tp = topP[b];
     const bool useP = tp > 0 && tp < 1, filtered = k < V || useP;
-    double kept = 1;
-    for (long v = 0; v < V; v++) p[v] /= sum;
+    // Unfiltered draws divide by the sum on the fly (up to the picked id only); everything else needs p normalised.
+    const bool normalise = filtered || fullProbs;
+    double kept = normalise ? 1 : sum;
+    if (normalise) for (long v = 0; v < V; v++) p[v] /= sum;
     if (filtered) {
       for (long v = 0; v < V; v++) ord[v] = (int32_t)v;
       auto above = [p](int32_t a, int32_t c) { return p[a] > p[c] || (p[a] == p[c] && a < c); };
@@ -139,7 +205,7 @@ void sampleRowsRange(int32_t* ids, double* probs, int32_t* order, const float* l
     }
     if (greedy) continue;
     const double x = u[b];
-    const bool scaled = filtered && !fullProbs;
+    const bool scaled = !fullProbs;   // p holds e or e/sum: divide by the kept mass (or the sum) on the fly
     double cum = 0;
     long last = 0, pick = -1;
     for (long v = 0; v < V; v++) {
