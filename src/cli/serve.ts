@@ -13,7 +13,7 @@ import { limitOptions, limitsFrom } from './common.js';
 export interface ServeFlags {
   host: string; port: string; backend: string; threads?: string; maxBatch: string; timeout: string;
   requestTimeout?: string; maxConnections?: string; allowedHosts?: string; apiKey?: string;
-  maxParams?: number; maxLayers?: number; maxHeaderBytes?: number;
+  maxParams?: number; maxLayers?: number; maxHeaderBytes?: number; engine: string;
 }
 
 const BACKENDS = ['auto', 'native', 'ref'];
@@ -49,6 +49,9 @@ export async function runServe(models: string[], flags: ServeFlags): Promise<Cha
   if (apiKey !== undefined && apiKey.trim().length < 8) {
     throw new CharlmError('BAD_OPTION', 'the API key (--api-key or CHARLM_API_KEY) must be at least 8 characters', 'e.g. --api-key "$(openssl rand -hex 16)"');
   }
+  if (flags.engine !== 'worker' && flags.engine !== 'inline') {
+    throw new CharlmError('BAD_OPTION', `--engine must be worker or inline, got "${flags.engine}"`, 'use --engine worker');
+  }
   const allowedHosts = flags.allowedHosts?.split(',').map((h) => h.trim()).filter(Boolean);
   const backend = await createBackend(flags.backend as BackendName, { threads });
   const loaded: { name: string; loaded: LoadedModel }[] = [];
@@ -63,7 +66,7 @@ export async function runServe(models: string[], flags: ServeFlags): Promise<Cha
   try {
     server = await startServer({ models: loaded, host: flags.host, port,
       limits: { maxBatch, requestTimeoutMs: timeoutS * 1000, receiveTimeoutMs: receiveS * 1000, maxConnections },
-      guard: { allowedHosts, apiKey: apiKey?.trim() } });
+      guard: { allowedHosts, apiKey: apiKey?.trim() }, engine: flags.engine, threads });
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
     if (code === 'EADDRINUSE' || code === 'EACCES' || code === 'EADDRNOTAVAIL' || code === 'ENOTFOUND') {
@@ -93,6 +96,7 @@ export function register(program: Command): void {
     .option('--backend <name>', 'compute backend: auto, native or ref', 'auto')
     .option('--threads <n>', 'threads for the native backend')
     .option('--max-batch <n>', 'most sequences stepped together (1 = no batching)', '64')
+    .option('--engine <kind>', 'where model steps run: worker (a thread per model; HTTP overlaps compute) or inline', 'worker')
     .option('--timeout <s>', 'longest generation per request (and the drain on SIGTERM), in seconds', '60')
     .option('--request-timeout <s>', 'longest time to receive a request (headers and body), in seconds', '30')
     .option('--max-connections <n>', 'most open connections', '1024')

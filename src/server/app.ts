@@ -9,6 +9,7 @@ import type { LoadedModel } from '../model/io.js';
 import { isCharlmError } from '../errors.js';
 import type { BatcherOptions, BatchStats } from './batcher.js';
 import { ServerContext } from './context.js';
+import type { EngineKind } from './engine.js';
 import { HttpError } from './httperror.js';
 import { guardHook, type GuardOptions } from './guard.js';
 import { resolveLimits, type Limits } from './limits.js';
@@ -23,6 +24,14 @@ export interface ServerOptions {
   /** Folder holding index.html, app.js, style.css; null serves no page. */
   webDir?: string | null;
   logger?: boolean;
+  /**
+   * Where the model steps run: 'worker' (a worker thread per model, so HTTP work overlaps compute; `charlm serve`)
+   * or 'inline' (this thread, in bounded slices; the default here). Models on a backend a worker cannot rebuild by
+   * name run inline.
+   */
+  engine?: EngineKind;
+  /** Native threads for a worker engine's backend (default: the addon's). */
+  threads?: number;
   /** Host check and API key (guard.ts). startServer fills boundHost from its host. */
   guard?: GuardOptions;
 }
@@ -54,7 +63,7 @@ const FASTIFY_CODES: Record<string, string> = {
 
 export async function createServer(opts: ServerOptions): Promise<CharlmServer> {
   const limits = resolveLimits(opts.limits);
-  const ctx = new ServerContext(opts.models, limits, opts.batcher);
+  const ctx = new ServerContext(opts.models, limits, opts.batcher, opts.engine ?? 'inline', opts.threads);
   let httpServer: Server | null = null;
   const app = Fastify({
     logger: opts.logger ?? false, bodyLimit: limits.bodyBytes, routerOptions: { maxParamLength: 256 },
@@ -124,7 +133,7 @@ export async function createServer(opts: ServerOptions): Promise<CharlmServer> {
   const close = async () => { ctx.close(); await app.close(); };
   return {
     app,
-    stats: (name) => ctx.model(name ?? null).batcher.stats,
+    stats: (name) => ctx.model(name ?? null).engine.stats,
     inflight: () => ({ ...ctx.inflight }),
     drain: async (timeoutMs) => {
       draining = true;
