@@ -15,6 +15,8 @@ export interface BatcherOptions {
   sliceMs: number;
   /** Most prompt characters primed per forward call (fewer when the model is slow; see primeChunk()). */
   primeChunk: number;
+  /** Called after every batched step with its number of rows (metrics). */
+  onStep?: (B: number) => void;
 }
 
 export interface Primed { state: ModelState; logits: Float32Array }
@@ -248,6 +250,7 @@ export class Batcher {
     this.counters.steps++;
     this.counters.seqSteps += B;
     this.counters.maxBatchSeen = Math.max(this.counters.maxBatchSeen, B);
+    this.opts.onStep?.(B);
     // Every row's next character in one sampleRows call (each row with its own options and Rng).
     for (let b = 0; b < B; b++) this.active[b].setPick(this.picker, b);
     this.picker.pickRows(this.picked, logits, B);

@@ -7,6 +7,7 @@ import { isCharlmError } from '../errors.js';
 import { primeIds } from '../sample/generate.js';
 import type { BatcherOptions } from './batcher.js';
 import { createEngine, type Engine, type EngineKind } from './engine.js';
+import type { ServerMetrics } from './metrics.js';
 import { HttpError } from './httperror.js';
 import type { Limits } from './limits.js';
 
@@ -18,11 +19,14 @@ export class ServerContext {
   readonly startedAt = Date.now();
 
   constructor(models: { name: string; loaded: LoadedModel }[], readonly limits: Limits,
-              batcher: Partial<BatcherOptions> = {}, engine: EngineKind = 'inline', threads?: number) {
+              batcher: Partial<BatcherOptions> = {}, engine: EngineKind = 'inline', threads?: number,
+              readonly metrics: ServerMetrics | null = null) {
     if (models.length === 0) throw new Error('createServer needs at least one model');
     for (const m of models) {
       if (this.models.has(m.name)) throw new Error(`two models are named "${m.name}"`);
-      const e = createEngine(engine, m.loaded, { maxBatch: limits.maxBatch, ...batcher }, threads);
+      const onStep = metrics ? (B: number) => metrics.batch.observe({ model: m.name }, B) : undefined;
+      const { onStep: _ignored, ...plain } = batcher;
+      const e = createEngine(engine, m.loaded, { maxBatch: limits.maxBatch, ...plain }, threads, onStep);
       this.models.set(m.name, { name: m.name, loaded: m.loaded, engine: e });
     }
   }

@@ -10,6 +10,7 @@ import { InlineEngine, ZERO_STATS, type FromWorker, type JobHandle, type ToWorke
 const init = workerData as WorkerInit;
 const port = parentPort!;
 let events: WorkerEvent[] = [];
+let steps: number[] = [];
 let scheduled = false;
 let engine: InlineEngine | null = null;
 
@@ -18,7 +19,8 @@ function flush(): void {
   scheduled = false;
   const out = events;
   events = [];
-  const m: FromWorker = { stats: engine ? engine.stats : ZERO_STATS, events: out };
+  const m: FromWorker = { stats: engine ? engine.stats : ZERO_STATS, events: out, steps };
+  steps = [];
   const transfer = out.filter((e) => e[1] === 'l').map((e) => (e[3] as Float32Array).buffer);
   port.postMessage(m, transfer as ArrayBuffer[]);
 }
@@ -34,7 +36,7 @@ async function main(): Promise<void> {
   const backend = await createBackend((name.startsWith('native') ? 'native' : 'ref') as BackendName,
     { precision: name.endsWith('bf16') ? 'bf16' : 'fp32', threads: init.threads });
   const loaded = loadModelBytes(init.bytes, backend, 'served model');
-  engine = new InlineEngine(new Batcher(loaded.model, loaded.vocab, init.batcher), loaded.model);
+  engine = new InlineEngine(new Batcher(loaded.model, loaded.vocab, { ...init.batcher, onStep: (B) => { steps.push(B); schedule(); } }), loaded.model);
   const handles = new Map<number, JobHandle>();
   port.on('message', (m: ToWorker) => {
     const e = engine!;

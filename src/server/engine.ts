@@ -91,7 +91,12 @@ export type WorkerEvent =
   | [number, 't', number, string] | [number, 's', number, SampleResult] | [number, 'f', number, { cancelled: boolean; message: string }]
   | [number, 'c', number, number] | [number, 'l', number, Float32Array];
 
-export interface FromWorker { stats: BatchStats; events: WorkerEvent[]; ready?: boolean; error?: string }
+export interface FromWorker {
+  stats: BatchStats; events: WorkerEvent[];
+  /** Rows of each batched step since the last message (for the batch-size histogram). */
+  steps?: number[];
+  error?: string;
+}
 
 export interface WorkerInit {
   bytes: Uint8Array; backend: string; threads: number | undefined; batcher: Partial<BatcherOptions>;
@@ -112,7 +117,8 @@ export class WorkerEngine implements Engine {
   private nextId = 1;
   private closed = false;
 
-  constructor(loaded: LoadedModel, batcher: Partial<BatcherOptions>, threads?: number) {
+  constructor(loaded: LoadedModel, batcher: Partial<BatcherOptions>, threads?: number,
+              private readonly onStep?: (B: number) => void) {
     const bytes = encodeModel(loaded.model, loaded.vocab, loaded.training);
     const init: WorkerInit = { bytes, backend: loaded.model.backend.name, threads, batcher };
     this.worker = spawnWorker(init);
@@ -126,6 +132,7 @@ export class WorkerEngine implements Engine {
   private receive(m: FromWorker): void {
     this.stats = m.stats;
     if (m.error) { this.fail(m.error); return; }
+    if (m.steps && this.onStep) for (const B of m.steps) this.onStep(B);
     for (const [id, kind, index, payload] of m.events) {
       if (kind === 'l') {
         const j = this.logitJobs.get(id);
@@ -206,7 +213,9 @@ function spawnWorker(init: WorkerInit): Worker {
   return new Worker(code, { eval: true, workerData: init });
 }
 
-export function createEngine(kind: EngineKind, loaded: LoadedModel, batcher: Partial<BatcherOptions>, threads?: number): Engine {
-  if (kind === 'worker' && workerCanRun(loaded)) return new WorkerEngine(loaded, batcher, threads);
-  return new InlineEngine(new Batcher(loaded.model, loaded.vocab, batcher), loaded.model);
+/** batcher: plain options (they are cloned to a worker); onStep: the batch-size hook, on this thread either way. */
+export function createEngine(kind: EngineKind, loaded: LoadedModel, batcher: Partial<Omit<BatcherOptions, 'onStep'>>,
+                             threads?: number, onStep?: (B: number) => void): Engine {
+  if (kind === 'worker' && workerCanRun(loaded)) return new WorkerEngine(loaded, batcher, threads, onStep);
+  return new InlineEngine(new Batcher(loaded.model, loaded.vocab, { ...batcher, onStep }), loaded.model);
 }

@@ -74,7 +74,7 @@ async function stream(reply: FastifyReply, ctx: ServerContext, m: ServedModel, p
 function startRun(reply: FastifyReply, ctx: ServerContext, m: ServedModel, p: GenerateParams, ids: Int32Array,
                   hooks: RunHooks): Promise<GenerateAnswer | null> {
   const seed = p.seed ?? randomInt(2 ** 31);
-  const deadline = Date.now() + ctx.limits.requestTimeoutMs;
+  const t0 = Date.now(), deadline = t0 + ctx.limits.requestTimeoutMs;
   const promptChars = [...p.prompt].length;
   return new Promise((resolve, reject) => {
     const results: SampleResult[] = new Array(p.n);
@@ -88,7 +88,9 @@ function startRun(reply: FastifyReply, ctx: ServerContext, m: ServedModel, p: Ge
       stops: p.stop, deadline, stream: hooks.onText !== undefined,
     }, {
       onText: (i, text) => hooks.onText?.(i, text),
+      onFirstChar: (at) => ctx.metrics?.firstChar.observe({ model: m.name }, Math.max(0, at - t0) / 1000),
       onSample: (i, r) => {
+        ctx.metrics?.chars.inc({ model: m.name }, r.chars);
         results[i] = r;
         hooks.onSample?.(i, r);
         if (--remaining > 0) return;
