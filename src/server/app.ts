@@ -16,6 +16,7 @@ import { HttpError } from './httperror.js';
 import { guardHook, type GuardOptions } from './guard.js';
 import { resolveLimits, type Limits } from './limits.js';
 import { registerGenerate } from './routes/generate.js';
+import { registerCompletions } from './routes/completions.js';
 import { registerInfo } from './routes/info.js';
 import { DEFAULT_WEB_DIR, registerStatic } from './static.js';
 
@@ -67,7 +68,7 @@ function requestId(req: { headers: Record<string, string | string[] | undefined>
 }
 
 const ROUTES: Record<string, string[]> = {
-  '/v1/generate': ['POST'], '/v1/next': ['GET', 'POST'], '/v1/models': ['GET'], '/v1/models/:name': ['GET'], '/healthz': ['GET'], '/metrics': ['GET'],
+  '/v1/generate': ['POST'], '/v1/completions': ['POST'], '/v1/next': ['GET', 'POST'], '/v1/models': ['GET'], '/v1/models/:name': ['GET'], '/healthz': ['GET'], '/metrics': ['GET'],
 };
 const METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'PATCH', 'OPTIONS'] as const;
 
@@ -144,6 +145,7 @@ export async function createServer(opts: ServerOptions): Promise<CharlmServer> {
   app.addHook('onRequest', guardHook(opts.guard ?? {}, () => draining));
 
   registerGenerate(app, ctx);
+  registerCompletions(app, ctx);
   registerInfo(app, ctx);
   if (opts.webDir !== null) registerStatic(app, opts.webDir ?? DEFAULT_WEB_DIR);
   for (const [url, allowed] of Object.entries(ROUTES)) {

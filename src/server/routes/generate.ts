@@ -18,7 +18,7 @@ export interface GenerateAnswer {
   usage: { promptChars: number; generatedChars: number };
 }
 
-interface RunHooks {
+export interface RunHooks {
   onText?: (index: number, text: string) => void; onSample?: (index: number, r: SampleResult) => void;
   /** Set once the job is started (for backpressure). */
   handle?: JobHandle;
@@ -71,7 +71,7 @@ async function stream(reply: FastifyReply, ctx: ServerContext, m: ServedModel, p
  * Primes the prompt once, starts n sequences (seeds seed, seed+1, …) in the model's engine and resolves with
  * the answer, or with null as soon as the client disconnects (its sequences are cancelled).
  */
-function startRun(reply: FastifyReply, ctx: ServerContext, m: ServedModel, p: GenerateParams, ids: Int32Array,
+export function startRun(reply: FastifyReply, ctx: ServerContext, m: ServedModel, p: GenerateParams, ids: Int32Array,
                   hooks: RunHooks): Promise<GenerateAnswer | null> {
   const seed = p.seed ?? randomInt(2 ** 31);
   const t0 = Date.now(), deadline = t0 + ctx.limits.requestTimeoutMs;
