@@ -113,6 +113,7 @@ async function main(): Promise<void> {
   } });
   const seconds = Number(o.seconds), length = Number(o.length), clientCounts = o.clients!.split(',').map(Number);
   const rows: string[] = [];
+  const summary: Record<string, number>[] = [];
   const results = new Map<string, Phase & { meanBatch: number }>();
   for (const maxBatch of o['no-unbatched'] ? [64] : [64, 1]) {
     const args: ServerArgs = { hidden: Number(o.hidden), embed: Number(o.embed), layers: Number(o.layers), backend: o.backend!, maxBatch,
@@ -133,6 +134,9 @@ async function main(): Promise<void> {
       const meanBatch = (after.stats.seqSteps - before.stats.seqSteps) / Math.max(1, after.stats.steps - before.stats.steps);
       const serverCpu = (after.cpu.user + after.cpu.system - before.cpu.user - before.cpu.system) / 1e6;
       results.set(`${maxBatch}/${clients}`, { ...ph, meanBatch });
+      summary.push({ maxBatch, clients, charsPerS: Math.round(ph.chars / seconds), p50FirstCharMs: Math.round(pct(ph.ttfc, 0.5)),
+        p99FirstCharMs: Math.round(pct(ph.ttfc, 0.99)), meanBatch: Number(meanBatch.toFixed(2)), requests: ph.requests, started: ph.requests - ph.unstarted,
+        clientCpuShare: Number((ph.clientCpu / seconds).toFixed(3)), serverCpuShare: Number((serverCpu / seconds).toFixed(3)) });
       rows.push(`| ${maxBatch === 1 ? 'off (maxBatch=1)' : 'on (maxBatch=64)'} | ${clients} | ${(ph.chars / seconds).toFixed(0)} | ` +
         `${pct(ph.ttfc, 0.5).toFixed(0)} | ${pct(ph.ttfc, 0.99).toFixed(0)} | ${meanBatch.toFixed(1)} | ${ph.requests - ph.unstarted}/${ph.requests} | ` +
         `${(100 * ph.clientCpu / seconds).toFixed(0)}% | ${(100 * serverCpu / seconds).toFixed(0)}% |`);
@@ -149,6 +153,7 @@ async function main(): Promise<void> {
     console.log(`# ${clients} clients: batching serves ${(on.chars / Math.max(1, off.chars)).toFixed(2)}× the characters per second`);
   }
   console.log('# requests started = those that got their first character before the phase ended (the rest were still queued)');
+  console.log(JSON.stringify({ engine: o.engine, vocab: Number(o.vocab), seconds, length, phases: summary }));
   console.log('# CPU = CPU time used during the phase / phase length (100% = one core): the load client\'s own share, and the server\'s (all threads)');
 }
 

@@ -6,9 +6,11 @@ import * as cells from './cells.js';
 import { adam, softmaxXent } from './loss-optim.js';
 import * as tf from './transformer.js';
 import { sampleRows } from './sample.js';
+import { hostMemory } from '../host-memory.js';
 
 export const refBackend: Backend = {
   name: 'ref',
+  ...hostMemory,
   matmul,
   addRowVector: pw.addRowVector,
   sumRows: pw.sumRows,
