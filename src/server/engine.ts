@@ -116,6 +116,7 @@ export class WorkerEngine implements Engine {
   private readonly logitJobs = new Map<number, { resolve(l: Float32Array): void; reject(e: Error): void }>();
   private nextId = 1;
   private closed = false;
+  private readonly started = new Set<number>();     // jobs whose sequences are running (primed)
 
   constructor(loaded: LoadedModel, batcher: Partial<BatcherOptions>, threads?: number,
               private readonly onStep?: (B: number) => void) {
@@ -144,7 +145,7 @@ export class WorkerEngine implements Engine {
       if (!h && kind !== 'f') continue;
       if (kind === 't') h!.onText(index, payload);
       else if (kind === 's') h!.onSample(index, payload);
-      else if (kind === 'c') h!.onFirstChar?.(payload);
+      else if (kind === 'c') { this.started.add(id); h!.onFirstChar?.(payload); }
       else {
         const err = payload.cancelled ? new PrimeCancelled() : new Error(payload.message);
         const lj = this.logitJobs.get(id);
@@ -170,10 +171,10 @@ export class WorkerEngine implements Engine {
     const id = this.nextId++;
     if (this.closed) { queueMicrotask(() => hooks.onPrimeFailed(new Error('the engine is closed'))); return { cancel() {}, pause() {}, resume() {} }; }
     let left = job.n;
-    this.jobs.set(id, { ...hooks, onSample: (i, r) => { if (--left === 0) this.jobs.delete(id); hooks.onSample(i, r); } });
+    this.jobs.set(id, { ...hooks, onSample: (i, r) => { if (--left === 0) { this.jobs.delete(id); this.started.delete(id); } hooks.onSample(i, r); } });
     this.post({ op: 'gen', id, job });
     return {
-      cancel: () => { this.jobs.delete(id); this.post({ op: 'cancel', id }); },
+      cancel: () => { this.jobs.delete(id); this.started.delete(id); this.post({ op: 'cancel', id }); },
       pause: () => this.post({ op: 'pause', id }),
       resume: () => this.post({ op: 'resume', id }),
     };
@@ -193,8 +194,11 @@ export class WorkerEngine implements Engine {
     if (this.closed) return;
     this.post({ op: 'close' });
     this.closed = true;
-    for (const h of this.jobs.values()) void h; // sequences of a closed engine end as 'cancelled': no callback
+    // As InlineEngine: a job still priming fails ('batcher closed'); sequences already running end as 'cancelled',
+    // which calls nothing.
+    for (const [id, h] of this.jobs) if (!this.started.has(id)) h.onPrimeFailed(new Error('batcher closed'));
     this.jobs.clear();
+    this.started.clear();
     for (const j of this.logitJobs.values()) j.reject(new Error('batcher closed'));
     this.logitJobs.clear();
     setTimeout(() => void this.worker.terminate(), 1000).unref();

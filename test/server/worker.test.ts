@@ -31,6 +31,10 @@ test('worker engine: a seed gives the same text alone, among 31 other requests, 
     const ev = await readSse(stream);
     assert.equal(ev.filter((e) => e.event === 'chunk').map((e) => e.data.text).join(''), lib, 'streamed text differs');
     assert.equal(ev.at(-1)!.event, 'done');
+    const next = (url: string) => post(`${url}/v1/next`, { prompt: 'First', top: 5, temperature: 0.7 });
+    const [nw, ni] = [await next(s.url), await next(inline.url)];
+    assert.equal(nw.status, 200);
+    assert.deepEqual(nw.json, ni.json, '/v1/next: the same candidates and probabilities from the worker');
   } finally { await s.close(); await inline.close(); }
 });
 
