@@ -76,24 +76,40 @@ double fdlibmExp(double x) {
   return y * twopk * twom1000;
 }
 
+// Math.max semantics: NaN wins.
+static inline double jsMax(double a, double b) {
+  if (a != a || b != b) return std::numeric_limits<double>::quiet_NaN();
+  return a > b ? a : b;  // (±0 ties cannot change exp((l - mx)/t) and are not distinguished)
+}
+
 // p[v] = banned[v] ? 0 : exp((l[v] - mx) / t), scalar.
-static void expPassScalar(double* p, const float* l, double mx, double t, const uint8_t* banned, long v0, long V) {
-  for (long v = v0; v < V; v++) p[v] = banned && banned[v] ? 0.0 : fdlibmExp(((double)l[v] - mx) / t);
+// Returns sum + p[v0] + ... + p[V-1], added left to right (the reference's order).
+static double expPassScalar(double* p, const float* l, double mx, double t, const uint8_t* banned, long v0, long V,
+                            double sum) {
+  for (long v = v0; v < V; v++) {
+    p[v] = banned && banned[v] ? 0.0 : fdlibmExp(((double)l[v] - mx) / t);
+    sum += p[v];
+  }
+  return sum;
 }
 
 #ifdef CHARLM_SAMPLE_AVX2
 // The same, four lanes at a time: fdlibmExp's main path (1.5 ln2 <= |x| < 704, k >= -1021) as vector IEEE adds,
 // multiplies and divides in the same order (this file is built with -ffp-contract=off, so no FMA), and the scalar
 // function for lanes outside that range (the row maximum, its near neighbours, underflow, NaN). Identical bits.
-__attribute__((target("avx2"))) static void expPassAvx2(double* p, const float* l, double mx, double t,
-                                                        const uint8_t* banned, long V) {
+// Also returns the sum, added in index order as the lanes are finished (the add chain hides behind the exp work).
+__attribute__((target("avx2"))) static double expPassAvx2(double* p, const float* l, double mx, double t,
+                                                          const uint8_t* banned, long V) {
+  double sum = 0;
   const __m256d vmx = _mm256_set1_pd(mx), vt = _mm256_set1_pd(t), invln2 = _mm256_set1_pd(1.44269504088896338700e+00);
   const __m256d ln2HI = _mm256_set1_pd(6.93147180369123816490e-01), ln2LO = _mm256_set1_pd(1.90821492927058770002e-10);
   const __m256d P1 = _mm256_set1_pd(1.66666666666666019037e-01), P2 = _mm256_set1_pd(-2.77777777770155933842e-03),
                 P3 = _mm256_set1_pd(6.61375632143793436117e-05), P4 = _mm256_set1_pd(-1.65339022054652515390e-06),
                 P5 = _mm256_set1_pd(4.13813679705723846039e-08), one = _mm256_set1_pd(1.0), two = _mm256_set1_pd(2.0);
   const __m256d half = _mm256_set1_pd(0.5), signbit = _mm256_set1_pd(-0.0);
-  const __m256i lo32 = _mm256_set1_epi64x(0x3FF0A2B1), hi32 = _mm256_set1_epi64x(0x40860000),
+  // Thresholds on the high word, as "greater than" bounds: A is (loA1, hiA1], B (halfLn2, loA1], C (tiny1, halfLn2].
+  const __m256i loA1 = _mm256_set1_epi64x(0x3FF0A2B1), hiA1 = _mm256_set1_epi64x(0x4085FFFF),
+                halfLn2 = _mm256_set1_epi64x(0x3FD62E42), tiny1 = _mm256_set1_epi64x(0x3E2FFFFF),
                 absHi = _mm256_set1_epi64x(0x7FFFFFFF), bias = _mm256_set1_epi64x(1023);
   const bool div = t != 1.0;   // x / 1 == x exactly: skip the division, same bits
   long v = 0;
@@ -101,22 +117,38 @@ __attribute__((target("avx2"))) static void expPassAvx2(double* p, const float* 
     __m256d x = _mm256_sub_pd(_mm256_cvtps_pd(_mm_loadu_ps(l + v)), vmx);
     if (div) x = _mm256_div_pd(x, vt);
     const __m256i hx = _mm256_and_si256(_mm256_srli_epi64(_mm256_castpd_si256(x), 32), absHi);
-    const __m256i ok = _mm256_andnot_si256(_mm256_cmpgt_epi64(hx, _mm256_sub_epi64(hi32, _mm256_set1_epi64x(1))),
-                                           _mm256_cmpgt_epi64(hx, lo32));
-    const __m256d halF = _mm256_or_pd(half, _mm256_and_pd(x, signbit));   // +0.5 or -0.5 by the sign of x
-    const __m128i k = _mm256_cvttpd_epi32(_mm256_add_pd(_mm256_mul_pd(invln2, x), halF));
+    // Lanes by fdlibm's branch on the high word: A 1.5 ln2 <= |x| < 704 (k from x), B 0.5 ln2 < |x| < 1.5 ln2
+    // (k = ±1), C 2^-28 <= |x| <= 0.5 ln2 (k = 0, no reduction); the rest (tiny, huge, NaN, x == 1) go scalar.
+    const __m256i isA = _mm256_andnot_si256(_mm256_cmpgt_epi64(hx, hiA1), _mm256_cmpgt_epi64(hx, loA1));
+    const __m256i isB = _mm256_andnot_si256(_mm256_cmpgt_epi64(hx, loA1), _mm256_cmpgt_epi64(hx, halfLn2));
+    const __m256i isC = _mm256_andnot_si256(_mm256_cmpgt_epi64(hx, halfLn2), _mm256_cmpgt_epi64(hx, tiny1));
+    const __m256d neg = _mm256_and_pd(x, signbit);
+    const __m256d halF = _mm256_or_pd(half, neg);   // +0.5 or -0.5 by the sign of x
+    const __m128i kA = _mm256_cvttpd_epi32(_mm256_add_pd(_mm256_mul_pd(invln2, x), halF));
+    // isB's 64-bit lanes narrowed to 4 int32 lanes (all ones or zero), to pick k = ±1 (the sign of x) there.
+    const __m128i bMask = _mm256_castsi256_si128(_mm256_permutevar8x32_epi32(isB, _mm256_setr_epi32(0, 2, 4, 6, 0, 0, 0, 0)));
+    const __m128i k = _mm_blendv_epi8(kA, _mm256_cvttpd_epi32(_mm256_or_pd(one, neg)), bMask);
     const __m256d tk = _mm256_cvtepi32_pd(k);
     const __m256d hi = _mm256_sub_pd(x, _mm256_mul_pd(tk, ln2HI)), lo = _mm256_mul_pd(tk, ln2LO);
-    const __m256d xr = _mm256_sub_pd(hi, lo), tt = _mm256_mul_pd(xr, xr);
+    const __m256d cMask = _mm256_castsi256_pd(isC);
+    const __m256d xr = _mm256_blendv_pd(_mm256_sub_pd(hi, lo), x, cMask), tt = _mm256_mul_pd(xr, xr);
     __m256d poly = _mm256_add_pd(P4, _mm256_mul_pd(tt, P5));
     poly = _mm256_add_pd(P3, _mm256_mul_pd(tt, poly));
     poly = _mm256_add_pd(P2, _mm256_mul_pd(tt, poly));
     poly = _mm256_add_pd(P1, _mm256_mul_pd(tt, poly));
     const __m256d c = _mm256_sub_pd(xr, _mm256_mul_pd(tt, poly));
-    const __m256d q = _mm256_div_pd(_mm256_mul_pd(xr, c), _mm256_sub_pd(two, c));
+    const __m256d xc = _mm256_mul_pd(xr, c);
+    const __m256d q = _mm256_div_pd(xc, _mm256_sub_pd(two, c));
     const __m256d y = _mm256_sub_pd(one, _mm256_sub_pd(_mm256_sub_pd(lo, q), hi));
     const __m256d twopk = _mm256_castsi256_pd(_mm256_slli_epi64(_mm256_add_epi64(_mm256_cvtepi32_epi64(k), bias), 52));
-    _mm256_storeu_pd(p + v, _mm256_mul_pd(y, twopk));
+    __m256d r = _mm256_mul_pd(y, twopk);
+    if (_mm256_movemask_pd(cMask)) {   // k = 0: one - ((x*c)/(c-2.0) - x)
+      const __m256d r0 = _mm256_sub_pd(one, _mm256_sub_pd(_mm256_div_pd(xc, _mm256_sub_pd(c, two)), xr));
+      r = _mm256_blendv_pd(r, r0, cMask);
+    }
+    _mm256_storeu_pd(p + v, r);
+    const __m256i ok = _mm256_andnot_si256(_mm256_castpd_si256(_mm256_cmp_pd(x, one, _CMP_EQ_OQ)),
+                                           _mm256_or_si256(isA, _mm256_or_si256(isB, isC)));
     const int good = _mm256_movemask_pd(_mm256_castsi256_pd(ok));
     if (good != 0xF) {
       double xs[4];
@@ -124,24 +156,50 @@ __attribute__((target("avx2"))) static void expPassAvx2(double* p, const float* 
       for (int i = 0; i < 4; i++) if (!(good >> i & 1)) p[v + i] = fdlibmExp(xs[i]);
     }
     if (banned) for (int i = 0; i < 4; i++) if (banned[v + i]) p[v + i] = 0.0;
+    sum += p[v]; sum += p[v + 1]; sum += p[v + 2]; sum += p[v + 3];
   }
-  expPassScalar(p, l, mx, t, banned, v, V);
+  return expPassScalar(p, l, mx, t, banned, v, V, sum);
+}
+
+// max over l[0..V) as Math.max would fold it (NaN if any is NaN); the float max is exact, so it equals the double one.
+__attribute__((target("avx2"))) static double maxAvx2(const float* l, long V) {
+  __m256 m = _mm256_set1_ps(-std::numeric_limits<float>::infinity());
+  __m256 nan = _mm256_setzero_ps();
+  long v = 0;
+  for (; v + 8 <= V; v += 8) {
+    const __m256 x = _mm256_loadu_ps(l + v);
+    nan = _mm256_or_ps(nan, _mm256_cmp_ps(x, x, _CMP_UNORD_Q));
+    m = _mm256_max_ps(m, x);
+  }
+  float lanes[8];
+  _mm256_storeu_ps(lanes, m);
+  double mx = -std::numeric_limits<double>::infinity();
+  for (int i = 0; i < 8; i++) if (lanes[i] > mx) mx = lanes[i];
+  for (; v < V; v++) { if (l[v] != l[v]) return std::numeric_limits<double>::quiet_NaN(); if (l[v] > mx) mx = l[v]; }
+  if (_mm256_movemask_ps(nan)) return std::numeric_limits<double>::quiet_NaN();
+  return mx;
 }
 static const bool gHasAvx2 = __builtin_cpu_supports("avx2");
 #endif
 
-static void expPass(double* p, const float* l, double mx, double t, const uint8_t* banned, long V, bool simd) {
+// p[v] = exp((l[v] - mx) / t) (0 where banned); returns Σ p in index order.
+static double expPass(double* p, const float* l, double mx, double t, const uint8_t* banned, long V, bool simd) {
 #ifdef CHARLM_SAMPLE_AVX2
-  if (simd && gHasAvx2) { expPassAvx2(p, l, mx, t, banned, V); return; }
+  if (simd && gHasAvx2) return expPassAvx2(p, l, mx, t, banned, V);
 #endif
-  expPassScalar(p, l, mx, t, banned, 0, V);
+  return expPassScalar(p, l, mx, t, banned, 0, V, 0.0);
 }
 
-// Math.max semantics: NaN wins.
-static inline double jsMax(double a, double b) {
-  if (a != a || b != b) return std::numeric_limits<double>::quiet_NaN();
-  return a > b ? a : b;  // (±0 ties cannot change exp((l - mx)/t) and are not distinguished)
+// The maximum over the ids that are not banned, folded as Math.max (NaN wins).
+static double rowMax(const float* l, const uint8_t* banned, long V, bool simd) {
+#ifdef CHARLM_SAMPLE_AVX2
+  if (simd && gHasAvx2 && !banned) return maxAvx2(l, V);
+#endif
+  double mx = -std::numeric_limits<double>::infinity();
+  for (long v = 0; v < V; v++) if (!banned || !banned[v]) mx = jsMax(mx, (double)l[v]);
+  return mx;
 }
+
 
 void sampleRowsRange(int32_t* ids, double* probs, int32_t* order, const float* logits, const double* u,
                      const double* temperature, const int32_t* topK, const double* topP, const uint8_t* banned,
@@ -159,11 +217,8 @@ void sampleRowsRange(int32_t* ids, double* probs, int32_t* order, const float* l
       if (!fullProbs) continue;
     }
     const double t = greedy ? 1.0 : temperature[b];
-    double mx = -std::numeric_limits<double>::infinity();
-    for (long v = 0; v < V; v++) if (!banned || !banned[v]) mx = jsMax(mx, (double)l[v]);
-    expPass(p, l, mx, t, banned, V, simd);
-    double sum = 0;
-    for (long v = 0; v < V; v++) sum += p[v];   // in order, as the reference adds
+    const double mx = rowMax(l, banned, V, simd);
+    const double sum = expPass(p, l, mx, t, banned, V, simd);   // Σ in index order, as the reference adds
     const long k = topK[b] > 0 && topK[b] < V ? topK[b] : V;
     const double tp = topP[b];
     const bool useP = tp > 0 && tp < 1, filtered = k < V || useP;

@@ -56,6 +56,7 @@ const OPTS: Opt[] = [
 const SHAPES: [number, number, number, number, number[]][] = [
   [1, 1, 1, 0, []], [3, 2, 1, 0, []], [9, 5, 3, 0.5, [4]], [18, 65, 2.5, 0, [0]], [9, 65, 4, 1, []], [32, 65, 2, 0, []],
   [9, 300, 300, 0, [7, 8]], [9, 7000, 2.5, 0, []], [9, 7000, 6, 0.25, [6999]],
+  [9, 7000, 0.05, 0, []], [9, 4099, 0.6, 0, []], // near-uniform rows (an untrained model): every lane in exp's small-|x| branches
 ];
 
 function run(b: Backend, B: number, V: number, logits: Float32Array, opts: Opt[], u: Float64Array, ban: Uint8Array | null,
