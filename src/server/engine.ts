@@ -51,6 +51,7 @@ export class InlineEngine implements Engine {
     const seqs: Sequence[] = [], b = this.batcher;
     b.prime(job.ids, () => cancelled || Date.now() > job.deadline).then((primed) => {
       if (cancelled) return;
+      hooks.onFirstChar?.(Date.now()); // primed: the first characters are picked right below
       for (let i = 0; i < job.n; i++) {
         const state = i === job.n - 1 ? primed.state : this.model.cloneState(primed.state);
         seqs.push(b.start({
@@ -60,7 +61,6 @@ export class InlineEngine implements Engine {
           onFinish: (r) => hooks.onSample(i, r),
         }));
       }
-      hooks.onFirstChar?.(Date.now());
       if (paused) for (const s of seqs) b.pause(s);
     }, (e: Error) => { if (!cancelled) hooks.onPrimeFailed(e); });
     return {
