@@ -3,7 +3,7 @@
 // first character, mean batch size, and the gain from batching. The server runs in a child process with a
 // random-init model of the seed's shapes (LSTM, E 256, H 512, 2 layers, V 65): throughput needs no training.
 //   node --import tsx bench/serve-load.ts [--seconds 6] [--length 200] [--clients 1,8,32] [--hidden 512] [--backend auto]
-//     [--engine worker|inline] [--vocab 65] [--no-unbatched] [--prof DIR]
+//     [--engine worker|inline] [--vocab 65] [--threads N] [--no-unbatched] [--prof DIR]
 // The client is plain node:http (no fetch/web streams) and reports its own CPU share next to the server's.
 import { fork } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
@@ -17,17 +17,17 @@ import { startServer } from '../src/server/index.js';
 
 const PROMPTS = ['ROMEO:\n', 'First Citizen:\nBefore we proceed', 'KING RICHARD III:\nNow is the winter', 'O, ', 'JULIET:\nWhat'];
 
-interface ServerArgs { hidden: number; embed: number; layers: number; backend: string; maxBatch: number; engine: 'worker' | 'inline'; vocab: number }
+interface ServerArgs { hidden: number; embed: number; layers: number; backend: string; maxBatch: number; engine: 'worker' | 'inline'; vocab: number; threads?: number }
 
 async function serverMain(a: ServerArgs): Promise<void> {
-  const backend = await createBackend(a.backend as BackendName, {});
+  const backend = await createBackend(a.backend as BackendName, { threads: a.threads });
   const vocab = benchVocab(a.vocab);
   const model = new CharModel({ cell: 'lstm', vocabSize: vocab.size, embeddingDim: a.embed, hiddenSize: a.hidden,
     numLayers: a.layers, dropout: 0, embedDropout: 0 }, backend);
   model.initialize(new Rng(1));
   const loaded = { model, vocab, config: model.config, training: null, metadata: {}, source: 'random-init' };
   const s = await startServer({ models: [{ name: 'bench', loaded }], host: '127.0.0.1', port: 0,
-    limits: { maxBatch: a.maxBatch, maxStreams: 1024, maxRequests: 1024, requestTimeoutMs: 600_000 }, webDir: null, engine: a.engine });
+    limits: { maxBatch: a.maxBatch, maxStreams: 1024, maxRequests: 1024, requestTimeoutMs: 600_000 }, webDir: null, engine: a.engine, threads: a.threads });
   process.on('message', (m) => {
     if (m === 'stats') process.send!({ stats: s.stats(), cpu: process.cpuUsage() }); // cpu: all of the server's threads
     if (m === 'close') void s.close().then(() => process.exit(0));
@@ -109,7 +109,7 @@ async function main(): Promise<void> {
     clients: { type: 'string', default: '1,8,32' }, hidden: { type: 'string', default: '512' },
     embed: { type: 'string', default: '256' }, layers: { type: 'string', default: '2' }, backend: { type: 'string', default: 'auto' },
     prof: { type: 'string' }, 'no-unbatched': { type: 'boolean', default: false },
-    engine: { type: 'string', default: 'worker' }, vocab: { type: 'string', default: '65' },
+    engine: { type: 'string', default: 'worker' }, vocab: { type: 'string', default: '65' }, threads: { type: 'string' },
   } });
   const seconds = Number(o.seconds), length = Number(o.length), clientCounts = o.clients!.split(',').map(Number);
   const rows: string[] = [];
@@ -117,7 +117,7 @@ async function main(): Promise<void> {
   const results = new Map<string, Phase & { meanBatch: number }>();
   for (const maxBatch of o['no-unbatched'] ? [64] : [64, 1]) {
     const args: ServerArgs = { hidden: Number(o.hidden), embed: Number(o.embed), layers: Number(o.layers), backend: o.backend!, maxBatch,
-      engine: o.engine as 'worker' | 'inline', vocab: Number(o.vocab) };
+      engine: o.engine as 'worker' | 'inline', vocab: Number(o.vocab), threads: o.threads ? Number(o.threads) : undefined };
     const worker = fork(fileURLToPath(import.meta.url), ['--server', JSON.stringify(args)], {
       // --prof DIR: a V8 CPU profile of the server process (node --cpu-prof), written when it exits.
       execArgv: ['--import', 'tsx', ...(o.prof ? ['--cpu-prof', `--cpu-prof-dir=${o.prof}`] : [])],

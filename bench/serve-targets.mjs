@@ -2,9 +2,9 @@
 // Issue 15's targets measured in one run on this machine, printed as markdown with the ratios:
 //   1. the raw sampling step (`charlm bench`, V 65): batch 1 and batch 32;
 //   2. `charlm serve` under bench/serve-load.ts (worker engine, batching on): 1 client and 32 clients, with the
-//      load client's and the server's CPU shares; served chars/s against the raw steps of (1);
+//      load client's and the server's CPU shares; served chars/s against the raw steps of (1); then the inline engine;
 //   3. V 7,000: `charlm bench --vocab 7000` against PyTorch (bench/pytorch_sampling.py, best of 1..N threads).
-// Usage: node bench/serve-targets.mjs [--seconds 8] [--pytorch ../shared/reference/pytorch_bench.py] [--skip-torch]
+// Usage: node bench/serve-targets.mjs [--seconds 8] [--pytorch ../shared/reference/pytorch_bench.py] [--skip-torch] [--skip-inline]
 // (after `npm install`; the serve phase runs from source with tsx). Run it on a quiet machine: the figures are
 // ratios measured side by side, but every process shares the same cores.
 import { spawnSync } from 'node:child_process';
@@ -30,6 +30,9 @@ console.log(`# CPU: ${cpuName}, ${threads} cores; load average at start: ${load(
 
 const raw65 = lastJson(process.execPath, ['bin/charlm.js', 'bench', '--vocab', '65', '--steps', '1', '--sample-steps', '2000', '--json']);
 const served = lastJson(process.execPath, ['--import', 'tsx', 'bench/serve-load.ts', '--seconds', seconds, '--clients', '1,32', '--no-unbatched', '--engine', 'worker']);
+// The inline engine (model steps on the event loop) in the same run, for comparison.
+const inline = args.includes('--skip-inline') ? null
+  : lastJson(process.execPath, ['--import', 'tsx', 'bench/serve-load.ts', '--seconds', seconds, '--clients', '1,32', '--no-unbatched', '--engine', 'inline']);
 const raw7k = lastJson(process.execPath, ['bin/charlm.js', 'bench', '--vocab', '7000', '--steps', '1', '--sample-steps', '300', '--json']);
 const torch = args.includes('--skip-torch') ? null
   : lastJson('/usr/bin/python3', ['bench/pytorch_sampling.py', '--pytorch', pytorch, '--vocab', '7000', '--threads', Array.from({ length: threads }, (_, i) => i + 1).join(','), '--min-time', '2']);
@@ -50,4 +53,9 @@ if (torch) {
 console.log(`\nserve-load (worker engine, ${seconds} s per phase): 1 client p50/p99 first char ${one.p50FirstCharMs}/${one.p99FirstCharMs} ms, ` +
   `load client CPU ${pctOf(one.clientCpuShare, 1)} of a core, server ${pctOf(one.serverCpuShare, 1)}; 32 clients p50 ${many.p50FirstCharMs} ms, ` +
   `mean batch ${many.meanBatch}, load client CPU ${pctOf(many.clientCpuShare, 1)}, server ${pctOf(many.serverCpuShare, 1)}`);
-console.log(JSON.stringify({ cpu: cpuName, raw65, served, raw7k, torch }));
+if (inline) {
+  const i1 = inline.phases.find((p) => p.clients === 1), i32 = inline.phases.find((p) => p.clients === 32);
+  console.log(`inline engine, same run: 1 client ${i1.charsPerS} chars/s (${pctOf(i1.charsPerS, raw65.sample_chars_per_s_b1)} of raw), p99 first char ${i1.p99FirstCharMs} ms; ` +
+    `32 clients ${i32.charsPerS} chars/s (${pctOf(i32.charsPerS, raw65.sample_chars_per_s_b32)} of raw), p50/p99 first char ${i32.p50FirstCharMs}/${i32.p99FirstCharMs} ms`);
+}
+console.log(JSON.stringify({ cpu: cpuName, raw65, served, inline, raw7k, torch }));
