@@ -97,6 +97,21 @@ async function runPhase(url: string, clients: number, seconds: number, length: n
   return ph;
 }
 
+/** The server's own first-character histogram (charlm_first_char_seconds buckets: le → cumulative count). */
+async function firstCharBuckets(url: string): Promise<Map<number, number>> {
+  const text = await (await fetch(`${url}/metrics`)).text();
+  const out = new Map<number, number>();
+  for (const m of text.matchAll(/^charlm_first_char_seconds_bucket\{le="([^"]+)"[^}]*\} (\d+)$/gm)) out.set(m[1] === '+Inf' ? Infinity : Number(m[1]), Number(m[2]));
+  return out;
+}
+
+/** Upper bucket bound (ms) under which fraction p of the phase's first characters fell, server side. */
+function bucketPct(before: Map<number, number>, after: Map<number, number>, p: number): number {
+  const les = [...after.keys()].sort((a, b) => a - b), total = (after.get(Infinity) ?? 0) - (before.get(Infinity) ?? 0);
+  for (const le of les) if ((after.get(le)! - (before.get(le) ?? 0)) >= p * total) return le * 1000;
+  return NaN;
+}
+
 const pct = (xs: number[], p: number) => {
   if (!xs.length) return NaN;
   const s = [...xs].sort((a, b) => a - b);
@@ -127,16 +142,17 @@ async function main(): Promise<void> {
     if (maxBatch === 64) console.log(`# model: LSTM E${o.embed} H${o.hidden} L${o.layers} V${o.vocab}, backend ${ready.backend}, engine ${o.engine}; ${seconds}s per phase, ${length} chars per request`);
     await runPhase(ready.url, 1, 1, 20); // warm-up (JIT, workspaces)
     for (const clients of clientCounts) {
-      const before = await stats();
+      const before = await stats(), fcBefore = await firstCharBuckets(ready.url);
       const ph = await runPhase(ready.url, clients, seconds, length);
       await new Promise((r) => setTimeout(r, 300)); // let aborted sequences leave
-      const after = await stats();
+      const after = await stats(), fcAfter = await firstCharBuckets(ready.url);
       const meanBatch = (after.stats.seqSteps - before.stats.seqSteps) / Math.max(1, after.stats.steps - before.stats.steps);
       const serverCpu = (after.cpu.user + after.cpu.system - before.cpu.user - before.cpu.system) / 1e6;
       results.set(`${maxBatch}/${clients}`, { ...ph, meanBatch });
       summary.push({ maxBatch, clients, charsPerS: Math.round(ph.chars / seconds), p50FirstCharMs: Math.round(pct(ph.ttfc, 0.5)),
         p99FirstCharMs: Math.round(pct(ph.ttfc, 0.99)), meanBatch: Number(meanBatch.toFixed(2)), requests: ph.requests, started: ph.requests - ph.unstarted,
-        clientCpuShare: Number((ph.clientCpu / seconds).toFixed(3)), serverCpuShare: Number((serverCpu / seconds).toFixed(3)) });
+        clientCpuShare: Number((ph.clientCpu / seconds).toFixed(3)), serverCpuShare: Number((serverCpu / seconds).toFixed(3)),
+        serverFirstCharP50BucketMs: bucketPct(fcBefore, fcAfter, 0.5), serverFirstCharP99BucketMs: bucketPct(fcBefore, fcAfter, 0.99) });
       rows.push(`| ${maxBatch === 1 ? 'off (maxBatch=1)' : 'on (maxBatch=64)'} | ${clients} | ${(ph.chars / seconds).toFixed(0)} | ` +
         `${pct(ph.ttfc, 0.5).toFixed(0)} | ${pct(ph.ttfc, 0.99).toFixed(0)} | ${meanBatch.toFixed(1)} | ${ph.requests - ph.unstarted}/${ph.requests} | ` +
         `${(100 * ph.clientCpu / seconds).toFixed(0)}% | ${(100 * serverCpu / seconds).toFixed(0)}% |`);

@@ -72,3 +72,16 @@ test('worker engine: a client that disconnects leaves the batch at once; the eve
     assert.deepEqual(h.inflight, { requests: 0, streams: 0 });
   } finally { await s.close(); }
 });
+
+test('a burst of 40-60 character prompts rides the busy batch: each text equals generate() (both engines)', async () => {
+  const prompts = Array.from({ length: 8 }, (_, i) => 'First Citizen:\nBefore we proceed any further, hear me'.slice(0, 40 + 2 * i));
+  for (const engine of ['inline', 'worker'] as const) {
+    const s = await startServer({ models: [{ name: 'm', loaded: small }], host: '127.0.0.1', port: 0, engine });
+    try {
+      const rs = await Promise.all(prompts.map((prompt, i) => post(`${s.url}/v1/generate`, { prompt, length: 50, seed: 20 + i, temperature: 0.9 })));
+      rs.forEach((r, i) => assert.equal(r.json.samples[0].text,
+        generate(small.model, small.vocab, { ...SAMPLE_DEFAULTS, prime: prompts[i], length: 50, seed: 20 + i, temperature: 0.9 }), `${engine} prompt ${i}`));
+      console.log(`# ${engine}: 8 long prompts together, ${s.stats().primeChunks} B = 1 prime chunks, max batch ${s.stats().maxBatchSeen}; texts = generate()`);
+    } finally { await s.close(); }
+  }
+});
