@@ -19,7 +19,7 @@ export interface ServeFlags {
   engine?: string; logLevel?: string;
 }
 
-const BACKENDS = ['auto', 'native', 'ref'];
+const BACKENDS = ['auto', 'native', 'ref', 'webgpu'];
 
 function posInt(flag: string, v: string, max: number): number {
   const n = Number(v);
