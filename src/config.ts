@@ -94,16 +94,16 @@ export const PRESETS: Record<string, { description: string; config: Partial<Trai
               logInterval: 50, sampleChars: 160 },
   },
   'web-rnn': {
-    description: 'an LSTM (1×128, embedding 32) sized for the in-browser trainer (plain TypeScript in a Web Worker): 400 steps of 16×48 characters',
-    config: { embeddingDim: 32, hiddenSize: 128, numLayers: 1, seqLength: 48, batchSize: 16, steps: 400,
-              learningRate: 0.006, schedule: 'cosine', warmupSteps: 20, evalInterval: 100, evalChars: 4_000,
+    description: 'an LSTM (1×96, embedding 24) sized for the in-browser trainer (plain TypeScript in a Web Worker): 300 steps of 16×32 characters',
+    config: { embeddingDim: 24, hiddenSize: 96, numLayers: 1, seqLength: 32, batchSize: 16, steps: 300,
+              learningRate: 0.008, schedule: 'cosine', warmupSteps: 10, evalInterval: 100, evalChars: 4_000,
               logInterval: 1, sampleChars: 120 },
   },
   'web-gpt': {
-    description: 'a GPT (2 layers × 2 heads, 64 wide, context 48) sized for the in-browser trainer: 300 steps of 16×48 characters',
-    config: { family: 'gpt', nLayer: 2, nHead: 2, nEmbd: 64, blockSize: 48, bias: false, dropout: 0, seqLength: 48,
-              batchSize: 16, steps: 300, learningRate: 4e-3, beta2: 0.99, optimizer: 'adamw', weightDecay: 0.1, clip: 1,
-              schedule: 'cosine', warmupSteps: 30, evalInterval: 100, evalChars: 4_000, evalProtocol: 'windows',
+    description: 'a GPT (2 layers × 2 heads, 48 wide, context 32) sized for the in-browser trainer: 300 steps of 16×32 characters',
+    config: { family: 'gpt', nLayer: 2, nHead: 2, nEmbd: 48, blockSize: 32, bias: false, dropout: 0, seqLength: 32,
+              batchSize: 16, steps: 300, learningRate: 5e-3, beta2: 0.99, optimizer: 'adamw', weightDecay: 0.1, clip: 1,
+              schedule: 'cosine', warmupSteps: 20, evalInterval: 100, evalChars: 4_000, evalProtocol: 'windows',
               logInterval: 1, sampleChars: 120 },
   },
   'shakespeare-gpt': {
