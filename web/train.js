@@ -3,18 +3,12 @@
 // samples, the model card). It computes nothing itself. Plain browser JavaScript; text goes in through textContent.
 import { drawLoss } from './chart.js';
 import { startCompute } from './compute.js';
+import { el, renderCard as renderFacts, sampleInto } from './views.js';
 
 const $ = (id) => document.getElementById(id);
 const compute = startCompute('worker.js');
 const state = { text: null, training: false, sampling: false, hasModel: false, trainedHere: false,
   losses: [], vals: [], limits: null, preset: null };
-
-function el(tag, attrs = {}, text) {
-  const e = document.createElement(tag);
-  for (const [k, v] of Object.entries(attrs)) e.setAttribute(k, v);
-  if (text !== undefined) e.textContent = text;
-  return e;
-}
 
 const mib = (n) => `${(n / 2 ** 20).toFixed(n < 2 ** 20 ? 2 : 1)} MiB`;
 const duration = (s) => (s < 60 ? `${Math.ceil(s)} s` : `${Math.floor(s / 60)} min ${String(Math.round(s % 60)).padStart(2, '0')} s`);
@@ -147,23 +141,14 @@ async function sample() {
   showError('');
   state.sampling = true;
   refresh();
-  const out = $('output'), prime = $('prompt').value;
-  const gen = el('span', { class: 'gen-part' });
-  out.replaceChildren(el('span', { class: 'prompt-part' }, prime), gen);
-  delete out.dataset.done;
-  out.classList.add('running');
   try {
-    const r = await compute.request({ type: 'sample', prime, length: Number($('length').value),
-      temperature: Number($('temperature').value), topK: 0, topP: 1, seed: Number($('seed').value) },
-    (m) => { if (m.type === 'chunk') gen.textContent += m.text; });
-    gen.textContent = r.text;
+    const r = await sampleInto(compute, $('output'), { prime: $('prompt').value, length: Number($('length').value),
+      temperature: Number($('temperature').value), seed: Number($('seed').value) });
     $('sample-status').textContent = `${r.chars} characters · ${Math.round(r.chars / Math.max(r.seconds, 1e-3))} chars/s`;
-    out.dataset.done = '1';
   } catch (e) {
     $('sample-status').textContent = '';
     showError(e.message, e.hint);
   } finally {
-    out.classList.remove('running');
     state.sampling = false;
     refresh();
   }
@@ -212,13 +197,7 @@ $('ckpt-file').addEventListener('change', async (e) => {
 
 function renderCard(c) {
   $('card-source').textContent = c.source;
-  const facts = [['Model', c.summary], ['Parameters', c.params.toLocaleString()], ['Vocabulary', `${c.vocab.length} characters`]];
-  const t = c.training;
-  if (t) {
-    facts.push(['Corpus', t.corpus], ['Steps', t.steps.toLocaleString()], ['Train loss', t.trainLoss?.toFixed(3) ?? '—'],
-      ['Val loss', t.valLoss?.toFixed(3) ?? '—'], ['Backend', t.backend]);
-  }
-  $('card-facts').replaceChildren(...facts.flatMap(([k, v]) => [el('dt', {}, k), el('dd', {}, String(v))]));
+  renderFacts($('card-facts'), c);
 }
 
 // ---- start ------------------------------------------------------------------------------------------------

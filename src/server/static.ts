@@ -20,6 +20,7 @@ const FILES: Record<string, [string, string]> = {
   '/style.css': ['style.css', 'text/css; charset=utf-8'],
   '/chart.js': ['chart.js', 'text/javascript; charset=utf-8'],
   '/compute.js': ['compute.js', 'text/javascript; charset=utf-8'],
+  '/views.js': ['views.js', 'text/javascript; charset=utf-8'],
   '/train.html': ['train.html', 'text/html; charset=utf-8'],
   '/train.js': ['train.js', 'text/javascript; charset=utf-8'],
   '/sample.txt': ['sample.txt', 'text/plain; charset=utf-8'],
