@@ -94,6 +94,7 @@ async function train() {
   drawTraining();
   $('progress').value = 0;
   $('train-status').textContent = 'starting…';
+  delete $('train-status').dataset.state;
   $('eval-sample').replaceChildren(el('span', { class: 'placeholder' }, 'Appears at each evaluation.'));
   try {
     const done = await compute.request({ type: 'train', bytes: state.text.bytes.slice(0), name: state.text.name,

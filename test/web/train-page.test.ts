@@ -50,13 +50,31 @@ test('train in the page: bad input, 30 steps, sample, download, upload', { skip:
     await clearError();
     assert.equal(await page.isDisabled('#train'), true, 'no usable text has been chosen yet');
 
-    // 30 steps on a small text: the loss falls.
-    await page.setInputFiles('#text-file', { name: 'small.txt', mimeType: 'text/plain', buffer: Buffer.from(TEXT.repeat(40)) });
-    await page.waitForFunction(() => /characters · \d+ distinct/.test(document.getElementById('text-info')?.textContent ?? ''));
+    // A text dropped on the page; sampling while a run trains; Stop.
+    await page.evaluate((text) => {
+      const dt = new DataTransfer();
+      dt.items.add(new File([text], 'small.txt', { type: 'text/plain' }));
+      document.getElementById('drop')!.dispatchEvent(new DragEvent('drop', { dataTransfer: dt, bubbles: true, cancelable: true }));
+    }, TEXT.repeat(40));
+    await page.waitForFunction(() => /small\.txt · 5,080 characters · \d+ distinct/.test(document.getElementById('text-info')?.textContent ?? ''));
+    await page.selectOption('#preset', 'web-gpt');
+    await page.fill('#steps', '500');
+    await page.click('#train');
+    await page.waitForFunction(() => Number(document.getElementById('progress')?.getAttribute('value')) >= 2);
+    await page.fill('#length', '40');
+    await page.click('#generate');
+    await page.waitForSelector('#output[data-done="1"]');
+    assert.equal([...(await page.textContent('#output .gen-part')) ?? ''].length, 40);
+    assert.equal(await page.isEnabled('#stop-train'), true, 'the run should still be training after the sample');
+    await page.click('#stop-train');
+    await page.waitForSelector('#train-status[data-state="stopped"]');
+    assert.match(await page.textContent('#card-facts') ?? '', /GPT 2 layers × 2 heads, 48 wide, context 32/);
+
+    // 30 steps on the small text: the loss falls.
     await page.selectOption('#preset', 'web-rnn');
     await page.fill('#steps', '30');
     await page.click('#train');
-    await page.waitForSelector('#train-status[data-state="done"]', { timeout: 60_000 });
+    await page.waitForSelector('#train-status[data-state="done"]', { timeout: 120_000 });
     const losses = JSON.parse(await page.getAttribute('#train-chart', 'data-losses') ?? '[]') as [number, number][];
     assert.deepEqual(losses.map(([step]) => step), Array.from({ length: 30 }, (_, i) => i + 1));
     const first = mean(losses.slice(0, 5).map((l) => l[1])), last = mean(losses.slice(-5).map((l) => l[1]));
