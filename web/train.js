@@ -125,6 +125,7 @@ async function train() {
     $('train-status').textContent = `${done.stopped ? 'stopped' : 'done'} after ${done.card.training.steps} steps in `
       + `${duration(done.seconds)} · loss ${last ? last[1].toFixed(3) : '—'}`;
     $('train-status').dataset.state = done.stopped ? 'stopped' : 'done';
+    $('train-status').dataset.seconds = String(done.seconds);
   } catch (e) {
     $('train-status').textContent = 'not trained';
     showError(e.message, e.hint);
