@@ -39,8 +39,8 @@ export function benchTrain(be: Backend, o: BenchOptions): number {
   const x = Int32Array.from({ length: B * T }, () => rng.int(o.vocab)), y = Int32Array.from({ length: B * T }, () => rng.int(o.vocab));
   // AdamW with the family's decay groups for gpt (nanoGPT's configure_optimizers), plain Adam for rnn as before.
   const gpt = cfg.family === 'gpt';
-  const adam = gpt ? new Adam(m.params.size, m.params.entries.map((e) => m.decays(e.name)), m.params.entries, 0.9, 0.99)
-    : new Adam(m.params.size);
+  const adam = gpt ? new Adam(be, m.params.size, m.params.entries.map((e) => m.decays(e.name)), m.params.entries, 0.9, 0.99)
+    : new Adam(be, m.params.size);
   const parts = Array.from({ length: Math.ceil(B / micro) }, (_, i) => {
     const r0 = i * micro, r1 = Math.min(B, r0 + micro);
     return { x: x.subarray(r0 * T, r1 * T), y: y.subarray(r0 * T, r1 * T), n: r1 - r0 };

@@ -120,6 +120,7 @@ export function importStateDictBytes(bytes: Uint8Array, file: string, opts: Impo
   // Everything is checked: now build the model and read (inflate) the data, tensor by tensor.
   const model = new RnnModel(config, opts.backend ?? refBackend);
   for (const spec of specs) sd.read(names.get(fileName(spec.name))!, model.params.value(spec.name));
+  model.params.write();
   model.weightsChanged();
   return { model, vocab, config, format };
 }

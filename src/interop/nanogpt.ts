@@ -91,6 +91,7 @@ export function importNanoGpt(file: string, ckpt: TorchFile, opts: NanoGptImport
   for (const name of tensors.keys()) {
     if (!used.has(name)) throw new CharlmError('IMPORT_UNEXPECTED_TENSOR', `${file}: tensor ${name} has no place in a GPT with these model_args`, HINT);
   }
+  model.params.write();
   model.weightsChanged();
   const iter = top.map.get('iter_num'), best = top.map.get('best_val_loss');
   const bestValLoss = typeof best === 'number' ? best

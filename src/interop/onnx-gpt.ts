@@ -14,6 +14,7 @@ const IR_VERSION = 8; // ONNX 1.12: the IR that opset 17 shipped with
 function buildGptGraph(model: GptModel): Graph {
   const c = model.config, { n_embd: C, n_head: nh, block_size: S, vocab_size: V, bias } = c, hd = C / nh;
   const ps = model.params;
+  ps.read();
   const nodes: Node[] = [];
   const inits: Initializer[] = [];
   const param = (name: string) => {

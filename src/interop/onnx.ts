@@ -42,6 +42,7 @@ function transpose(src: Float32Array, rows: number, cols: number): Float32Array 
 function buildGraph(model: RnnModel, sequence: boolean) {
   const { cell, hiddenSize: H, numLayers: L, vocabSize: V, embeddingDim: E } = model.config;
   const ps = model.params, pre = cellPrefix(cell), order = GATE_ORDER[cell], G = order.length * H;
+  ps.read();
   const lstm = cell === 'lstm';
   const nodes: Node[] = [];
   const inits: Initializer[] = [

@@ -1,7 +1,7 @@
-// The Backend interface: every numeric kernel the models use, over flat Float32Array buffers.
-// `ref` (plain TypeScript) is the readable reference; `native` (C++ addon) implements the same calls faster.
-// Conventions (llm.c style): outputs first, then inputs, then dimensions. Row-major, contiguous buffers.
-// Buffers may be subarray views; kernels never allocate and never keep references between calls.
+// The Backend interface: every numeric kernel the models use, over flat Float32Array buffers that the backend
+// allocates (BackendMemory: the memory seam). `ref` (plain TypeScript) is the readable reference; `native` (C++
+// addon) implements the same calls faster. Conventions (llm.c style): outputs first, then inputs, then dimensions.
+// Row-major, contiguous buffers. Buffers may be subarray views; kernels never allocate and never keep references.
 // Dimension letters: B batch, T time, E embedding, H hidden, V vocabulary, N rows (= B*T usually).
 
 import type { F32, I32 } from '../util/types.js';
@@ -20,7 +20,33 @@ export interface PackedMatrix {
   readonly modes: PackModes;
 }
 
-export interface Backend {
+/**
+ * Backend-owned memory (docs/architecture.md, "Backend-owned memory"). Every buffer a kernel sees comes from
+ * alloc/allocI32 of the backend that runs the kernel (subarray views of it are fine). Above the kernels buffers stay
+ * typed F32/I32, but their contents are the backend's: the host may read a range only after read(view) ("make the
+ * host copy current") and must call write(view) after changing a range on the host ("the host changed this view"),
+ * before the next kernel uses it. fill and copy run on the backend's side, with no host round trip.
+ * ref and native: alloc is new Float32Array, read/write do nothing. wasm: views into the module's memory.
+ * webgpu: a host shadow whose ArrayBuffer maps to a GPUBuffer; read/write download/upload.
+ */
+export interface BackendMemory {
+  /** n zeroed floats. The allocation lives while the returned array is reachable: keep it, not only its views. */
+  alloc(n: number): F32;
+  /** n zeroed int32s (token ids, positions, targets that kernels read). */
+  allocI32(n: number): I32;
+  /** Optional early release of an array alloc/allocI32 returned (its views must no longer be used). */
+  free?(buf: F32 | I32): void;
+  /** buf[start..end) = v, on the backend's side. */
+  fill(buf: F32, v: number, start?: number, end?: number): void;
+  /** dst[dstOff..dstOff+n) = src[srcOff..srcOff+n), on the backend's side; the ranges must not overlap. */
+  copy(dst: F32, src: F32, n: number, dstOff?: number, srcOff?: number): void;
+  /** Makes the host copy of this view current (download); the host may then read it. */
+  read(view: F32 | I32): void;
+  /** The host changed this view: the backend's copy must follow (upload) before a kernel reads it. */
+  write(view: F32 | I32): void;
+}
+
+export interface Backend extends BackendMemory {
   readonly name: string;
 
   /**

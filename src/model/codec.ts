@@ -42,6 +42,7 @@ export interface LoadedModel {
 export function encodeModel(model: LanguageModel, vocab: Vocab, training: TrainingSummary | null,
                             extra: Record<string, string> = {}): Uint8Array {
   const ps = model.params;
+  ps.read(); // the host copy of the backend's buffer
   const tensors = ps.entries.map((e) => ({ name: e.name, shape: e.shape, data: ps.value(e.name) }));
   const metadata: Record<string, string> = {
     format: FORMAT, format_version: FORMAT_VERSION,
@@ -140,6 +141,7 @@ export function modelFromParsed(st: ParsedSafetensors, backend: Backend, source:
   const training = meta.training ? validateSummary(parseMeta(meta, 'training', source, { maxDepth: 4, maxValues: 100_000 }), source) : null;
   const model = createModel(config, backend);
   for (const s of specs) st.read(s.name, model.params.value(s.name));
+  model.params.write();
   model.weightsChanged();
   return { model, vocab, config, training, metadata: meta, source };
 }

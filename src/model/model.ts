@@ -2,6 +2,8 @@
 // the model (training, evaluation, sampling, the server's batcher, checkpoints, info, report) uses only this, so a
 // new family is a folder under src/model/ plus one line in registry.ts. Per-sequence state is opaque: recurrent
 // h/c for the rnn family, a KV cache for the gpt family; callers create, clone, copy rows of and reset it.
+// Buffers (params, state tensors) are the backend's (BackendMemory): ids and targets go in as plain host arrays (the
+// model copies them into its own buffers), logits come back with their host copy current.
 import type { Backend, F32, I32 } from '../kernels/backend.js';
 import type { ParamStore } from '../nn/params.js';
 import type { Rng } from '../util/rng.js';
@@ -39,7 +41,10 @@ export interface LanguageModel {
 
   /** The family's initialisation (PyTorch's defaults for rnn, nanoGPT's for gpt), drawn from rng. */
   initialize(rng: Rng): void;
-  /** Call after writing params.data directly (load, optimizer step): refreshes derived copies (packed weights). */
+  /**
+   * Call after params.data changed (params.write() after a host write, an optimizer step): refreshes derived copies
+   * (packed weights).
+   */
   weightsChanged(): void;
   /** Frees cached buffers (after training, before long sampling). */
   releaseWorkspaces(): void;
@@ -53,7 +58,7 @@ export interface LanguageModel {
   copyStateRow(dst: ModelState, j: number, src: ModelState, i: number): void;
   /** Clears one row, or every row when row is undefined. */
   resetState(s: ModelState, row?: number): void;
-  /** Named buffers holding the state (to save with a resumable run), and the reverse. */
+  /** Named backend buffers holding the state (to save with a resumable run): read() before, write() after a set. */
   stateTensors(s: ModelState): Record<string, F32>;
 
   /**

@@ -2,7 +2,8 @@
 // Forward does the input projection for all T steps as one GEMM, then one recurrent GEMM + fused pointwise
 // per step; backward runs the steps in reverse and accumulates the weight gradients as GEMMs over all steps.
 // W_ih and W_hh go through PackedWeight: pre-packed once per weight update where the backend supports it.
-import type { Backend, F32 } from '../kernels/backend.js';
+// Every buffer is allocated by the backend (BackendMemory); nothing here touches buffer contents on the host.
+import type { Backend, BackendMemory, F32 } from '../kernels/backend.js';
 import { PackedWeight } from './packed.js';
 
 export type CellType = 'lstm' | 'gru' | 'rnn';
@@ -22,9 +23,9 @@ export function chunkSteps(B: number, T: number): number {
   return Math.min(T, Math.max(1, Math.ceil(1024 / B)));
 }
 
-export function sharedGrads(cell: CellType, B: number, T: number, H: number): SharedGrads {
+export function sharedGrads(mem: BackendMemory, cell: CellType, B: number, T: number, H: number): SharedGrads {
   const G = GATES[cell] * H, Tc = chunkSteps(B, T);
-  return { dPre: new Float32Array(Tc * B * G), dGh: new Float32Array(cell === 'gru' ? Tc * B * G : 0) };
+  return { dPre: mem.alloc(Tc * B * G), dGh: mem.alloc(cell === 'gru' ? Tc * B * G : 0) };
 }
 
 /** Per-(B,T) buffers of one layer; allocated once per shape and reused every step. */
@@ -39,19 +40,20 @@ export class LayerWorkspace {
   readonly dh0: F32;     // (B,H) gradient into h0 (scratch)
   readonly dcA: F32; readonly dcB: F32; // lstm: (B,H) running cell-state gradients
   readonly bsum: F32;    // (G·H) b_ih + b_hh
-  constructor(readonly cell: CellType, readonly B: number, readonly T: number, readonly H: number, grads: SharedGrads | null) {
-    const G = GATES[cell] * H, BH = B * H;
-    this.hs = new Float32Array((T + 1) * BH);
-    this.cs = new Float32Array(cell === 'lstm' ? (T + 1) * BH : 0);
-    this.pre = new Float32Array(T * B * G);
-    this.aux = new Float32Array(cell === 'gru' ? T * B * 4 * H : 0);
-    this.scratch = new Float32Array(cell === 'lstm' ? BH : cell === 'gru' ? B * G : 0);
-    this.dPre = grads ? grads.dPre : new Float32Array(0);
-    this.dGh = grads ? grads.dGh : new Float32Array(0);
-    this.dh0 = new Float32Array(grads ? BH : 0);
-    this.dcA = new Float32Array(grads && cell === 'lstm' ? BH : 0);
-    this.dcB = new Float32Array(grads && cell === 'lstm' ? BH : 0);
-    this.bsum = new Float32Array(G);
+  constructor(mem: BackendMemory, readonly cell: CellType, readonly B: number, readonly T: number, readonly H: number,
+              grads: SharedGrads | null) {
+    const G = GATES[cell] * H, BH = B * H, f = (n: number) => mem.alloc(n);
+    this.hs = f((T + 1) * BH);
+    this.cs = f(cell === 'lstm' ? (T + 1) * BH : 0);
+    this.pre = f(T * B * G);
+    this.aux = f(cell === 'gru' ? T * B * 4 * H : 0);
+    this.scratch = f(cell === 'lstm' ? BH : cell === 'gru' ? B * G : 0);
+    this.dPre = grads ? grads.dPre : f(0);
+    this.dGh = grads ? grads.dGh : f(0);
+    this.dh0 = f(grads ? BH : 0);
+    this.dcA = f(grads && cell === 'lstm' ? BH : 0);
+    this.dcB = f(grads && cell === 'lstm' ? BH : 0);
+    this.bsum = f(G);
     this.out = this.hs.subarray(BH);
   }
   readonly out: F32;       // (T,B,H) h_1..h_T, the layer's outputs
@@ -104,7 +106,7 @@ export class RecurrentLayer {
       }
       return;
     }
-    for (let j = 0; j < G; j++) ws.bsum[j] = p.bih[j] + p.bhh[j];
+    be.add(ws.bsum, p.bih, p.bhh, G);
     be.addRowVector(ws.pre, ws.bsum, T * B, G);
     for (let t = 0; t < T; t++) {
       const gates = ws.slot(ws.pre, t, G);
@@ -125,7 +127,7 @@ export class RecurrentLayer {
    */
   backward(be: Backend, ws: LayerWorkspace, dOut: F32, x: F32, dx: F32 | null): void {
     const { B, T } = ws, H = this.H, G = this.G, BH = B * H, Tc = chunkSteps(B, T);
-    if (this.cell === 'lstm') { ws.dcA.fill(0); this.dc = ws.dcA; this.dcPrev = ws.dcB; }
+    if (this.cell === 'lstm') { be.fill(ws.dcA, 0); this.dc = ws.dcA; this.dcPrev = ws.dcB; }
     for (let t1 = T; t1 > 0; t1 -= Tc) {
       const t0 = Math.max(0, t1 - Tc);
       for (let t = t1 - 1; t >= t0; t--) this.stepBackward(be, ws, dOut, t, t - t0, BH);
@@ -141,8 +143,8 @@ export class RecurrentLayer {
     }
   }
 
-  private dc: F32 = new Float32Array(0);
-  private dcPrev: F32 = new Float32Array(0);
+  private dc!: F32;     // lstm: ws.dcA / ws.dcB, swapped every step
+  private dcPrev!: F32;
 
   /** One step of back-propagation through time; gate gradients go to chunk slot k. */
   private stepBackward(be: Backend, ws: LayerWorkspace, dOut: F32, t: number, k: number, BH: number): void {
@@ -156,7 +158,7 @@ export class RecurrentLayer {
       const tmp = this.dc; this.dc = this.dcPrev; this.dcPrev = tmp;
     } else if (this.cell === 'gru') {
       const dGh = ws.slot(ws.dGh, k, G);
-      if (t === 0) ws.dh0.fill(0);
+      if (t === 0) be.fill(ws.dh0, 0);
       be.gruCellBackward(ws.slot(ws.dPre, k, G), dGh, dhPrev, dh, ws.slot(ws.aux, t, 4 * H), ws.slot(ws.hs, t, H), B, H);
       if (t > 0) whh.nn(be, dhPrev, dGh, B, true);
     } else {

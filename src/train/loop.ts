@@ -110,10 +110,10 @@ async function trainLocked(opts: TrainOptions): Promise<TrainResult> {
   const base = opts.resume ? lastPath : opts.initFrom;
   if (base) {
     const lm = loadModelFile(base, backend, opts.limits);
-    if (saved) checkPair(opts.outDir, saved.meta, lm.training?.steps ?? null, lm.model.params.data);
+    if (saved) checkPair(opts.outDir, saved.meta, lm.training?.steps ?? null, lm.model.params.read());
     vocab = lm.vocab;
     model = createModel(family(lm.config.family).withTrainingSettings(lm.config, cfg), backend);
-    model.params.data.set(lm.model.params.data);
+    backend.copy(model.params.data, lm.model.params.data, model.params.size);
     model.weightsChanged();
   } else {
     vocab = (data = await loadData(opts, cfg)).vocab;
@@ -150,7 +150,7 @@ async function trainLocked(opts: TrainOptions): Promise<TrainResult> {
   const rng = new Rng((cfg.seed ^ 0x5eed5eed) >>> 0);
   const batcher: Batcher = cfg.batching === 'stateful' ? new StatefulStreams(trainTok, B, T) : new RandomWindows(trainTok, B, T, rng);
   const carry: ModelState | null = cfg.batching === 'stateful' ? model.createState(B) : null;
-  const adam = new Adam(model.params.size, model.params.entries.map((e) => model.decays(e.name)), model.params.entries, cfg.beta1, cfg.beta2);
+  const adam = new Adam(backend, model.params.size, model.params.entries.map((e) => model.decays(e.name)), model.params.entries, cfg.beta1, cfg.beta2);
   const sched = initialScheduleState();
   const stepsPerEpoch = Math.max(1, Math.floor(trainTok.length / (B * T)));
   const totalSteps = cfg.steps > 0 ? cfg.steps : Math.max(1, Math.round(cfg.epochs * stepsPerEpoch));
@@ -165,13 +165,14 @@ async function trainLocked(opts: TrainOptions): Promise<TrainResult> {
         `fine-tune from the weights with --init-from ${lastPath}, or start over with --force`);
     }
     adam.m.set(m.data); adam.v.set(v.data);
+    backend.write(adam.m); backend.write(adam.v);
     step = adam.step = saved.meta.step;
     rng.setState(saved.meta.rng);
     batcher.setState(saved.meta.batcher);
     Object.assign(sched, saved.meta.schedule);
     bestVal = saved.meta.bestVal; noImprove = saved.meta.evalsWithoutImprovement;
     history = saved.meta.history; charsSeen = saved.meta.charsSeen;
-    for (const [name, buf] of carried) { const t = saved.tensors.get(name); if (t) buf.set(t.data); }
+    for (const [name, buf] of carried) { const t = saved.tensors.get(name); if (t) { buf.set(t.data); backend.write(buf); } }
   }
   const startStep = step;
   const metrics = new MetricsLog(join(opts.outDir, 'metrics.jsonl'), !!saved);
@@ -194,10 +195,13 @@ async function trainLocked(opts: TrainOptions): Promise<TrainResult> {
     trainConfig: cfg as unknown as Record<string, unknown>,
   });
   const checkpoint = () => { // weights and resume state as one pair (train/state.ts)
+    backend.read(adam.m); backend.read(adam.v);
+    const carried = carry ? model.stateTensors(carry) : null;
+    for (const buf of Object.values(carried ?? {})) backend.read(buf);
     const meta: TrainStateMeta = { step, rng: rng.getState(), batcher: batcher.getState(), schedule: { ...sched }, bestVal,
       evalsWithoutImprovement: noImprove, history, config: cfg as unknown as Record<string, unknown>, corpus: opts.corpus.name, charsSeen,
-      weightsSha256: weightsDigest(model.params.data), ...(opts.corpus.spec ? { corpusSpec: absoluteSpec(opts.corpus.spec) } : {}) };
-    saveRunCheckpoint(opts.outDir, encodeTrainState(meta, adam.m, adam.v, carry ? model.stateTensors(carry) : null),
+      weightsSha256: weightsDigest(model.params.read()), ...(opts.corpus.spec ? { corpusSpec: absoluteSpec(opts.corpus.spec) } : {}) };
+    saveRunCheckpoint(opts.outDir, encodeTrainState(meta, adam.m, adam.v, carried),
                       encodeModel(model, vocab, summary()));
     emit({ type: 'saved', path: lastPath });
   };

@@ -1,5 +1,6 @@
 // Adam/AdamW state over the model's one flat parameter buffer, and gradient clipping by global norm.
-import type { Backend, F32 } from '../kernels/backend.js';
+// The moments are the backend's buffers (read() them before saving, write() them after a resume sets them).
+import type { Backend, BackendMemory, F32 } from '../kernels/backend.js';
 
 /** A contiguous run of parameters in the flat buffer that share one weight-decay setting. */
 interface Group { off: number; n: number; decay: boolean }
@@ -12,10 +13,10 @@ export class Adam {
    * decays/entries (optional): which parameters weight decay applies to (nanoGPT's AdamW decays matrices only);
    * without them every parameter decays, as torch.optim over model.parameters().
    */
-  constructor(readonly n: number, decays?: boolean[], entries?: { offset: number; size: number }[],
+  constructor(mem: BackendMemory, readonly n: number, decays?: boolean[], entries?: { offset: number; size: number }[],
               readonly beta1 = 0.9, readonly beta2 = 0.999, readonly eps = 1e-8) {
-    this.m = new Float32Array(n);
-    this.v = new Float32Array(n);
+    this.m = mem.alloc(n);
+    this.v = mem.alloc(n);
     this.groups = [];
     if (!decays || !entries || decays.every((d) => d)) this.groups.push({ off: 0, n, decay: true });
     else entries.forEach((e, i) => {

@@ -80,7 +80,7 @@ export class TrainSession {
     this.batcher = stateful ? new StatefulStreams(train, B, T) : new RandomWindows(train, B, T, this.rng);
     this.carry = stateful ? this.model.createState(B) : null;
     const ps = this.model.params;
-    this.adam = new Adam(ps.size, ps.entries.map((e) => this.model.decays(e.name)), ps.entries, cfg.beta1, cfg.beta2);
+    this.adam = new Adam(o.backend, ps.size, ps.entries.map((e) => this.model.decays(e.name)), ps.entries, cfg.beta1, cfg.beta2);
     this.stepsPerEpoch = Math.max(1, Math.floor(train.length / (B * T)));
     this.totalSteps = cfg.steps > 0 ? cfg.steps : Math.max(1, Math.round(cfg.epochs * this.stepsPerEpoch));
     this.x = new Int32Array(B * T);

@@ -132,7 +132,7 @@ test('charlm gpt checkpoints load in nanoGPT\'s model (nanogpt_check.py) with th
     const model = new GptModel({ family: 'gpt', n_layer: 2, n_head: 3, n_embd: 12, block_size: 16, bias, vocab_size: vocab.size, dropout: 0 }, refBackend);
     model.initialize(new Rng(5));
     const data = vocab.encode('the quick brown fox jumps over the lazy dog\n'.repeat(4)), T = 16, B = 4, rng = new Rng(6);
-    const adam = new Adam(model.params.size, model.params.entries.map((e) => model.decays(e.name)), model.params.entries, 0.9, 0.99);
+    const adam = new Adam(refBackend, model.params.size, model.params.entries.map((e) => model.decays(e.name)), model.params.entries, 0.9, 0.99);
     for (let step = 0; step < 60; step++) { // a little training, so the greedy text is not one repeated character
       const x = new Int32Array(B * T), y = new Int32Array(B * T);
       for (let b = 0; b < B; b++) {

@@ -1,6 +1,8 @@
 // Helpers for the kernel suite: a seeded RNG, buffers that are deliberately subarray views (nonzero byteOffset,
 // guarded by sentinels), and comparisons that print max abs / max rel diff and assert a stated tolerance.
 import assert from 'node:assert/strict';
+import type { BackendMemory } from '../../src/kernels/backend.js';
+import { hostMemory } from '../../src/kernels/host-memory.js';
 
 /** mulberry32: small deterministic RNG for test data. */
 export function rng(seed: number): () => number {
@@ -17,12 +19,28 @@ export function rng(seed: number): () => number {
 const PAD = 5;            // floats before and after every view
 const SENTINEL = 1234.5;
 const guards: { base: Float32Array; n: number }[] = [];
+const bases: (Float32Array | Int32Array)[] = [];
+let mem: BackendMemory = hostMemory;
+
+/**
+ * Where the suite's buffers come from: the backend under test (a backend with its own memory, such as wasm, runs
+ * only on buffers it allocated; ref runs on any). Its memory must be host-visible (read/write are not called).
+ */
+export function useMemory(m: BackendMemory): void { mem = m; }
 
 /** A Float32Array view of n elements at byteOffset 4*PAD inside a larger buffer whose margins hold sentinels. */
 export function view(n: number): Float32Array {
-  const base = new Float32Array(n + 2 * PAD).fill(SENTINEL);
+  const base = mem.alloc(n + 2 * PAD).fill(SENTINEL);
   guards.push({ base, n });
+  bases.push(base);
   return base.subarray(PAD, PAD + n);
+}
+
+/** An Int32Array view of n elements at a nonzero byteOffset (ids, targets, positions). */
+export function viewI32(n: number): Int32Array {
+  const base = mem.allocI32(n + 2);
+  bases.push(base);
+  return base.subarray(1, n + 1);
 }
 
 /** A view filled with uniform values in [lo, hi). */
@@ -47,6 +65,8 @@ export function checkGuards(what: string): void {
     }
   }
   guards.length = 0;
+  for (const b of bases) mem.free?.(b);
+  bases.length = 0;
 }
 
 export interface DiffStats { maxAbs: number; maxRel: number; worst: number }

@@ -7,7 +7,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Backend } from '../../src/kernels/backend.js';
 import { refBackend as ref } from '../../src/kernels/ref/index.js';
-import { checkGuards, copyView, exactEntries, expectClose, randView, rng, view } from './check.js';
+import { checkGuards, copyView, exactEntries, expectClose, randView, rng, useMemory, view, viewI32 } from './check.js';
+import { hostMemory } from '../../src/kernels/host-memory.js';
 import { checkPacked, checkPackedLarge, PACKED_ODD, PACKED_SEED } from './packed.js';
 import { transformerCases } from './transformer.js';
 
@@ -48,8 +49,12 @@ function pre(n: number, r: () => number): Float32Array {
 export function registerKernelSuite(label: string, get: () => Backend, setup: () => void = () => {}): void {
   const t = (name: string, fn: (b: Backend) => void) => test(`${label}: ${name}`, () => {
     setup();
-    fn(get());
-    checkGuards(`${label} ${name}`);
+    const b = get();
+    useMemory(b); // every buffer of the case comes from the backend under test
+    try {
+      fn(b);
+      checkGuards(`${label} ${name}`);
+    } finally { useMemory(hostMemory); }
   });
 
   t('matmul (odd shapes, NN/NT/TN/TT, accumulate)', (b) => {
@@ -79,7 +84,7 @@ export function registerKernelSuite(label: string, get: () => Backend, setup: ()
   t('embeddingForward / embeddingBackward (repeated ids)', (b) => {
     const r = rng(3);
     for (const [V, N, E] of [[1, 1, 1], [3, 17, 3], [65, 129, 17], [65, 6400, 256]]) {
-      const table = randView(V * E, r), ids = new Int32Array(N + 4).subarray(2, N + 2);
+      const table = randView(V * E, r), ids = viewI32(N);
       for (let n = 0; n < N; n++) ids[n] = Math.floor(r() * V);
       const out = view(N * E), outr = view(N * E);
       b.embeddingForward(out, table, ids, N, E); ref.embeddingForward(outr, table, ids, N, E);
@@ -156,7 +161,7 @@ export function registerKernelSuite(label: string, get: () => Backend, setup: ()
   t('softmaxXent (ignored rows, with and without dLogits)', (b) => {
     const r = rng(7);
     for (const [N, V] of [[1, 1], [3, 3], [17, 65], [64, 129], [6400, 65]]) {
-      const logits = randView(N * V, r, -8, 8), tg = new Int32Array(N + 2).subarray(1, N + 1);
+      const logits = randView(N * V, r, -8, 8), tg = viewI32(N);
       if (N * V > 200) logits[150] = NaN;   // a NaN logit makes its row's loss and gradient NaN
       for (let n = 0; n < N; n++) tg[n] = r() < 0.1 ? -1 : Math.floor(r() * V);
       const d = randView(N * V, r), dr = randView(N * V, r);

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import type { Backend } from '../../src/kernels/backend.js';
 import { refBackend as ref } from '../../src/kernels/ref/index.js';
 import { dropoutKeep, dropoutRowHash } from '../../src/kernels/ref/transformer.js';
-import { copyView, expectClose, randView, rng, view } from './check.js';
+import { copyView, expectClose, randView, rng, view, viewI32 } from './check.js';
 
 // |got - want| <= tol·(1 + |want|). Largest observed, as a fraction of 1 + |want| over avx512/avx2/portable/ref:
 // LayerNorm 7e-7 (14x margin), GELU 1.2e-7 (17x), attention y/lse/dqkv and decode 4.8e-7 (21x).
@@ -205,7 +205,7 @@ export function transformerCases(label: string): [string, (b: Backend) => void][
                                        [2, 7, 2, 64, 256]]) {
         const C = nh * hd, qs = 3 * C;
         const q = randView(B * T * qs, r, -1.5, 1.5), kc = randView(B * S * C, r), vc = randView(B * S * C, r);
-        const pos = new Int32Array(B + 2).subarray(1, B + 1);
+        const pos = viewI32(B);
         for (let i = 0; i < B; i++) pos[i] = i === 0 ? S - T : Math.floor(r() * (S - T + 1));
         const y = view(B * T * C), yr = view(B * T * C);
         b.attentionDecode(y, q, qs, kc, vc, pos, B, T, nh, hd, S);

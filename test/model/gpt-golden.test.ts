@@ -89,7 +89,7 @@ for (const { backend, label } of await availableBackends()) {
       const o = g.adamw, ps = m.params;
       const decays = ps.entries.map((e) => m.decays(e.name));
       assert.deepEqual(decays, ps.entries.map((e) => e.shape.length >= 2), 'nanoGPT decays exactly the tensors with dim ≥ 2');
-      const adam = new Adam(ps.size, decays, ps.entries, o.betas[0], o.betas[1], o.eps);
+      const adam = new Adam(backend, ps.size, decays, ps.entries, o.betas[0], o.betas[1], o.eps);
       const losses: number[] = [];
       for (let s = 0; s < 5; s++) {
         losses.push(m.forwardBackward(x, y, B, T, null));

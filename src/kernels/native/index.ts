@@ -2,8 +2,9 @@
 // scripts/build-native.mjs. loadNative() never throws. The backend's kernels ARE the addon's functions (typed arrays
 // cross without copies); the thread pool and the ISA are process-wide, shared by every native backend object.
 import { createRequire } from 'node:module';
-import type { Backend, F32, PackedMatrix, PackModes } from '../backend.js';
+import type { Backend, BackendMemory, F32, PackedMatrix, PackModes } from '../backend.js';
 import { CharlmError } from '../../errors.js';
+import { hostMemory } from '../host-memory.js';
 
 export type Precision = 'fp32' | 'bf16';
 export type Isa = 'avx512' | 'avx2' | 'portable';
@@ -23,7 +24,7 @@ type NativeHandle = object;
 interface NativePacked extends PackedMatrix { readonly precision: Precision; readonly handle: NativeHandle }
 
 /** The addon's exports (native/binding.cc). Kernel signatures are exactly Backend's except the packed trio. */
-interface Addon extends Omit<Backend, 'name' | 'packWeights' | 'repack' | 'matmulPacked'> {
+interface Addon extends Omit<Backend, 'name' | 'packWeights' | 'repack' | 'matmulPacked' | keyof BackendMemory> {
   matmulBf16: Backend['matmul'];
   packWeights(W: F32, N: number, K: number, modes: number, bf16: boolean): NativeHandle;
   repack(handle: NativeHandle, W: F32): void;
@@ -75,6 +76,7 @@ function makeBackend(addon: Addon, opts: NativeOptions): NativeBackend {
   };
   return {
     name: bf16 ? 'native-bf16' : 'native',
+    ...hostMemory, // typed arrays cross into the addon without copies
     ...kernels,
     matmul: bf16 ? addon.matmulBf16 : addon.matmul,
     packWeights(W: F32, N: number, K: number, modes: PackModes = 'both'): PackedMatrix {

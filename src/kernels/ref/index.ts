@@ -5,9 +5,11 @@ import * as pw from './pointwise.js';
 import * as cells from './cells.js';
 import { adam, softmaxXent } from './loss-optim.js';
 import * as tf from './transformer.js';
+import { hostMemory } from '../host-memory.js';
 
 export const refBackend: Backend = {
   name: 'ref',
+  ...hostMemory,
   matmul,
   addRowVector: pw.addRowVector,
   sumRows: pw.sumRows,

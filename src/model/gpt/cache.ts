@@ -3,7 +3,9 @@
 // its position and its tokens. When a row is full the context slides: the row is re-primed from its last S/2
 // tokens (positions restart at 0), so every prediction sees between S/2 and S characters of context and the cost
 // per character stays O(S). nanoGPT's generate() instead crops to the last S tokens and recomputes all of them.
-import type { F32, I32 } from '../../kernels/backend.js';
+// The keys, values and every kernel buffer are the backend's (BackendMemory); positions and token history are
+// host bookkeeping, and the positions go to the kernels through a backend copy written once per forward.
+import type { BackendMemory, F32, I32 } from '../../kernels/backend.js';
 import { PackedWeight } from '../../nn/packed.js';
 import type { ModelState } from '../model.js';
 import type { Affine } from './params.js';
@@ -11,26 +13,30 @@ import { LN_EPS, type GptModel } from './model.js';
 
 export interface GptState extends ModelState {
   readonly B: number;
-  /** Keys and values (L,B,S,C). */
+  /** Keys and values (L,B,S,C), backend buffers. */
   readonly k: F32; readonly v: F32;
-  /** Cached positions per row (0..S). */
+  /** Cached positions per row (0..S); host-only (the kernels get a backend copy). */
   readonly pos: Int32Array;
   /** The tokens at those positions (B,S): what a slide re-primes from. */
   readonly hist: Int32Array;
 }
 
-/** Buffers for N = B·T rows, grown on demand and viewed with subarray. */
+/** Backend buffers for N = B·T rows, grown on demand and viewed with subarray. */
 class Scratch {
-  cap = 0;
+  cap = 0; capB = 0;
   x!: F32; ln!: F32; qkv!: F32; att!: F32; proj!: F32; fc!: F32; mean!: F32; rstd!: F32; logits!: F32;
-  ids!: I32; posIds!: I32;
-  ensure(N: number, C: number, V: number): void {
+  ids!: I32; posIds!: I32; targets!: I32;
+  pos!: I32; // (B) the rows' positions, for attentionDecode
+  constructor(private readonly mem: BackendMemory) {}
+  ensure(N: number, B: number, C: number, V: number): void {
+    const mem = this.mem;
+    if (B > this.capB) { this.capB = B; this.pos = mem.allocI32(B); }
     if (N <= this.cap) return;
-    const f = (n: number) => new Float32Array(n);
+    const f = (n: number) => mem.alloc(n);
     this.cap = N;
     this.x = f(N * C); this.ln = f(N * C); this.qkv = f(N * 3 * C); this.att = f(N * C); this.proj = f(N * C);
     this.fc = f(N * 4 * C); this.mean = f(N); this.rstd = f(N); this.logits = f(N * V);
-    this.ids = new Int32Array(N); this.posIds = new Int32Array(N);
+    this.ids = mem.allocI32(N); this.posIds = mem.allocI32(N); this.targets = mem.allocI32(N);
   }
 }
 
@@ -38,13 +44,14 @@ export class GptInference {
   private readonly packs: { a: Affine; p: PackedWeight }[];
   private readonly head: PackedWeight;
   private fresh = false;
-  private readonly s = new Scratch();
+  private readonly s: Scratch;
   private last: { x: F32; ln: F32; mean: F32; rstd: F32; logits: F32; cap: number } | null = null;
   private one: GptState | null = null; // B = 1 scratch state for slides
   private chunkIds = new Int32Array(0); private chunkTargets = new Int32Array(0);
 
   constructor(private readonly m: GptModel) {
     const C = m.config.n_embd;
+    this.s = new Scratch(m.backend);
     this.packs = m.blocks.flatMap((b) => [
       { a: b.attn, p: new PackedWeight(b.attn.w, 3 * C, C) }, { a: b.proj, p: new PackedWeight(b.proj.w, C, C) },
       { a: b.fc, p: new PackedWeight(b.fc.w, 4 * C, C) }, { a: b.mlpProj, p: new PackedWeight(b.mlpProj.w, C, 4 * C) }]);
@@ -65,21 +72,23 @@ export class GptInference {
   }
 
   createState(B: number): GptState {
-    const c = this.m.config, n = c.n_layer * B * c.block_size * c.n_embd;
-    return { B, k: new Float32Array(n), v: new Float32Array(n), pos: new Int32Array(B), hist: new Int32Array(B * c.block_size) };
+    const c = this.m.config, n = c.n_layer * B * c.block_size * c.n_embd, be = this.m.backend;
+    return { B, k: be.alloc(n), v: be.alloc(n), pos: new Int32Array(B), hist: new Int32Array(B * c.block_size) };
   }
 
   cloneState(s: GptState): GptState {
-    return { B: s.B, k: s.k.slice(), v: s.v.slice(), pos: s.pos.slice(), hist: s.hist.slice() };
+    const be = this.m.backend, k = be.alloc(s.k.length), v = be.alloc(s.v.length);
+    be.copy(k, s.k, k.length); be.copy(v, s.v, v.length);
+    return { B: s.B, k, v, pos: s.pos.slice(), hist: s.hist.slice() };
   }
 
   /** dst row j ← src row i: only the filled positions of each layer's keys and values are copied. */
   copyRow(dst: GptState, j: number, src: GptState, i: number): void {
-    const c = this.m.config, S = c.block_size, C = c.n_embd, n = src.pos[i] * C;
+    const c = this.m.config, S = c.block_size, C = c.n_embd, n = src.pos[i] * C, be = this.m.backend;
     for (let l = 0; l < c.n_layer; l++) {
       const so = ((l * src.B + i) * S) * C, d = ((l * dst.B + j) * S) * C;
-      dst.k.set(src.k.subarray(so, so + n), d);
-      dst.v.set(src.v.subarray(so, so + n), d);
+      be.copy(dst.k, src.k, n, d, so);
+      be.copy(dst.v, src.v, n, d, so);
     }
     dst.pos[j] = src.pos[i];
     dst.hist.set(src.hist.subarray(i * S, i * S + src.pos[i]), j * S);
@@ -90,7 +99,10 @@ export class GptInference {
     if (row === undefined) s.pos.fill(0); else s.pos[row] = 0;
   }
 
-  /** Next-character logits (B,V) after feeding ids (B,T); long inputs keep their last block_size characters. */
+  /**
+   * Next-character logits (B,V) after feeding ids (B,T), host copy current; long inputs keep their last block_size
+   * characters.
+   */
   prime(ids: I32, B: number, T: number, st: GptState): F32 {
     if (st.B !== B) throw new Error(`state batch ${st.B} != ${B}`);
     const S = this.m.config.block_size;
@@ -103,6 +115,7 @@ export class GptInference {
       logits = this.forward(chunk, B, n, st, 'last');
       off += n;
     }
+    this.m.backend.read(logits!);
     return logits!;
   }
 
@@ -115,8 +128,10 @@ export class GptInference {
       const n = this.makeRoom(st, T - off);
       const x = this.copyChunk(ids, B, T, off, n, 'ids'), y = this.copyChunk(targets, B, T, off, n, 'targets');
       const logits = this.forward(x, B, n, st, 'all');
-      for (let i = 0; i < B * n; i++) if (y[i] >= 0) count++;
-      sum += this.m.backend.softmaxXent(null, logits, y, B * n, V, 0);
+      const yb = this.s.targets.subarray(0, B * n); // forward sized the scratch for B·n rows
+      for (let i = 0; i < B * n; i++) { yb[i] = y[i]; if (y[i] >= 0) count++; }
+      this.m.backend.write(yb);
+      sum += this.m.backend.softmaxXent(null, logits, yb, B * n, V, 0);
       off += n;
     }
     return { sum, count };
@@ -165,16 +180,18 @@ export class GptInference {
     const m = this.m, be = m.backend, c = m.config, N = B * T, C = c.n_embd, S = c.block_size, V = c.vocab_size;
     const nh = c.n_head, hd = C / nh, s = this.s;
     this.refresh();
-    s.ensure(N, C, V);
+    s.ensure(N, B, C, V);
     const x = s.x.subarray(0, N * C), ln = s.ln.subarray(0, N * C), qkv = s.qkv.subarray(0, N * 3 * C);
     const att = s.att.subarray(0, N * C), proj = s.proj.subarray(0, N * C), fc = s.fc.subarray(0, N * 4 * C);
     const mean = s.mean.subarray(0, N), rstd = s.rstd.subarray(0, N);
-    const idv = s.ids.subarray(0, N), posIds = s.posIds.subarray(0, N);
+    const idv = s.ids.subarray(0, N), posIds = s.posIds.subarray(0, N), pos = s.pos.subarray(0, B);
     for (let b = 0; b < B; b++) for (let t = 0; t < T; t++) {
       idv[b * T + t] = ids[b * T + t];
       posIds[b * T + t] = st.pos[b] + t;
       st.hist[b * S + st.pos[b] + t] = ids[b * T + t];
     }
+    pos.set(st.pos);
+    be.write(idv); be.write(posIds); be.write(pos);
     be.embeddingForward(x, m.wte, idv, N, C);
     be.embeddingForward(proj, m.wpe, posIds, N, C);
     be.add(x, x, proj, N * C);
@@ -184,11 +201,12 @@ export class GptInference {
       const kc = st.k.subarray(l * LBSC, (l + 1) * LBSC), vc = st.v.subarray(l * LBSC, (l + 1) * LBSC);
       be.layerNormForward(ln, mean, rstd, x, P.ln1.w, P.ln1.b, N, C, LN_EPS);
       this.linear(qkv, ln, this.packs[pk], N, 3 * C);
-      for (let b = 0; b < B; b++) for (let t = 0; t < T; t++) {
-        const src = (b * T + t) * 3 * C, dst = (b * S + st.pos[b] + t) * C;
-        for (let e = 0; e < C; e++) { kc[dst + e] = qkv[src + C + e]; vc[dst + e] = qkv[src + 2 * C + e]; }
+      for (let b = 0; b < B; b++) for (let t = 0; t < T; t++) { // this step's keys and values into the cache
+        const src = (b * T + t) * 3 * C, dst = l * LBSC + (b * S + st.pos[b] + t) * C;
+        be.copy(st.k, qkv, C, dst, src + C);
+        be.copy(st.v, qkv, C, dst, src + 2 * C);
       }
-      be.attentionDecode(att, qkv, 3 * C, kc, vc, st.pos, B, T, nh, hd, S);
+      be.attentionDecode(att, qkv, 3 * C, kc, vc, pos, B, T, nh, hd, S);
       this.linear(proj, att, this.packs[pk + 1], N, C);
       be.add(x, x, proj, N * C);
       be.layerNormForward(ln, mean, rstd, x, P.ln2.w, P.ln2.b, N, C, LN_EPS);
@@ -206,7 +224,7 @@ export class GptInference {
       return logits;
     }
     const lw = this.lastBuffers(B, C, V);
-    for (let b = 0; b < B; b++) lw.x.set(x.subarray((b * T + T - 1) * C, (b * T + T) * C), b * C);
+    for (let b = 0; b < B; b++) be.copy(lw.x, x, C, b * C, (b * T + T - 1) * C);
     const xl = lw.x.subarray(0, B * C), lnl = lw.ln.subarray(0, B * C), logits = lw.logits.subarray(0, B * V);
     be.layerNormForward(lnl, lw.mean, lw.rstd, xl, m.lnF.w, m.lnF.b, B, C, LN_EPS);
     this.head.nt(be, logits, lnl, B, false);
@@ -220,7 +238,7 @@ export class GptInference {
 
   private lastBuffers(B: number, C: number, V: number) {
     if (!this.last || this.last.cap < B) {
-      const f = (n: number) => new Float32Array(n);
+      const f = (n: number) => this.m.backend.alloc(n);
       this.last = { x: f(B * C), ln: f(B * C), mean: f(B), rstd: f(B), logits: f(B * V), cap: B };
     }
     return this.last;

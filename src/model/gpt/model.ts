@@ -2,7 +2,9 @@
 // (causal multi-head attention, 4× GELU MLP, residual connections, dropout on embeddings, attention weights and
 // residual branches) → final LayerNorm → lm_head tied to wte. Training runs batch-major (B,T) with workspaces
 // allocated once per shape; generation keeps a per-sequence KV cache (cache.ts), so a character costs O(context).
-import type { Backend, F32, I32 } from '../../kernels/backend.js';
+// Every buffer a kernel sees is the backend's (BackendMemory); the host writes ids, positions and targets (then
+// write()) and reads only the logits it returns (after read()).
+import type { Backend, BackendMemory, F32, I32 } from '../../kernels/backend.js';
 import { ParamStore } from '../../nn/params.js';
 import type { Rng } from '../../util/rng.js';
 import type { GptConfig } from '../config.js';
@@ -28,11 +30,13 @@ class TrainWorkspace {
   // scratch
   readonly ln: F32; readonly proj: F32; readonly g: F32; // (N,C), (N,C), (N,4C)
   readonly dx: F32; readonly dtmp: F32; readonly dqkv: F32; readonly dh: F32; // (N,C), (N,C), (N,3C), (N,4C)
-  constructor(c: GptConfig, readonly B: number, readonly T: number) {
-    const N = B * T, C = c.n_embd, L = c.n_layer, f = (n: number) => new Float32Array(n);
+  constructor(mem: BackendMemory, c: GptConfig, readonly B: number, readonly T: number) {
+    const N = B * T, C = c.n_embd, L = c.n_layer, f = (n: number) => mem.alloc(n);
     const per = (n: number) => Array.from({ length: L }, () => f(n));
-    this.ids = new Int32Array(N); this.targets = new Int32Array(N);
-    this.posIds = Int32Array.from({ length: N }, (_, n) => n % T);
+    this.ids = mem.allocI32(N); this.targets = mem.allocI32(N);
+    this.posIds = mem.allocI32(N);
+    for (let n = 0; n < N; n++) this.posIds[n] = n % T;
+    mem.write(this.posIds);
     this.xs = Array.from({ length: L + 1 }, () => f(N * C));
     this.xmid = per(N * C);
     this.mean1 = per(N); this.rstd1 = per(N); this.mean2 = per(N); this.rstd2 = per(N);
@@ -70,7 +74,7 @@ export class GptModel implements LanguageModel {
   private inference: GptInference | null = null;
 
   constructor(readonly config: GptConfig, public backend: Backend) {
-    this.params = new ParamStore(gptParamSpecs(config));
+    this.params = new ParamStore(gptParamSpecs(config), backend);
     const ps = this.params, bias = config.bias;
     this.blocks = Array.from({ length: config.n_layer }, (_, l) => blockParams(ps, l, bias));
     this.lnF = affine(ps, 'transformer.ln_f', bias);
@@ -109,6 +113,7 @@ export class GptModel implements LanguageModel {
         for (let i = 0; i < v.length; i++) v[i] = rng.normal() * std;
       }
     }
+    ps.write();
     this.weightsChanged();
   }
 
@@ -138,7 +143,7 @@ export class GptModel implements LanguageModel {
   private workspace(B: number, T: number): TrainWorkspace {
     const key = `${B}x${T}`;
     let ws = this.workspaces.get(key);
-    if (!ws) { ws = new TrainWorkspace(this.config, B, T); this.workspaces.set(key, ws); }
+    if (!ws) { ws = new TrainWorkspace(this.backend, this.config, B, T); this.workspaces.set(key, ws); }
     return ws;
   }
 
@@ -150,6 +155,7 @@ export class GptModel implements LanguageModel {
     if (p > 0 && !rng) throw new Error('dropout in training needs an Rng');
     for (let i = 0; i < ws.seeds.length; i++) ws.seeds[i] = p > 0 ? rng!.nextU32() : 0;
     ws.ids.set(ids.subarray(0, N));
+    be.write(ws.ids);
     const x0 = ws.xs[0];
     be.embeddingForward(x0, this.wte, ws.ids, N, C);
     be.embeddingForward(ws.proj, this.wpe, ws.posIds, N, C);
@@ -178,6 +184,7 @@ export class GptModel implements LanguageModel {
   forward(ids: I32, B: number, T: number): F32 {
     const ws = this.workspace(B, T);
     this.run(ws, ids, false);
+    this.backend.read(ws.logits);
     return ws.logits;
   }
 
@@ -189,14 +196,15 @@ export class GptModel implements LanguageModel {
     this.run(ws, ids, true, rng);
     let count = 0;
     for (let n = 0; n < N; n++) { ws.targets[n] = targets[n]; if (targets[n] >= 0) count++; }
+    be.write(ws.targets);
     const norm = opts.normalizer ?? count;
     const sum = be.softmaxXent(ws.dLogits, ws.logits, ws.targets, N, c.vocab_size, norm ? 1 / norm : 0);
-    if (!opts.accumulate) this.params.grad.fill(0);
+    if (!opts.accumulate) be.fill(this.params.grad, 0);
     // lm_head (tied): dWte += dLogitsᵀ·lnF; dLnF = dLogits·Wte
     be.matmul(this.dWte, ws.dLogits, ws.lnF, c.vocab_size, C, N, true, false, true);
     be.matmul(ws.dtmp, ws.dLogits, this.wte, N, C, c.vocab_size, false, false, false);
     const dx = ws.dx;
-    dx.fill(0);
+    be.fill(dx, 0);
     be.layerNormBackward(dx, this.lnF.dw, this.lnF.db, ws.dtmp, ws.xs[L], this.lnF.w, ws.meanF, ws.rstdF, N, C);
     for (let l = L - 1; l >= 0; l--) {
       const P = this.blocks[l], x = ws.xs[l], xm = ws.xmid[l];
@@ -230,6 +238,7 @@ export class GptModel implements LanguageModel {
     this.run(ws, ids, false);
     let count = 0;
     for (let n = 0; n < N; n++) { ws.targets[n] = targets[n]; if (targets[n] >= 0) count++; }
+    this.backend.write(ws.targets);
     return { sum: this.backend.softmaxXent(null, ws.logits, ws.targets, N, this.config.vocab_size, 0), count };
   }
 

@@ -2,7 +2,9 @@
 // with parameters named and shaped as its PyTorch state_dict. Forward/backward run over a Backend; all buffers for
 // a given (B,T) are allocated once (Workspace) and reused, so training and sampling steps allocate nothing.
 // Weight matrices are pre-packed for the backend's GEMM (when it can) once per weight change, not once per product.
-import type { Backend, F32, I32 } from '../../kernels/backend.js';
+// Every buffer a kernel sees is the backend's (BackendMemory); the host writes only ids, targets and dropout masks
+// (then write()), and reads only the logits it returns (after read()).
+import type { Backend, BackendMemory, F32, I32 } from '../../kernels/backend.js';
 import type { PackedWeight } from '../../nn/packed.js';
 import { ParamStore, type ParamSpec } from '../../nn/params.js';
 import { GATES, LayerWorkspace, RecurrentLayer, sharedGrads } from '../../nn/recurrent.js';
@@ -38,23 +40,23 @@ class Workspace {
   readonly logits: F32; readonly dLogits: F32;  // (T,B,V)
   readonly dOut: F32[];                         // per layer: gradient w.r.t. its output (T,B,H)
   readonly dEmb: F32;                           // (T,B,E)
-  constructor(cfg: RnnConfig, readonly B: number, readonly T: number, train: boolean) {
-    const { embeddingDim: E, hiddenSize: H, numLayers: L, vocabSize: V } = cfg, N = B * T;
-    this.ids = new Int32Array(N); this.targets = new Int32Array(N);
-    this.emb = new Float32Array(N * E);
-    this.embMask = new Float32Array(train && cfg.embedDropout > 0 ? N * E : 0);
-    this.embIn = this.embMask.length ? new Float32Array(N * E) : this.emb;
-    const grads = train ? sharedGrads(cfg.cell, B, T, H) : null; // one set for all layers: backward is layer by layer
-    this.layers = Array.from({ length: L }, () => new LayerWorkspace(cfg.cell, B, T, H, grads));
+  constructor(mem: BackendMemory, cfg: RnnConfig, readonly B: number, readonly T: number, train: boolean) {
+    const { embeddingDim: E, hiddenSize: H, numLayers: L, vocabSize: V } = cfg, N = B * T, f = (n: number) => mem.alloc(n);
+    this.ids = mem.allocI32(N); this.targets = mem.allocI32(N);
+    this.emb = f(N * E);
+    this.embMask = f(train && cfg.embedDropout > 0 ? N * E : 0);
+    this.embIn = this.embMask.length ? f(N * E) : this.emb;
+    const grads = train ? sharedGrads(mem, cfg.cell, B, T, H) : null; // one set for all layers: backward is layer by layer
+    this.layers = Array.from({ length: L }, () => new LayerWorkspace(mem, cfg.cell, B, T, H, grads));
     const drop = train && cfg.dropout > 0;
-    this.masks = Array.from({ length: L - 1 }, () => new Float32Array(drop ? N * H : 0));
-    this.dropped = this.layers.slice(0, L - 1).map((w) => (drop ? new Float32Array(N * H) : w.out));
-    this.logits = new Float32Array(N * V);
-    this.dLogits = new Float32Array(train ? N * V : 0);
+    this.masks = Array.from({ length: L - 1 }, () => f(drop ? N * H : 0));
+    this.dropped = this.layers.slice(0, L - 1).map((w) => (drop ? f(N * H) : w.out));
+    this.logits = f(N * V);
+    this.dLogits = f(train ? N * V : 0);
     // Gradients w.r.t. each layer's output; two buffers suffice (layer l reads dOut[l] and writes dOut[l-1]).
-    const pair = train ? [new Float32Array(N * H), new Float32Array(N * H)] : [];
+    const pair = train ? [f(N * H), f(N * H)] : [];
     this.dOut = Array.from({ length: train ? L : 0 }, (_, l) => pair[l % 2]);
-    this.dEmb = new Float32Array(train ? N * E : 0);
+    this.dEmb = f(train ? N * E : 0);
   }
 }
 
@@ -75,7 +77,7 @@ export class RnnModel implements LanguageModel {
   /** `family` may be left out (configs from before families existed, tests): it is always 'rnn'. */
   constructor(config: RnnConfig | Omit<RnnConfig, 'family'>, public backend: Backend) {
     config = this.config = { ...config, family: 'rnn' };
-    this.params = new ParamStore(paramSpecs(config));
+    this.params = new ParamStore(paramSpecs(config), backend);
     const { embeddingDim: E, hiddenSize: H, numLayers: L, vocabSize: V } = config, ps = this.params;
     const pre = cellPrefix(config.cell);
     this.layers = Array.from({ length: L }, (_, l) => new RecurrentLayer(config.cell, {
@@ -148,17 +150,20 @@ export class RnnModel implements LanguageModel {
       if (e.name === 'embed.weight') for (let i = 0; i < v.length; i++) v[i] = rng.normal();
       else for (let i = 0; i < v.length; i++) v[i] = rng.uniform(-bound, bound);
     }
+    ps.write();
     this.weightsChanged();
   }
 
   createState(B: number): RecurrentState {
-    const n = this.config.numLayers * B * this.config.hiddenSize;
-    return { B, h: new Float32Array(n), c: this.config.cell === 'lstm' ? new Float32Array(n) : null };
+    const n = this.config.numLayers * B * this.config.hiddenSize, be = this.backend;
+    return { B, h: be.alloc(n), c: this.config.cell === 'lstm' ? be.alloc(n) : null };
   }
 
   cloneState(s: ModelState): RecurrentState {
-    const r = s as RecurrentState;
-    return { B: r.B, h: r.h.slice(), c: r.c ? r.c.slice() : null };
+    const r = s as RecurrentState, out = this.createState(r.B), be = this.backend;
+    be.copy(out.h, r.h, r.h.length);
+    if (out.c && r.c) be.copy(out.c, r.c, r.c.length);
+    return out;
   }
 
   /** dst row j ← src row i, for every layer; h, c are (L,B,H). */
@@ -167,18 +172,18 @@ export class RnnModel implements LanguageModel {
     const H = this.config.hiddenSize, L = this.config.numLayers;
     for (let l = 0; l < L; l++) {
       const s = (l * src.B + i) * H, d = (l * dst.B + j) * H;
-      copyInto(dst.h, d, src.h, s, H);
-      if (dst.c && src.c) copyInto(dst.c, d, src.c, s, H);
+      this.backend.copy(dst.h, src.h, H, d, s);
+      if (dst.c && src.c) this.backend.copy(dst.c, src.c, H, d, s);
     }
   }
 
   resetState(s: ModelState, row?: number): void {
-    const r = s as RecurrentState;
-    if (row === undefined) { r.h.fill(0); r.c?.fill(0); return; }
+    const r = s as RecurrentState, be = this.backend;
+    if (row === undefined) { be.fill(r.h, 0); if (r.c) be.fill(r.c, 0); return; }
     const H = this.config.hiddenSize;
     for (let l = 0; l < this.config.numLayers; l++) {
       const d = (l * r.B + row) * H;
-      r.h.fill(0, d, d + H); r.c?.fill(0, d, d + H);
+      be.fill(r.h, 0, d, d + H); if (r.c) be.fill(r.c, 0, d, d + H);
     }
   }
 
@@ -191,7 +196,7 @@ export class RnnModel implements LanguageModel {
     const key = `${B}x${T}${train ? 't' : 'i'}`;
     let ws = this.workspaces.get(key);
     if (!ws) {
-      ws = new Workspace(this.config, B, T, train);
+      ws = new Workspace(this.backend, this.config, B, T, train);
       this.workspaces.set(key, ws);
     }
     return ws;
@@ -206,10 +211,13 @@ export class RnnModel implements LanguageModel {
 
   /**
    * ids: (B,T) row-major token ids. Returns the logits (T,B,V) time-major, a view into the workspace valid until
-   * the next call with the same shape. The state (if given) is the initial state and receives the final one.
+   * the next call with the same shape (host copy current). The state (if given) is the initial state and receives
+   * the final one.
    */
   forward(ids: I32, B: number, T: number, state: ModelState | null, train = false, rng?: Rng): F32 {
-    return this.run(this.workspace(B, T, train), ids, state, train, rng).logits;
+    const logits = this.run(this.workspace(B, T, train), ids, state, train, rng).logits;
+    this.backend.read(logits);
+    return logits;
   }
 
   private run(ws: Workspace, ids: I32, s: ModelState | null, train: boolean, rng?: Rng): Workspace {
@@ -218,27 +226,30 @@ export class RnnModel implements LanguageModel {
     if (state && state.B !== B) throw new Error(`state batch ${state.B} != ${B}`);
     this.preparePacks(train, train || T > 1);
     for (let b = 0; b < B; b++) for (let t = 0; t < T; t++) ws.ids[t * B + b] = ids[b * T + t];
+    be.write(ws.ids);
     be.embeddingForward(ws.emb, this.params.value('embed.weight'), ws.ids, N, cfg.embeddingDim);
     if (ws.embMask.length) {
       fillDropoutMask(ws.embMask, cfg.embedDropout, need(rng));
+      be.write(ws.embMask);
       be.mul(ws.embIn, ws.emb, ws.embMask, ws.emb.length);
     }
     let x = ws.embIn;
     for (let l = 0; l < cfg.numLayers; l++) {
       const lw = ws.layers[l];
-      // Initial state into slot 0, final state (slot T) back out: plain copies, no views made per call.
+      // Initial state into slot 0, final state (slot T) back out: backend copies, no views made per call.
       if (state) {
-        copyInto(lw.hs, 0, state.h, l * BH, BH);
-        if (state.c) copyInto(lw.cs, 0, state.c, l * BH, BH);
-      } else { lw.hs.fill(0, 0, BH); lw.cs.fill(0, 0, lw.cs.length ? BH : 0); }
+        be.copy(lw.hs, state.h, BH, 0, l * BH);
+        if (state.c) be.copy(lw.cs, state.c, BH, 0, l * BH);
+      } else { be.fill(lw.hs, 0, 0, BH); if (lw.cs.length) be.fill(lw.cs, 0, 0, BH); }
       this.layers[l].forward(be, lw, x);
       if (state) {
-        copyInto(state.h, l * BH, lw.hs, T * BH, BH);
-        if (state.c) copyInto(state.c, l * BH, lw.cs, T * BH, BH);
+        be.copy(state.h, lw.hs, BH, l * BH, T * BH);
+        if (state.c) be.copy(state.c, lw.cs, BH, l * BH, T * BH);
       }
       x = lw.out;
       if (l < cfg.numLayers - 1 && ws.masks[l].length) {
         fillDropoutMask(ws.masks[l], cfg.dropout, need(rng));
+        be.write(ws.masks[l]);
         be.mul(ws.dropped[l], lw.out, ws.masks[l], N * H);
         x = ws.dropped[l];
       }
@@ -264,9 +275,10 @@ export class RnnModel implements LanguageModel {
       ws.targets[t * B + b] = y;
       if (y >= 0) count++;
     }
+    be.write(ws.targets);
     const norm = opts.normalizer ?? count;
     const sum = be.softmaxXent(ws.dLogits, ws.logits, ws.targets, N, cfg.vocabSize, norm ? 1 / norm : 0);
-    if (!opts.accumulate) this.params.grad.fill(0);
+    if (!opts.accumulate) be.fill(this.params.grad, 0);
     this.fc.backward(be, ws.dOut[L - 1], ws.dLogits, ws.layers[L - 1].out, N);
     for (let l = L - 1; l >= 0; l--) {
       const input = l === 0 ? ws.embIn : ws.dropped[l - 1];
@@ -289,24 +301,24 @@ export class RnnModel implements LanguageModel {
       ws.targets[t * B + b] = y;
       if (y >= 0) count++;
     }
+    this.backend.write(ws.targets);
     const sum = this.backend.softmaxXent(null, ws.logits, ws.targets, B * T, this.config.vocabSize, 0);
     return { sum, count };
   }
 
-  /** One generation step: ids (B) → logits (B,V) (a workspace view); the state is read and advanced. */
+  /** One generation step: ids (B) → logits (B,V) (a workspace view, host copy current); the state is advanced. */
   step(ids: I32, state: ModelState): F32 {
     return this.forward(ids, state.B, 1, state, false);
   }
 
-  /** Logits of the last time step: a view into the (T,B,V) time-major workspace logits. */
+  /** Logits of the last time step: a view into the (T,B,V) time-major workspace logits (only it is read back). */
   prime(ids: I32, B: number, T: number, state: ModelState): F32 {
-    const logits = this.forward(ids, B, T, state, false);
-    return T === 1 ? logits : logits.subarray((T - 1) * B * this.config.vocabSize, T * B * this.config.vocabSize);
+    if (T === 1) return this.forward(ids, B, T, state, false);
+    const all = this.run(this.workspace(B, T, false), ids, state, false).logits, V = this.config.vocabSize;
+    const last = all.subarray((T - 1) * B * V, T * B * V);
+    this.backend.read(last);
+    return last;
   }
-}
-
-function copyInto(dst: F32, dOff: number, src: F32, sOff: number, n: number): void {
-  for (let i = 0; i < n; i++) dst[dOff + i] = src[sOff + i];
 }
 
 function need(rng: Rng | undefined): Rng {
