@@ -25,6 +25,7 @@ function refresh() {
   $('download').disabled = !state.trainedHere || state.training;
   $('use-sample').disabled = state.training;
   $('text-file').disabled = state.training;
+  $('ckpt-file').disabled = state.training;
 }
 
 // ---- the text ---------------------------------------------------------------------------------------------

@@ -38,8 +38,8 @@ let activeRun = 0;
 const post = (m: unknown, transfer?: ArrayBuffer[]) => self.postMessage(m, transfer);
 const tick = () => new Promise<void>((r) => setTimeout(r, 0)); // lets queued messages (stop, sample) in
 
-function card(): Card {
-  const c = current!, d = c.model.describe();
+function card(c = current!): Card {
+  const d = c.model.describe();
   return { summary: d.summary, rows: d.rows, params: c.model.params.size, vocab: c.vocab.chars, training: c.training(),
            source: c.source };
 }
@@ -88,7 +88,7 @@ async function train(r: Extract<Req, { type: 'train' }>): Promise<void> {
   const cfg = webConfig(r.preset, r.steps, r.seed);
   const { backend: be, note } = await backend();
   const s = session = new TrainSession({ config: cfg, text, name: r.name, backend: be });
-  current = { model: s.model, vocab: s.vocab, source: `trained here on ${r.name}`, training: () => s.summary() };
+  const mine = current = { model: s.model, vocab: s.vocab, source: `trained here on ${r.name}`, training: () => s.summary() };
   stopRequested = false;
   const me = ++activeRun;
   post({ type: 'started', id: r.id, totalSteps: s.totalSteps, trainChars: s.trainChars, valChars: s.valChars,
@@ -110,8 +110,8 @@ async function train(r: Extract<Req, { type: 'train' }>): Promise<void> {
     }
     await tick();
   }
-  if (activeRun !== me) return;
-  post({ type: 'trained', id: r.id, stopped: !s.done, card: card(), seconds: (performance.now() - t0) / 1000 });
+  // A run ended by a newer run or a load still answers its request, with its own card.
+  post({ type: 'trained', id: r.id, stopped: !s.done, card: card(mine), seconds: (performance.now() - t0) / 1000 });
 }
 
 function sample(r: Extract<Req, { type: 'sample' }>): void {
