@@ -16,7 +16,7 @@ export interface ServeFlags {
   maxParams?: number; maxLayers?: number; maxHeaderBytes?: number;
 }
 
-const BACKENDS = ['auto', 'native', 'ref'];
+const BACKENDS = ['auto', 'native', 'ref', 'webgpu'];
 
 function posInt(flag: string, v: string, max: number): number {
   const n = Number(v);

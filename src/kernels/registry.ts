@@ -1,9 +1,11 @@
-// Picks a Backend by name: `ref` (always there), `native` (the C++ addon, when it built), `auto` (native if loaded).
+// Picks a Backend by name: `ref` (always there), `native` (the C++ addon, when it built), `auto` (native if loaded),
+// `webgpu` (WGSL on a GPU through Dawn; only when asked for: auto never picks it).
 import type { Backend } from './backend.js';
 import { refBackend } from './ref/index.js';
 import { CharlmError } from '../errors.js';
 
-export type BackendName = 'auto' | 'native' | 'ref';
+export type BackendName = 'auto' | 'native' | 'ref' | 'webgpu';
+export const BACKEND_NAMES: readonly BackendName[] = ['auto', 'native', 'ref', 'webgpu'];
 export type Precision = 'fp32' | 'bf16';
 
 export interface BackendOptions { threads?: number; precision?: Precision }
@@ -37,6 +39,13 @@ export async function createBackend(name: BackendName, opts: BackendOptions = {}
       return mod.createRefBf16Backend();
     }
     return refBackend;
+  }
+  if (name === 'webgpu') {
+    if (opts.precision === 'bf16') {
+      throw new CharlmError('BAD_OPTION', 'the webgpu backend has no bf16 precision', 'use --precision fp32 with --backend webgpu');
+    }
+    const wg = (await import(new URL('./webgpu/index.js', import.meta.url).href)) as { createWebGpuBackend(): Promise<Backend> };
+    return wg.createWebGpuBackend();
   }
   const mod = await loadNativeModule();
   const loaded = mod ? mod.loadNative() : { error: nativeError };
