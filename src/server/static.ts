@@ -1,5 +1,5 @@
 // Serves the browser pages at /: the playground (web/index.html, app.js), the in-browser trainer (train.html,
-// train.js) and the compute worker they share (dist/web/worker.js, bundled at build time). A fixed list of files,
+// train.js) and the compute worker they share (dist/browser/worker.js, bundled at build time). A fixed list of files,
 // read on request, so there is no path to traverse.
 import { readFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
@@ -11,7 +11,7 @@ const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 /** src/server or dist/server → the package's web/ folder. */
 export const DEFAULT_WEB_DIR = join(ROOT, 'web');
 /** Where scripts/build-web.mjs writes the worker bundle. */
-export const WEB_BUNDLE_DIR = join(ROOT, 'dist', 'web');
+export const WEB_BUNDLE_DIR = join(ROOT, 'dist', 'browser');
 
 const FILES: Record<string, [string, string]> = {
   '/': ['index.html', 'text/html; charset=utf-8'],

@@ -1,6 +1,6 @@
 // `charlm export MODEL --format web`: writes a static model site (Node only; the files it writes run in the browser).
 // The page (web/site.html as index.html, site.js, compute.js, views.js, chart.js, style.css), the compute worker
-// bundle (dist/web/worker.js) and the checkpoint as model.safetensors: any static file host serves the folder and
+// bundle (dist/browser/worker.js) and the checkpoint as model.safetensors: any static file host serves the folder and
 // no server code runs. The checkpoint is loaded here first, so a bad model fails now and not in a visitor's tab.
 import { existsSync, mkdirSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';

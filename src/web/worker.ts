@@ -1,6 +1,6 @@
 // The browser's compute thread: a Web Worker that trains (TrainSession), samples (generate), encodes and loads
 // .safetensors checkpoints, all through the browser-safe library, so nothing is computed on a server and the page
-// stays responsive. Bundled by scripts/build-web.mjs into dist/web/worker.js; its messages are listed in docs/web.md.
+// stays responsive. Bundled by scripts/build-web.mjs into dist/browser/worker.js; its messages are listed in docs/web.md.
 import { CharlmError, isCharlmError } from '../errors.js';
 import { resolveConfig, PRESETS, type TrainConfig } from '../config.js';
 import { browserBackend, type BrowserBackendChoice } from '../kernels/browser.js';
