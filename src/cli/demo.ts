@@ -16,7 +16,7 @@ export function register(program: Command): void {
     .option('--corpus <spec>', 'corpus to use', 'sotu')
     .option('--out <dir>', 'output folder', 'runs/demo')
     .option('--backend <name>', 'auto | native | ref', checkBackendName, 'auto')
-    .action(async (o: { corpus: string; out: string; backend: 'auto' | 'native' | 'ref' }) => {
+    .action(async (o: { corpus: string; out: string; backend: 'auto' | 'native' | 'wasm' | 'ref' }) => {
       const backend = await backendFor(o.backend);
       const config = resolveConfig({ preset: 'tiny', flags: { backend: o.backend } });
       if (backend.name === 'ref') {
