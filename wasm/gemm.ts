@@ -21,13 +21,41 @@ export const MC: i32 = 64;
   return trans ? load<f32>(x + ((<usize>j * ld + i) << 2)) : load<f32>(x + ((<usize>i * ld + j) << 2));
 }
 
+/**
+ * Transposes 4 rows × kc columns (row stride ld floats) into kc groups of 4 at dst (group stride `step` bytes):
+ * dst[k·step + r] = src[r·ld + k]. 4×4 blocks by shuffles, the kc % 4 tail scalar.
+ */
+@inline function transpose4(dst: usize, step: usize, src: usize, ld: i32, kc: i32): void {
+  const rs = <usize>ld << 2;
+  let k = 0;
+  for (; k + 4 <= kc; k += 4) {
+    const s = src + (<usize>k << 2);
+    const r0 = v128.load(s), r1 = v128.load(s + rs), r2 = v128.load(s + 2 * rs), r3 = v128.load(s + 3 * rs);
+    const t0 = v128.shuffle<f32>(r0, r1, 0, 4, 1, 5), t1 = v128.shuffle<f32>(r2, r3, 0, 4, 1, 5);
+    const t2 = v128.shuffle<f32>(r0, r1, 2, 6, 3, 7), t3 = v128.shuffle<f32>(r2, r3, 2, 6, 3, 7);
+    const d = dst + <usize>k * step;
+    v128.store(d, v128.shuffle<f32>(t0, t1, 0, 1, 4, 5));
+    v128.store(d + step, v128.shuffle<f32>(t0, t1, 2, 3, 6, 7));
+    v128.store(d + 2 * step, v128.shuffle<f32>(t2, t3, 0, 1, 4, 5));
+    v128.store(d + 3 * step, v128.shuffle<f32>(t2, t3, 2, 3, 6, 7));
+  }
+  for (; k < kc; k++) {
+    const d = dst + <usize>k * step, s = src + (<usize>k << 2);
+    for (let r = 0; r < 4; r++) store<f32>(d + (<usize>r << 2), load<f32>(s + <usize>r * rs));
+  }
+}
+
 /** Packs op(B)[k0..k0+kc, 0..N) into panels of NR columns: panel p at bp + p·kc·NR floats, zero-padded. */
 function packB(bp: usize, b: usize, transB: bool, N: i32, K: i32, k0: i32, kc: i32): void {
   const ld = transB ? K : N;
   for (let j0 = 0; j0 < N; j0 += NR) {
     const nr = min(NR, N - j0);
     let dst = bp + ((<usize>j0 * kc) << 2);
-    if (!transB && nr == NR) {
+    if (transB && nr == NR) { // B stored (N,K): rows j0..j0+7 from column k0, transposed in two halves
+      const src = b + ((<usize>j0 * ld + k0) << 2);
+      transpose4(dst, NR << 2, src, ld, kc);
+      transpose4(dst + 16, NR << 2, src + ((<usize>4 * ld) << 2), ld, kc);
+    } else if (!transB && nr == NR) {
       for (let k = 0; k < kc; k++) {
         const src = b + ((<usize>(k0 + k) * ld + j0) << 2);
         v128.store(dst, v128.load(src));
@@ -49,7 +77,9 @@ function packA(ap: usize, a: usize, transA: bool, M: i32, K: i32, i0: i32, mc: i
   for (let r0 = 0; r0 < mc; r0 += MR) {
     const mr = min(MR, mc - r0);
     let dst = ap + ((<usize>r0 * kc) << 2);
-    if (transA && mr == MR) {
+    if (!transA && mr == MR) { // A stored (M,K): rows i0+r0.. from column k0, transposed
+      transpose4(dst, MR << 2, a + ((<usize>(i0 + r0) * ld + k0) << 2), ld, kc);
+    } else if (transA && mr == MR) {
       for (let k = 0; k < kc; k++) {
         v128.store(dst, v128.load(a + ((<usize>(k0 + k) * ld + i0 + r0) << 2)));
         dst += MR << 2;
