@@ -61,6 +61,7 @@ export function generate(model: LanguageModel, vocab: Vocab, opts: SampleOptions
     next[0] = id;
     logits = model.step(next, state);
   }
+  model.releaseState(state);
   return out.join('');
 }
 
@@ -86,5 +87,6 @@ export function generateBatch(model: LanguageModel, vocab: Vocab, opts: SampleOp
     }
     logits = model.step(next, state);
   }
+  model.releaseState(state);
   return out.map((o) => o.join(''));
 }

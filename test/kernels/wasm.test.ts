@@ -58,3 +58,23 @@ test('wasm memory: foreign arrays refused; views stay valid while the memory gro
   be.fill(again, 2, 50, 60);
   assert.deepEqual([again[49], again[50], again[59], again[60]], [0, 2, 2, 0]);
 });
+
+test('wasm memory stays bounded over repeated generation (generate gives its state back)', async () => {
+  const { createModel, family } = await import('../../src/model/registry.js');
+  const { resolveConfig } = await import('../../src/config.js');
+  const { generate } = await import('../../src/sample/generate.js');
+  const { Vocab } = await import('../../src/data/vocab.js');
+  const { Rng } = await import('../../src/util/rng.js');
+  const r = loadWasm();
+  if ('error' in r) throw new Error(r.error);
+  const be = r.backend, vocab = new Vocab([...'abcdefgh\n']);
+  const tc = resolveConfig({ flags: { family: 'gpt', nLayer: 2, nHead: 2, nEmbd: 32, blockSize: 64 } });
+  const m = createModel(family('gpt').fromTrainConfig(tc, vocab.size), be);
+  m.initialize(new Rng(1));
+  const o = { prime: 'abc', length: 20, temperature: 1, topK: 0, topP: 1, seed: 1, unknown: 'error' as const };
+  generate(m, vocab, o);
+  const after1 = be.heap.bytesInUse;
+  for (let i = 0; i < 20; i++) generate(m, vocab, { ...o, seed: i });
+  console.log(`  heap in use after 1 generation ${after1} bytes, after 21: ${be.heap.bytesInUse}`);
+  assert.equal(be.heap.bytesInUse, after1);
+});
