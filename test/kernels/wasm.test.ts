@@ -78,3 +78,15 @@ test('wasm memory stays bounded over repeated generation (generate gives its sta
   console.log(`  heap in use after 1 generation ${after1} bytes, after 21: ${be.heap.bytesInUse}`);
   assert.equal(be.heap.bytesInUse, after1);
 });
+
+test('wasm errors a user can cause: a private memory that is full names the fix; bf16 is refused in one line', async () => {
+  const { readFileSync } = await import('node:fs');
+  const { instantiateWasmBackendSync, wasmFileName } = await import('../../src/kernels/wasm/backend.js');
+  const { createBackend } = await import('../../src/kernels/registry.js');
+  const { isCharlmError } = await import('../../src/errors.js');
+  const mod = new WebAssembly.Module(readFileSync(new URL(`../../wasm/build/${wasmFileName('simd128', false)}`, import.meta.url)));
+  const be = instantiateWasmBackendSync(mod, 'simd128', { shared: false, maxMiB: 4 }); // what a page without COOP/COEP gets
+  be.alloc(1 << 19); // 2 MiB fits in the 4 MiB reservation
+  assert.throws(() => be.alloc(1 << 20), (e: unknown) => isCharlmError(e) && e.code === 'WASM_MEMORY_FULL' && /COOP\/COEP/.test(e.hint));
+  await assert.rejects(createBackend('wasm', { precision: 'bf16' }), (e: unknown) => isCharlmError(e) && e.code === 'BAD_OPTION');
+});
