@@ -10,7 +10,7 @@ import { fileURLToPath } from 'node:url';
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const src = join(root, 'wasm'), out = join(src, 'build');
 const asc = join(root, 'node_modules', 'assemblyscript', 'bin', 'asc.js');
-const sources = ['kernels.ts', 'gemm.ts', 'transformer.ts'].map((f) => join(src, f));
+const sources = ['kernels.ts', 'gemm.ts', 'transformer.ts', 'simd-math.ts'].map((f) => join(src, f));
 const variants = [['relaxed', true], ['relaxed', false], ['simd128', true], ['simd128', false]];
 const fileOf = (simd, shared) => join(out, `charlm-${simd}-${shared ? 'shared' : 'private'}.wasm`);
 

@@ -6,6 +6,7 @@
 // src/kernels/wasm/ wraps these exports into the Backend interface. Built by scripts/build-wasm.mjs.
 
 export { matmul, matmulScratch } from './gemm';
+import { sigmoid4, tanh4 } from './simd-math';
 
 @inline function f(p: usize, i: i32): f32 { return load<f32>(p + (<usize>i << 2)); }
 @inline function sf(p: usize, i: i32, v: f32): void { store<f32>(p + (<usize>i << 2), v); }
@@ -41,32 +42,6 @@ export function embeddingBackward(dTable: usize, dOut: usize, ids: usize, N: i32
 
 @inline function sigmoid(x: f64): f64 { return 1 / (1 + Math.exp(-x)); }
 
-// float32x4 exp, sigmoid and tanh for the recurrent cells (Cephes' expf: range reduction by ln 2, degree-6
-// polynomial, 2^n through the exponent bits; ~2 ulp). Inputs are clamped to ±88.38 (exp saturates to 0 or +∞, so
-// sigmoid and tanh saturate exactly); NaN stays NaN (wasm's f32x4.min/max propagate it). tanh(x) = 1 − 2/(e^{2x}+1)
-// has an absolute error of a few 1e-8, inside the suite's 1e-5·(1+|ref|) and the oracles' 2e-6·(1+|want|).
-@inline function exp4(x: v128): v128 {
-  x = f32x4.min(f32x4.max(x, f32x4.splat(-88.3762626647949)), f32x4.splat(88.3762626647950));
-  const fx = f32x4.floor(f32x4.add(f32x4.mul(x, f32x4.splat(1.44269504088896341)), f32x4.splat(0.5)));
-  const r = f32x4.sub(f32x4.sub(x, f32x4.mul(fx, f32x4.splat(0.693359375))), f32x4.mul(fx, f32x4.splat(-2.12194440e-4)));
-  let y = f32x4.splat(1.9875691500e-4);
-  y = f32x4.add(f32x4.mul(y, r), f32x4.splat(1.3981999507e-3));
-  y = f32x4.add(f32x4.mul(y, r), f32x4.splat(8.3334519073e-3));
-  y = f32x4.add(f32x4.mul(y, r), f32x4.splat(4.1665795894e-2));
-  y = f32x4.add(f32x4.mul(y, r), f32x4.splat(1.6666665459e-1));
-  y = f32x4.add(f32x4.mul(y, r), f32x4.splat(5.0000001201e-1));
-  y = f32x4.add(f32x4.add(f32x4.mul(f32x4.mul(y, r), r), r), f32x4.splat(1));
-  const pow2n = i32x4.shl(i32x4.add(i32x4.trunc_sat_f32x4_s(fx), i32x4.splat(127)), 23);
-  return f32x4.mul(y, pow2n);
-}
-@inline function sigmoid4(x: v128): v128 {
-  const one = f32x4.splat(1);
-  return f32x4.div(one, f32x4.add(one, exp4(f32x4.neg(x))));
-}
-@inline function tanh4(x: v128): v128 {
-  const one = f32x4.splat(1);
-  return f32x4.sub(one, f32x4.div(f32x4.splat(2), f32x4.add(exp4(f32x4.add(x, x)), one)));
-}
 @inline function vat(p: usize, i: i32): usize { return p + (<usize>i << 2); }
 
 export function lstmCellForward(h: usize, c: usize, tanhC: usize, gates: usize, cPrev: usize, B: i32, H: i32): void {

@@ -1,9 +1,11 @@
 // AssemblyScript: the wasm backend's Transformer kernels, ports of src/kernels/ref/transformer.ts: LayerNorm, GELU
 // (erf to 1.2e-7), hash-seeded dropout, flash-style causal attention forward/backward, cached attention for generation.
-// Statistics, softmax weights and erf are float64 as in ref; dot products over a head's hd channels are float32
-// SIMD (gemm.ts dot), as the native kernels. The score row lives in the caller's scratch (attentionScratch floats).
+// GELU runs as float32x4 (simd-math.ts erf4, exp4) with a float64 tail. Statistics and softmax weights are float64 as
+// in ref; dot products over a head's hd channels are float32 SIMD (gemm.ts dot), as the native kernels. The score
+// row lives in the caller's scratch (attentionScratch floats).
 
 import { dot } from './gemm';
+import { erf4, exp4 } from './simd-math';
 
 @inline function ld(p: usize, i: i32): f64 { return <f64>load<f32>(p + (<usize>i << 2)); }
 @inline function st(p: usize, i: i32, v: f64): void { store<f32>(p + (<usize>i << 2), <f32>v); }
@@ -61,11 +63,25 @@ const INV_SQRT2: f64 = Math.SQRT1_2;
 const INV_SQRT_2PI: f64 = 0.3989422804014327;
 
 export function geluForward(out: usize, x: usize, n: i32): void {
-  for (let i = 0; i < n; i++) { const v = ld(x, i); st(out, i, 0.5 * v * (1 + erf(v * INV_SQRT2))); }
+  const half = f32x4.splat(0.5), one = f32x4.splat(1), s2 = f32x4.splat(<f32>INV_SQRT2);
+  let i = 0;
+  for (; i + 4 <= n; i += 4) {
+    const v = v128.load(at(x, i));
+    v128.store(at(out, i), f32x4.mul(f32x4.mul(half, v), f32x4.add(one, erf4(f32x4.mul(v, s2)))));
+  }
+  for (; i < n; i++) { const v = ld(x, i); st(out, i, 0.5 * v * (1 + erf(v * INV_SQRT2))); }
 }
 
 export function geluBackward(dx: usize, dout: usize, x: usize, n: i32): void {
-  for (let i = 0; i < n; i++) {
+  const half = f32x4.splat(0.5), one = f32x4.splat(1), s2 = f32x4.splat(<f32>INV_SQRT2), c = f32x4.splat(<f32>INV_SQRT_2PI);
+  let i = 0;
+  for (; i + 4 <= n; i += 4) {
+    const v = v128.load(at(x, i));
+    const cdf = f32x4.mul(half, f32x4.add(one, erf4(f32x4.mul(v, s2))));
+    const pdf = f32x4.mul(c, exp4(f32x4.mul(f32x4.splat(-0.5), f32x4.mul(v, v))));
+    v128.store(at(dx, i), f32x4.mul(v128.load(at(dout, i)), f32x4.add(cdf, f32x4.mul(v, pdf))));
+  }
+  for (; i < n; i++) {
     const v = ld(x, i);
     st(dx, i, ld(dout, i) * (0.5 * (1 + erf(v * INV_SQRT2)) + v * INV_SQRT_2PI * Math.exp(-0.5 * v * v)));
   }
