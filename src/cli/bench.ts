@@ -86,7 +86,7 @@ export function register(program: Command): void {
   program.command('bench')
     .description('measure training and sampling speed (same JSON keys as the PyTorch baseline script)')
     .option('--preset <name>', 'model shapes to time', 'seed')
-    .option('--backend <name>', 'auto | native | wasm | ref', checkBackendName, 'auto')
+    .option('--backend <name>', 'auto | native | wasm | ref | webgpu', checkBackendName, 'auto')
     .option('--precision <p>', 'fp32 | bf16', 'fp32')
     .option('--threads <n>', 'native worker threads (default: all cores)', parseNumber('threads', true))
     .option('--cell <cell>', 'lstm | gru | rnn (default: the preset\'s)')

@@ -1,7 +1,7 @@
 // Shared CLI plumbing: loading a model for a command, number parsing for flags, and stdout streaming.
 import type { Command } from 'commander';
 import { CharlmError } from '../errors.js';
-import { createBackend, nativeUnavailableReason, wasmUnavailableReason, type BackendName } from '../kernels/registry.js';
+import { BACKEND_NAMES, createBackend, nativeUnavailableReason, wasmUnavailableReason, type BackendName } from '../kernels/registry.js';
 import { loadModelFile, type LoadedModel } from '../model/io.js';
 import { DEFAULT_LOAD_LIMITS, type LoadLimits } from '../model/limits.js';
 import type { Backend } from '../kernels/backend.js';
@@ -17,10 +17,10 @@ export function parseNumber(name: string, integer = false) {
 }
 
 export function checkBackendName(raw: string): BackendName {
-  if (raw !== 'auto' && raw !== 'native' && raw !== 'wasm' && raw !== 'ref') {
-    throw new CharlmError('BAD_OPTION', `--backend must be auto, native, wasm or ref, got "${raw}"`, 'use --backend auto');
+  if (!(BACKEND_NAMES as readonly string[]).includes(raw)) {
+    throw new CharlmError('BAD_OPTION', `--backend must be auto, native, wasm, ref or webgpu, got "${raw}"`, 'use --backend auto');
   }
-  return raw;
+  return raw as BackendName;
 }
 
 let noticed = false;
@@ -67,7 +67,7 @@ export function limitsFrom(o: Record<string, unknown>): Partial<LoadLimits> {
 /** Adds the backend/threads options shared by model-using commands. */
 export function backendOptions(cmd: Command): Command {
   return limitOptions(cmd)
-    .option('--backend <name>', 'auto | native | wasm | ref', checkBackendName, 'auto' as BackendName)
+    .option('--backend <name>', 'auto | native | wasm | ref | webgpu', checkBackendName, 'auto' as BackendName)
     .option('--threads <n>', 'worker threads for the native backend (default: all cores)', parseNumber('threads', true));
 }
 

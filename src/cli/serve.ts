@@ -16,7 +16,7 @@ export interface ServeFlags {
   maxParams?: number; maxLayers?: number; maxHeaderBytes?: number;
 }
 
-const BACKENDS = ['auto', 'native', 'wasm', 'ref'];
+const BACKENDS = ['auto', 'native', 'wasm', 'ref', 'webgpu'];
 
 function posInt(flag: string, v: string, max: number): number {
   const n = Number(v);
@@ -90,7 +90,7 @@ export function register(program: Command): void {
     .argument('<model...>', 'checkpoint files (.safetensors); name one with name=path')
     .option('--host <host>', 'interface to listen on', '127.0.0.1')
     .option('--port <port>', 'port (0 = any free port)', '8080')
-    .option('--backend <name>', 'compute backend: auto, native, wasm or ref', 'auto')
+    .option('--backend <name>', 'compute backend: auto, native, wasm, ref or webgpu', 'auto')
     .option('--threads <n>', 'threads for the native backend')
     .option('--max-batch <n>', 'most sequences stepped together (1 = no batching)', '64')
     .option('--timeout <s>', 'longest generation per request (and the drain on SIGTERM), in seconds', '60')

@@ -19,7 +19,7 @@ const HELP: Partial<Record<keyof TrainConfig, string>> = {
   hiddenSize: 'hidden size (H)', numLayers: 'recurrent layers (L)', epochs: 'epochs (one = train chars / (B·T) steps)',
   learningRate: 'Adam learning rate', steps: 'total steps (overrides epochs when > 0)', seed: 'random seed',
   cell: 'lstm | gru | rnn', clip: 'clip gradients to this global norm (0 = off)', valFraction: 'held-out tail of the corpus',
-  backend: 'auto | native | ref', threads: 'native worker threads (0 = all cores)', precision: 'fp32 | bf16 (native)',
+  backend: 'auto | native | ref | webgpu', threads: 'native worker threads (0 = all cores)', precision: 'fp32 | bf16 (native)',
   schedule: 'constant | cosine | step | plateau', batching: 'random | stateful', dropout: 'dropout between recurrent layers',
   family: 'rnn (LSTM/GRU/RNN) | gpt (nanoGPT Transformer)', nLayer: 'gpt: Transformer blocks', nHead: 'gpt: attention heads',
   nEmbd: 'gpt: channels (must divide by n-head)', blockSize: 'gpt: context length (≥ seq-length)', bias: 'gpt: biases in Linear and LayerNorm (true | false)',

@@ -1,10 +1,12 @@
 // Picks a Backend by name: `ref` (always there), `native` (the C++ addon, when it built), `wasm` (WebAssembly SIMD,
-// shipped prebuilt), `auto` (native if it loads, else wasm, else ref).
+// shipped prebuilt), `auto` (native if it loads, else wasm, else ref), `webgpu` (WGSL on a GPU through Dawn; only when
+// asked for: auto never picks it).
 import type { Backend } from './backend.js';
 import { refBackend } from './ref/index.js';
 import { CharlmError } from '../errors.js';
 
-export type BackendName = 'auto' | 'native' | 'wasm' | 'ref';
+export type BackendName = 'auto' | 'native' | 'wasm' | 'ref' | 'webgpu';
+export const BACKEND_NAMES: readonly BackendName[] = ['auto', 'native', 'wasm', 'ref', 'webgpu'];
 export type Precision = 'fp32' | 'bf16';
 
 export interface BackendOptions { threads?: number; precision?: Precision }
@@ -76,6 +78,13 @@ export async function createBackend(name: BackendName, opts: BackendOptions = {}
         'reinstall charlm (the .wasm files ship in the package), or use --backend ref');
     }
     return r.backend;
+  }
+  if (name === 'webgpu') {
+    if (opts.precision === 'bf16') {
+      throw new CharlmError('BAD_OPTION', 'the webgpu backend has no bf16 precision', 'use --precision fp32 with --backend webgpu');
+    }
+    const wg = (await import(new URL('./webgpu/index.js', import.meta.url).href)) as { createWebGpuBackend(): Promise<Backend> };
+    return wg.createWebGpuBackend();
   }
   const mod = await loadNativeModule();
   const loaded = mod ? mod.loadNative() : { error: nativeError };

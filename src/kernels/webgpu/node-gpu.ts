@@ -1,0 +1,24 @@
+// Node's WebGPU: the `webgpu` npm package (Dawn; its tarball carries the linux-x64 binary). An optional dependency:
+// a machine without it still runs every other backend, and --backend webgpu says how to get it.
+/// <reference types="@webgpu/types" />
+import { CharlmError } from '../../errors.js';
+import { openDevice, type GpuDevice } from './device.js';
+
+interface DawnModule { create(flags: string[]): GPU; globals: Record<string, unknown> }
+
+/** Dawn's GPU object (and its GPUBufferUsage… globals installed, as a browser has them). */
+export async function nodeGpu(): Promise<GPU> {
+  let mod: DawnModule;
+  try {
+    mod = (await import('webgpu')) as unknown as DawnModule;
+  } catch (e) {
+    throw new CharlmError('WEBGPU_UNAVAILABLE', `the webgpu package is not installed: ${(e as Error).message.split('\n')[0]}`,
+      'npm install webgpu (an optional dependency of charlm), or use --backend native');
+  }
+  for (const [k, v] of Object.entries(mod.globals)) if (!(k in globalThis)) (globalThis as Record<string, unknown>)[k] = v;
+  return mod.create([]);
+}
+
+export async function openNodeDevice(): Promise<GpuDevice> {
+  return openDevice(await nodeGpu(), 'Node (webgpu package, Dawn)');
+}

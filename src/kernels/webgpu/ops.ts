@@ -1,0 +1,112 @@
+// The Backend's kernels as GPU encoders: the same names and argument order as Backend, with every buffer argument
+// resolved to (GPUBuffer, element offset). Shared by the Node worker (worker.ts) and the browser. Kernels that
+// return a number (the loss, Σx²) reduce on the GPU and read back one float.
+/// <reference types="@webgpu/types" />
+import { grid, type GpuArg, type GpuRunner } from './runner.js';
+import { matmul } from './wgsl/matmul.js';
+import * as pw from './wgsl/pointwise.js';
+import * as cells from './wgsl/cells.js';
+import { adam, softmaxXentRows } from './wgsl/loss-optim.js';
+import * as tf from './wgsl/transformer.js';
+
+type A = GpuArg;
+const b2u = (b: boolean) => (b ? 1 : 0);
+
+async function readScalar(r: GpuRunner, a: GpuArg): Promise<number> {
+  return new Float32Array(await r.download(a.buf, a.off * 4, 4))[0];
+}
+
+function checkHd(hd: number): void {
+  if (hd > tf.MAX_HD) throw new Error(`webgpu attention: head size ${hd} > ${tf.MAX_HD} is not supported`);
+}
+
+export function gpuOps(r: GpuRunner) {
+  const ew = (def: Parameters<GpuRunner['dispatch']>[0], args: (A | null)[], n: number, ints: number[] = [], floats: number[] = []) => {
+    if (n > 0) r.dispatch(def, args, [n, ...ints], floats, grid(n));
+  };
+  return {
+    matmul(C: A, Am: A, B: A, M: number, N: number, K: number, transA: boolean, transB: boolean, accumulate: boolean) {
+      if (M === 0 || N === 0) return;
+      r.dispatch(matmul, [C, Am, B], [M, N, K, b2u(transA), b2u(transB), b2u(accumulate)], [],
+        [Math.ceil(N / 64), Math.ceil(M / 64)]);   // 16×16 threads × 4×4 outputs = 64×64 of C per workgroup
+    },
+    addRowVector(Y: A, b: A, M: number, N: number) { ew(pw.addRowVector, [Y, b], M * N, [N]); },
+    sumRows(db: A, dY: A, M: number, N: number) { ew(pw.sumRows, [db, dY], N, [M]); },
+    embeddingForward(out: A, table: A, ids: A, N: number, E: number) { ew(pw.embeddingForward, [out, table, ids], N * E, [E]); },
+    embeddingBackward(dT: A, dOut: A, ids: A, N: number, E: number) { ew(pw.embeddingBackward, [dT, dOut, ids], E, [N]); },
+    lstmCellForward(h: A, c: A, tanhC: A, gates: A, cPrev: A, B: number, H: number) {
+      ew(cells.lstmCellForward, [h, c, tanhC, gates, cPrev], B * H, [H]);
+    },
+    lstmCellBackward(dG: A, dcPrev: A, dh: A, dc: A, gates: A, cPrev: A, tanhC: A, B: number, H: number) {
+      ew(cells.lstmCellBackward, [dG, dcPrev, dh, dc, gates, cPrev, tanhC], B * H, [H]);
+    },
+    gruCellForward(h: A, act: A, gi: A, gh: A, hPrev: A, B: number, H: number) {
+      ew(cells.gruCellForward, [h, act, gi, gh, hPrev], B * H, [H]);
+    },
+    gruCellBackward(dGi: A, dGh: A, dhPrev: A, dh: A, act: A, hPrev: A, B: number, H: number) {
+      ew(cells.gruCellBackward, [dGi, dGh, dhPrev, dh, act, hPrev], B * H, [H]);
+    },
+    tanhForward(h: A, pre: A, n: number) { ew(pw.tanhForward, [h, pre], n); },
+    tanhBackward(dPre: A, dh: A, h: A, n: number) { ew(pw.tanhBackward, [dPre, dh, h], n); },
+    async softmaxXent(d: A | null, logits: A, targets: A, N: number, V: number, scale: number): Promise<number> {
+      if (N === 0) return 0;
+      const rows = r.scratch('rowLoss', N), total = r.scratch('loss', 1);
+      const part = r.scratch('partial', 256);
+      r.dispatch(softmaxXentRows, [d, logits, targets, rows], [N, V, b2u(d !== null)], [scale], grid(N));
+      r.dispatch(pw.sumPartial, [rows, part], [N], [], [1]);
+      r.dispatch(pw.sumAll, [total, part], [256], [], [1]);
+      return readScalar(r, total);
+    },
+    adam(p: A, g: A, m: A, v: A, n: number, lr: number, beta1: number, beta2: number, eps: number,
+         weightDecay: number, adamw: boolean, step: number) {
+      const bc1 = 1 - Math.pow(beta1, step), bc2s = Math.sqrt(1 - Math.pow(beta2, step));
+      ew(adam, [p, g, m, v], n, [], [beta1, beta2, eps, lr / bc1, bc2s, adamw ? 1 - lr * weightDecay : 1,
+        adamw ? 0 : weightDecay]);
+    },
+    async sumSquares(x: A, n: number): Promise<number> {
+      if (n === 0) return 0;
+      const wide = pw.WIDE_GROUPS * 256;
+      const part = r.scratch('partialWide', wide), part2 = r.scratch('partial', 256), total = r.scratch('sumsq', 1);
+      r.dispatch(pw.sumSquaresPartial, [x, part], [n], [], [pw.WIDE_GROUPS]);
+      r.dispatch(pw.sumPartial, [part, part2], [wide], [], [1]);
+      r.dispatch(pw.sumAll, [total, part2], [256], [], [1]);
+      return readScalar(r, total);
+    },
+    scale(x: A, n: number, s: number) { ew(pw.scale, [x], n, [], [s]); },
+    mul(out: A, a: A, b: A, n: number) { ew(pw.mul, [out, a, b], n); },
+    add(out: A, a: A, b: A, n: number) { ew(pw.add, [out, a, b], n); },
+    layerNormForward(out: A, mean: A, rstd: A, x: A, w: A, b: A | null, N: number, C: number, eps: number) {
+      ew(tf.layerNormForward, [out, mean, rstd, x, w, b], N, [C, b2u(b !== null)], [eps]);
+    },
+    layerNormBackward(dx: A, dw: A, db: A | null, dout: A, x: A, w: A, mean: A, rstd: A, N: number, C: number) {
+      ew(tf.layerNormBackwardDx, [dx, dout, x, w, mean, rstd], N, [C]);
+      ew(tf.layerNormBackwardDw, [dw, db, dout, x, mean, rstd], C, [N, b2u(db !== null)]);
+    },
+    geluForward(out: A, x: A, n: number) { ew(tf.geluForward, [out, x], n); },
+    geluBackward(dx: A, dout: A, x: A, n: number) { ew(tf.geluBackward, [dx, dout, x], n); },
+    dropout(out: A, x: A, n: number, p: number, seed: number) {
+      const s = 1 / (1 - p), sHi = Math.fround(s);
+      ew(tf.dropout, [out, x], n, [seed >>> 0, Math.floor(p * 0x100000000)], [sHi, s - sHi]);
+    },
+    attentionForward(y: A, lse: A, qkv: A, B: number, T: number, nh: number, hd: number, p: number, seed: number) {
+      checkHd(hd);
+      ew(tf.attentionForward, [y, lse, qkv], B * nh * T, [T, nh, hd, seed >>> 0, Math.floor(p * 0x100000000), b2u(p > 0)],
+        [p > 0 ? 1 / (1 - p) : 1]);
+    },
+    attentionBackward(dqkv: A, dy: A, y: A, lse: A, qkv: A, B: number, T: number, nh: number, hd: number, p: number, seed: number) {
+      checkHd(hd);
+      const D = r.scratch('attD', B * nh * T);
+      const ints = [T, nh, hd, seed >>> 0, Math.floor(p * 0x100000000), b2u(p > 0)], ks = [p > 0 ? 1 / (1 - p) : 1];
+      ew(tf.attentionBackwardQ, [dqkv, D, dy, y, lse, qkv], B * nh * T, ints, ks);
+      ew(tf.attentionBackwardKV, [dqkv, D, dy, lse, qkv], B * nh * T, ints, ks);
+    },
+    attentionDecode(y: A, q: A, qStride: number, kc: A, vc: A, pos: A, B: number, T: number, nh: number, hd: number, S: number) {
+      checkHd(hd);
+      ew(tf.attentionDecode, [y, q, kc, vc, pos], B * T * nh, [T, nh, hd, S, qStride]);
+    },
+    fill(x: A, n: number, v: number) { ew(pw.fill, [x], n, [], [v]); },
+    copy(dst: A, src: A, n: number) { ew(pw.copy, [dst, src], n); },
+  };
+}
+
+export type GpuOps = ReturnType<typeof gpuOps>;

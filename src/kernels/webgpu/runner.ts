@@ -1,0 +1,192 @@
+// Runs WGSL kernels on one GPUDevice: generates each kernel's binding prelude, caches pipelines, batches dispatches
+// into one command encoder, and reads back. Browser-safe (no node: import); Node drives it from worker.ts.
+// Arguments are (GPUBuffer, element offset) pairs: whole buffers are bound (binding offsets would have to be
+// 256-byte aligned) and offsets travel as uniforms. Two arguments in the same GPUBuffer share one binding, so views
+// of one allocation never alias two writable bindings (a WebGPU validation error).
+/// <reference types="@webgpu/types" />
+
+export type Elem = 'f32' | 'i32';
+/** A kernel: named buffer arguments, u32 and f32 scalars, and a WGSL body using the generated accessors. */
+export interface KernelDef {
+  name: string;
+  bufs: [name: string, elem: Elem][];
+  ints?: string[];
+  floats?: string[];
+  /** WGSL with `@compute` entry point `main`. Accessors: ld_x(i), st_x(i, v) per buffer; d_n() per int; f_n() per float. */
+  body: string;
+}
+export interface GpuArg { buf: GPUBuffer; off: number }
+
+const STORAGE = 0x80, COPY_SRC = 0x04, COPY_DST = 0x08, MAP_READ = 0x01, UNIFORM = 0x40, COMPUTE = 0x4;
+export const STORAGE_USAGE = STORAGE | COPY_SRC | COPY_DST;
+const SLOT = 256, SLOTS = 1024;   // uniform ring: 256-byte slots (minUniformBufferOffsetAlignment)
+
+/** The WGSL prelude for one kernel and one aliasing pattern (slot[k] = binding of buffer argument k). */
+function prelude(def: KernelDef, slot: number[]): string {
+  const nu = def.bufs.length + (def.ints?.length ?? 0) + (def.floats?.length ?? 0);
+  const lines = [`struct U { v: array<vec4u, ${Math.max(1, Math.ceil(nu / 4))}> }`,
+    '@group(0) @binding(0) var<uniform> u: U;',
+    'fn ui(k: u32) -> u32 { return u.v[k / 4u][k % 4u]; }'];
+  const declared = new Set<number>();
+  def.bufs.forEach(([name, elem], k) => {
+    const b = `b${slot[k]}`;
+    if (!declared.has(slot[k])) {
+      declared.add(slot[k]);
+      lines.push(`@group(0) @binding(${slot[k] + 1}) var<storage, read_write> ${b}: array<${elem}>;`);
+    }
+    lines.push(`fn ld_${name}(i: u32) -> ${elem} { return ${b}[ui(${k}u) + i]; }`,
+      `fn st_${name}(i: u32, x: ${elem}) { ${b}[ui(${k}u) + i] = x; }`);
+  });
+  let k = def.bufs.length;
+  for (const n of def.ints ?? []) lines.push(`fn d_${n}() -> u32 { return ui(${k++}u); }`);
+  for (const n of def.floats ?? []) lines.push(`fn f_${n}() -> f32 { return bitcast<f32>(ui(${k++}u)); }`);
+  return lines.join('\n') + '\n';
+}
+
+export class GpuRunner {
+  readonly device: GPUDevice;
+  private pipelines = new Map<string, { pipeline: GPUComputePipeline; layout: GPUBindGroupLayout }>();
+  private uniforms: GPUBuffer;
+  private slot = 0;
+  private encoder: GPUCommandEncoder | null = null;
+  private staging: GPUBuffer | null = null;
+  private dummy: GPUBuffer;
+  /** Objects the GPU may still use: kept reachable until the queue is known idle (see keepAlive). */
+  private inFlight: unknown[] = [];
+  /** Dispatches recorded since the last submit. */
+  pending = 0;
+
+  /** Whatever must outlive the device (GpuDevice.gpu and .adapter: see device.ts). */
+  private readonly owners: unknown[];
+
+  constructor(device: GPUDevice, ...owners: unknown[]) {
+    this.device = device;
+    this.owners = owners;
+    this.uniforms = device.createBuffer({ size: SLOT * SLOTS, usage: UNIFORM | COPY_DST });
+    this.dummy = this.createBuffer(4);
+  }
+
+  private scratchBufs = new Map<string, GPUBuffer>();
+  /** A runner-owned buffer of at least n floats, reused by name (per-row losses, partial sums). */
+  scratch(name: string, n: number): GpuArg {
+    let b = this.scratchBufs.get(name);
+    if (!b || b.size < n * 4) {
+      if (b) { this.flush(); b.destroy(); }
+      b = this.createBuffer(Math.max(n, 256) * 4);
+      this.scratchBufs.set(name, b);
+    }
+    return { buf: b, off: 0 };
+  }
+
+  createBuffer(bytes: number): GPUBuffer {
+    return this.device.createBuffer({ size: Math.max(16, Math.ceil(bytes / 16) * 16), usage: STORAGE_USAGE });
+  }
+
+  private pipelineFor(def: KernelDef, slot: number[], nBindings: number) {
+    const key = `${def.name}|${slot.join(',')}`;
+    let p = this.pipelines.get(key);
+    if (!p) {
+      const entries: GPUBindGroupLayoutEntry[] = [{ binding: 0, visibility: COMPUTE, buffer: { type: 'uniform' } }];
+      for (let b = 0; b < nBindings; b++) entries.push({ binding: b + 1, visibility: COMPUTE, buffer: { type: 'storage' } });
+      const layout = this.device.createBindGroupLayout({ entries });
+      const module = this.device.createShaderModule({ code: prelude(def, slot) + def.body, label: def.name });
+      const pipeline = this.device.createComputePipeline({
+        layout: this.device.createPipelineLayout({ bindGroupLayouts: [layout] }),
+        compute: { module, entryPoint: 'main' }, label: def.name,
+      });
+      p = { pipeline, layout };
+      this.pipelines.set(key, p);
+    }
+    return p;
+  }
+
+  /** Records one dispatch (submitted at the next flush). A null argument binds a dummy buffer (an absent bias). */
+  dispatch(def: KernelDef, args: (GpuArg | null)[], ints: number[], floats: number[], groups: [number, number?, number?]): void {
+    const distinct: GPUBuffer[] = [], slot: number[] = [];
+    for (const a of args) {
+      const buf = a ? a.buf : this.dummy;
+      let s = distinct.indexOf(buf);
+      if (s < 0) { s = distinct.length; distinct.push(buf); }
+      slot.push(s);
+    }
+    const { pipeline, layout } = this.pipelineFor(def, slot, distinct.length);
+    const u = new Uint32Array(SLOT / 4), f = new Float32Array(u.buffer);
+    args.forEach((a, k) => { u[k] = a ? a.off : 0; });
+    let k = args.length;
+    for (const v of ints) u[k++] = v >>> 0;
+    for (const v of floats) f[k++] = v;
+    if (this.slot === SLOTS) this.flush();
+    const uOff = this.slot++ * SLOT;
+    this.device.queue.writeBuffer(this.uniforms, uOff, u, 0, Math.ceil(k / 4) * 4 || 4);
+    const entries: GPUBindGroupEntry[] = [{ binding: 0, resource: { buffer: this.uniforms, offset: uOff, size: SLOT } }];
+    distinct.forEach((buf, b) => entries.push({ binding: b + 1, resource: { buffer: buf } }));
+    const bindGroup = this.device.createBindGroup({ layout, entries });
+    this.inFlight.push(bindGroup);
+    this.encoder ??= this.device.createCommandEncoder();
+    const pass = this.encoder.beginComputePass();
+    pass.setPipeline(pipeline);
+    pass.setBindGroup(0, bindGroup);
+    pass.dispatchWorkgroups(groups[0], groups[1] ?? 1, groups[2] ?? 1);
+    pass.end();
+    this.pending++;
+  }
+
+  /** Submits what was recorded. Uploads (queue.writeBuffer) flush first, so they land after earlier kernels. */
+  flush(): void {
+    if (this.encoder) {
+      const cb = this.encoder.finish();
+      this.inFlight.push(cb);
+      this.device.queue.submit([cb]);
+    }
+    this.encoder = null;
+    this.slot = 0;
+    this.pending = 0;
+  }
+
+  upload(buf: GPUBuffer, byteOffset: number, data: ArrayBufferView): void {
+    this.flush();
+    // Dawn takes no SharedArrayBuffer (Node's host shadows are shared with the main thread): copy those first.
+    const src = typeof SharedArrayBuffer !== 'undefined' && data.buffer instanceof SharedArrayBuffer
+      ? new Uint8Array(data.buffer, data.byteOffset, data.byteLength).slice() : data;
+    this.device.queue.writeBuffer(buf, byteOffset, src.buffer, src.byteOffset, src.byteLength);
+  }
+
+  /** Copies bytes [byteOffset, +bytes) of buf back (after every recorded kernel). */
+  async download(buf: GPUBuffer, byteOffset: number, bytes: number): Promise<ArrayBuffer> {
+    const size = Math.max(16, Math.ceil(bytes / 16) * 16);
+    if (!this.staging || this.staging.size < size) {
+      this.staging?.destroy();
+      this.staging = this.device.createBuffer({ size, usage: MAP_READ | COPY_DST });
+    }
+    const staging = this.staging;
+    this.encoder ??= this.device.createCommandEncoder();
+    this.encoder.copyBufferToBuffer(buf, byteOffset, staging, 0, Math.ceil(bytes / 4) * 4);
+    this.flush();
+    await staging.mapAsync(1 /* GPUMapMode.READ */, 0, size);
+    this.inFlight = [];   // the queue reached this copy, so everything before it is done
+    const out = staging.getMappedRange(0, size).slice(0, bytes);
+    staging.unmap();
+    return out;
+  }
+}
+
+/** Workgroup counts for n threads in groups of `wg`, spread over x and y (x is capped at 65535 groups). */
+export function grid(n: number, wg = 256): [number, number] {
+  const g = Math.max(1, Math.ceil(n / wg));
+  const x = Math.min(g, 65535);
+  return [x, Math.ceil(g / x)];
+}
+
+/**
+ * WGSL for an elementwise kernel over `count` (an int uniform) threads laid out by grid(): `body` sees the flat
+ * index `i` (already bounds-checked).
+ */
+export function elementwise(count: string, body: string): string {
+  return `@compute @workgroup_size(256)
+fn main(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) l: u32) {
+  let i = (wg.y * nwg.x + wg.x) * 256u + l;
+  if (i >= d_${count}()) { return; }
+${body}
+}
+`;
+}

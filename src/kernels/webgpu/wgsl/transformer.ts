@@ -1,0 +1,220 @@
+// Transformer kernels (the gpt family): LayerNorm (a thread per row; dw/db a thread per column, rows in order),
+// exact-erf GELU, hash-seeded dropout (bit-identical to ref), and causal attention, flash-style: forward keeps only
+// the per-row log-sum-exp, backward recomputes scores, no (T,T) matrix exists. Attention threads own one query row
+// (forward, dq) or one key row (dk, dv), so nothing is accumulated across threads. Head size up to 128 (private
+// accumulators); nanoGPT's presets use 64.
+import { elementwise, type KernelDef } from '../runner.js';
+import { HASH } from './common.js';
+
+export const MAX_HD = 128;
+
+export const layerNormForward: KernelDef = {
+  name: 'layerNormForward', bufs: [['out', 'f32'], ['mean', 'f32'], ['rstd', 'f32'], ['x', 'f32'], ['w', 'f32'], ['b', 'f32']],
+  ints: ['N', 'C', 'hasB'], floats: ['eps'],
+  body: elementwise('N', `
+  // Sums are taken relative to x0 = the row's first value: a row with a large mean and a small spread (LayerNorm
+  // after a residual stream drifts) keeps its precision in f32 (x - x0 is exact for nearby values).
+  let C = d_C(); let o = i * C; let x0 = ld_x(o);
+  var mc = 0.0;
+  for (var c = 0u; c < C; c++) { mc += ld_x(o + c) - x0; }
+  mc /= f32(C);
+  var v = 0.0;
+  for (var c = 0u; c < C; c++) { let d = (ld_x(o + c) - x0) - mc; v += d * d; }
+  let r = 1.0 / sqrt(v / f32(C) + f_eps());
+  st_mean(i, x0 + mc); st_rstd(i, r);
+  for (var c = 0u; c < C; c++) {
+    var y = ((ld_x(o + c) - x0) - mc) * r * ld_w(c);
+    if (d_hasB() != 0u) { y += ld_b(c); }
+    st_out(o + c, y);
+  }`),
+};
+
+/** dx(N,C) += …, a thread per row. */
+export const layerNormBackwardDx: KernelDef = {
+  name: 'layerNormBackwardDx', bufs: [['dx', 'f32'], ['dout', 'f32'], ['x', 'f32'], ['w', 'f32'], ['mean', 'f32'], ['rstd', 'f32']],
+  ints: ['N', 'C'],
+  body: elementwise('N', `
+  let C = d_C(); let o = i * C; let m = ld_mean(i); let r = ld_rstd(i);
+  var sumD = 0.0; var sumDX = 0.0;
+  for (var c = 0u; c < C; c++) {
+    let xh = (ld_x(o + c) - m) * r; let dxh = ld_dout(o + c) * ld_w(c);
+    sumD += dxh; sumDX += dxh * xh;
+  }
+  sumD /= f32(C); sumDX /= f32(C);
+  for (var c = 0u; c < C; c++) {
+    let xh = (ld_x(o + c) - m) * r;
+    st_dx(o + c, ld_dx(o + c) + r * (ld_dout(o + c) * ld_w(c) - sumD - xh * sumDX));
+  }`),
+};
+
+/** dw(C) += Σ_n dout·x̂, db(C) += Σ_n dout: a thread per column. */
+export const layerNormBackwardDw: KernelDef = {
+  name: 'layerNormBackwardDw', bufs: [['dw', 'f32'], ['db', 'f32'], ['dout', 'f32'], ['x', 'f32'], ['mean', 'f32'], ['rstd', 'f32']],
+  ints: ['C', 'N', 'hasB'],
+  body: elementwise('C', `
+  let C = d_C();
+  var sw = 0.0; var sb = 0.0;
+  for (var n = 0u; n < d_N(); n++) {
+    let d = ld_dout(n * C + i);
+    sw += d * (ld_x(n * C + i) - ld_mean(n)) * ld_rstd(n);
+    sb += d;
+  }
+  st_dw(i, ld_dw(i) + sw);
+  if (d_hasB() != 0u) { st_db(i, ld_db(i) + sb); }`),
+};
+
+// erf from Numerical Recipes' erfc Chebyshev fit (fractional error < 1.2e-7): |GELU error| well inside 2e-6·(1+|y|).
+const ERF = `
+fn erfc_pos(z: f32) -> f32 {
+  let t = 1.0 / (1.0 + 0.5 * z);
+  return t * exp(-z * z - 1.26551223 + t * (1.00002368 + t * (0.37409196 + t * (0.09678418 + t * (-0.18628806 +
+    t * (0.27886807 + t * (-1.13520398 + t * (1.48851587 + t * (-0.82215223 + t * 0.17087277)))))))));
+}
+fn erf_(x: f32) -> f32 { let e = 1.0 - erfc_pos(abs(x)); return select(e, -e, x < 0.0); }
+fn cdf(x: f32) -> f32 { return 0.5 * (1.0 + erf_(x * 0.70710678118654752)); }
+`;
+
+export const geluForward: KernelDef = {
+  name: 'geluForward', bufs: [['out', 'f32'], ['x', 'f32']], ints: ['n'],
+  body: ERF + elementwise('n', '  let v = ld_x(i);\n  st_out(i, v * cdf(v));'),
+};
+export const geluBackward: KernelDef = {
+  name: 'geluBackward', bufs: [['dx', 'f32'], ['dout', 'f32'], ['x', 'f32']], ints: ['n'],
+  body: ERF + elementwise('n', `
+  let v = ld_x(i);
+  st_dx(i, ld_dout(i) * (cdf(v) + v * 0.3989422804014327 * exp(-0.5 * v * v)));`),
+};
+
+/**
+ * out = x·s or 0, s = 1/(1-p) in float64 on the host, passed as sHi + sLo. ref rounds the float64 product x·s once;
+ * here p = x·sHi is made exact with Dekker's two-product (plain f32 arithmetic, no fma needed) and the tail added
+ * before the single rounding, so the result matches ref bit for bit except in ties too rare to meet.
+ */
+export const dropout: KernelDef = {
+  name: 'dropout', bufs: [['out', 'f32'], ['x', 'f32']], ints: ['n', 'seed', 'thr'], floats: ['sHi', 'sLo'],
+  body: HASH + `
+fn split(a: f32) -> vec2f { let c = 4097.0 * a; let hi = c - (c - a); return vec2f(hi, a - hi); }
+fn mulExact(x: f32) -> f32 {
+  let p = x * f_sHi();
+  let a = split(x); let b = split(f_sHi());
+  let e = ((a.x * b.x - p) + a.x * b.y + a.y * b.x) + a.y * b.y;
+  return p + (e + x * f_sLo());
+}
+` + elementwise('n', `
+  let keepIt = fmix32(d_seed() ^ ((i + 1u) * 0x9e3779b1u)) >= d_thr();
+  st_out(i, select(0.0, mulExact(ld_x(i)), keepIt));`),
+};
+
+const ATT_COMMON = HASH + `
+const MAX_HD = ${MAX_HD}u;
+fn dotQK(qo: u32, ko: u32, hd: u32) -> f32 { var d = 0.0; for (var e = 0u; e < hd; e++) { d += ld_qkv(qo + e) * ld_qkv(ko + e); } return d; }
+`;
+
+/** y (B,T,C), lse (B,nh,T): a thread per (b, h, i), online softmax over keys j ≤ i. */
+export const attentionForward: KernelDef = {
+  name: 'attentionForward', bufs: [['y', 'f32'], ['lse', 'f32'], ['qkv', 'f32']],
+  ints: ['n', 'T', 'nh', 'hd', 'seed', 'thr', 'drop'], floats: ['ks'],
+  body: ATT_COMMON + elementwise('n', `
+  let T = d_T(); let nh = d_nh(); let hd = d_hd(); let C = nh * hd; let C3 = 3u * C;
+  let ii = i % T; let bh = i / T; let h = bh % nh; let b = bh / nh;
+  let sc = 1.0 / sqrt(f32(hd)); let drop = d_drop() != 0u;
+  let qo = (b * T + ii) * C3 + h * hd;
+  let r = select(0u, rowHash(d_seed(), bh, ii), drop);
+  var acc: array<f32, MAX_HD>;
+  var m = -1.0e30; var lsum = 0.0;
+  for (var j = 0u; j <= ii; j++) {
+    let ko = (b * T + j) * C3 + C + h * hd;
+    let s = dotQK(qo, ko, hd) * sc;
+    if (s > m) {
+      let f = exp(m - s);
+      lsum *= f;
+      for (var e = 0u; e < hd; e++) { acc[e] *= f; }
+      m = s;
+    }
+    let w = exp(s - m);
+    lsum += w;
+    if (drop && !keep(r, j, d_thr())) { continue; }
+    let vo = ko + C;
+    for (var e = 0u; e < hd; e++) { acc[e] += w * ld_qkv(vo + e); }
+  }
+  st_lse(bh * T + ii, m + log(lsum));
+  let yo = (b * T + ii) * C + h * hd; let k = select(1.0, f_ks(), drop) / lsum;
+  for (var e = 0u; e < hd; e++) { st_y(yo + e, acc[e] * k); }`),
+};
+
+/** Backward, part 1 (a thread per query row i): D_i = dy_i·y_i into D, and dq_i = Σ_j dS_ij·k_j/√hd. */
+export const attentionBackwardQ: KernelDef = {
+  name: 'attentionBackwardQ', bufs: [['dqkv', 'f32'], ['D', 'f32'], ['dy', 'f32'], ['y', 'f32'], ['lse', 'f32'], ['qkv', 'f32']],
+  ints: ['n', 'T', 'nh', 'hd', 'seed', 'thr', 'drop'], floats: ['ks'],
+  body: ATT_COMMON + elementwise('n', `
+  let T = d_T(); let nh = d_nh(); let hd = d_hd(); let C = nh * hd; let C3 = 3u * C;
+  let ii = i % T; let bh = i / T; let h = bh % nh; let b = bh / nh;
+  let sc = 1.0 / sqrt(f32(hd)); let drop = d_drop() != 0u;
+  let qo = (b * T + ii) * C3 + h * hd; let yo = (b * T + ii) * C + h * hd; let L = ld_lse(bh * T + ii);
+  var D = 0.0;
+  for (var e = 0u; e < hd; e++) { D += ld_dy(yo + e) * ld_y(yo + e); }
+  st_D(bh * T + ii, D);
+  let r = select(0u, rowHash(d_seed(), bh, ii), drop);
+  var dq: array<f32, MAX_HD>;
+  for (var j = 0u; j <= ii; j++) {
+    let ko = (b * T + j) * C3 + C + h * hd; let vo = ko + C;
+    let P = exp(dotQK(qo, ko, hd) * sc - L);
+    var M = 1.0;
+    if (drop) { M = select(0.0, f_ks(), keep(r, j, d_thr())); }
+    var dp = 0.0;
+    for (var e = 0u; e < hd; e++) { dp += ld_dy(yo + e) * ld_qkv(vo + e); }
+    let ds = P * (dp * M - D) * sc;
+    for (var e = 0u; e < hd; e++) { dq[e] += ds * ld_qkv(ko + e); }
+  }
+  for (var e = 0u; e < hd; e++) { st_dqkv(qo + e, dq[e]); }`),
+};
+
+/** Backward, part 2 (a thread per key row j): dk_j = Σ_{i≥j} dS_ij·q_i/√hd, dv_j = Σ_{i≥j} P_ij·M_ij·dy_i. */
+export const attentionBackwardKV: KernelDef = {
+  name: 'attentionBackwardKV', bufs: [['dqkv', 'f32'], ['D', 'f32'], ['dy', 'f32'], ['lse', 'f32'], ['qkv', 'f32']],
+  ints: ['n', 'T', 'nh', 'hd', 'seed', 'thr', 'drop'], floats: ['ks'],
+  body: ATT_COMMON + elementwise('n', `
+  let T = d_T(); let nh = d_nh(); let hd = d_hd(); let C = nh * hd; let C3 = 3u * C;
+  let j = i % T; let bh = i / T; let h = bh % nh; let b = bh / nh;
+  let sc = 1.0 / sqrt(f32(hd)); let drop = d_drop() != 0u;
+  let ko = (b * T + j) * C3 + C + h * hd; let vo = ko + C;
+  var dk: array<f32, MAX_HD>; var dv: array<f32, MAX_HD>;
+  for (var ii = j; ii < T; ii++) {
+    let qo = (b * T + ii) * C3 + h * hd; let yo = (b * T + ii) * C + h * hd;
+    let P = exp(dotQK(qo, ko, hd) * sc - ld_lse(bh * T + ii));
+    var M = 1.0;
+    if (drop) { M = select(0.0, f_ks(), keep(rowHash(d_seed(), bh, ii), j, d_thr())); }
+    var dp = 0.0;
+    for (var e = 0u; e < hd; e++) { dp += ld_dy(yo + e) * ld_qkv(vo + e); }
+    let ds = P * (dp * M - ld_D(bh * T + ii)) * sc;
+    let pm = P * M;
+    for (var e = 0u; e < hd; e++) { dk[e] += ds * ld_qkv(qo + e); dv[e] += pm * ld_dy(yo + e); }
+  }
+  for (var e = 0u; e < hd; e++) { st_dqkv(ko + e, dk[e]); st_dqkv(vo + e, dv[e]); }`),
+};
+
+/** Cached attention for generation: a thread per (b, t, h) over keys 0..pos[b]+t. */
+export const attentionDecode: KernelDef = {
+  name: 'attentionDecode', bufs: [['y', 'f32'], ['q', 'f32'], ['kc', 'f32'], ['vc', 'f32'], ['pos', 'i32']],
+  ints: ['n', 'T', 'nh', 'hd', 'S', 'qStride'],
+  body: `const MAX_HD = ${MAX_HD}u;\n` + elementwise('n', `
+  let T = d_T(); let nh = d_nh(); let hd = d_hd(); let S = d_S(); let C = nh * hd;
+  let h = i % nh; let bt = i / nh; let t = bt % T; let b = bt / T;
+  let cnt = u32(ld_pos(b)) + t + 1u;
+  let sc = 1.0 / sqrt(f32(hd));
+  let qo = (b * T + t) * d_qStride() + h * hd;
+  var acc: array<f32, MAX_HD>;
+  var m = -1.0e30; var lsum = 0.0;
+  for (var j = 0u; j < cnt; j++) {
+    let ko = (b * S + j) * C + h * hd;
+    var s = 0.0;
+    for (var e = 0u; e < hd; e++) { s += ld_q(qo + e) * ld_kc(ko + e); }
+    s *= sc;
+    if (s > m) { let f = exp(m - s); lsum *= f; for (var e = 0u; e < hd; e++) { acc[e] *= f; } m = s; }
+    let w = exp(s - m);
+    lsum += w;
+    for (var e = 0u; e < hd; e++) { acc[e] += w * ld_vc(ko + e); }
+  }
+  let yo = (b * T + t) * C + h * hd;
+  for (var e = 0u; e < hd; e++) { st_y(yo + e, acc[e] / lsum); }`),
+};

@@ -1,0 +1,167 @@
+// Child process of webgpu.test.ts (it needs SwiftShader's Vulkan env from process start): every WGSL kernel that the
+// webgpu backend has, on small shapes, against refBackend on identical inputs, through GpuRunner on this thread.
+// Each buffer lives at a nonzero element offset inside its GPUBuffer, so the offset uniforms are exercised.
+// Tolerances are suite.ts's: elementwise 1e-5·(1+|ref|), reductions 1e-5·Σ|terms|.
+import { openNodeDevice } from '../../src/kernels/webgpu/node-gpu.js';
+import { GpuRunner, type GpuArg } from '../../src/kernels/webgpu/runner.js';
+import { gpuOps } from '../../src/kernels/webgpu/ops.js';
+import { refBackend as ref } from '../../src/kernels/ref/index.js';
+import { copyView, exactEntries, expectClose, randView, rng } from './check.js';
+
+const opened = await openNodeDevice();
+const { device, adapterName } = opened;
+console.log(`# adapter: ${adapterName}`);
+let gpuError = '';
+device.addEventListener('uncapturederror', (e) => { gpuError ||= (e as GPUUncapturedErrorEvent).error.message; });
+const r = new GpuRunner(device, opened.gpu, opened.adapter);
+const ops = gpuOps(r);
+const OFF = 3;   // elements before each view inside its GPUBuffer
+
+function up(x: Float32Array | Int32Array): GpuArg {
+  const buf = r.createBuffer((x.length + OFF) * 4);
+  r.upload(buf, OFF * 4, x);
+  return { buf, off: OFF };
+}
+async function down(a: GpuArg, n: number): Promise<Float32Array> {
+  return new Float32Array(await r.download(a.buf, a.off * 4, n * 4));
+}
+const TOL = 1e-5;
+
+let rr = rng(11);
+for (const [M, N, K] of [[1, 1, 1], [3, 17, 65], [17, 3, 29], [65, 33, 17], [2, 65, 17]]) {
+  for (const tA of [false, true]) for (const tB of [false, true]) for (const acc of [false, true]) {
+    const A = randView(M * K, rr), B = randView(K * N, rr), C0 = randView(M * N, rr), Cr = copyView(C0);
+    const c = up(C0);
+    ops.matmul(c, up(A), up(B), M, N, K, tA, tB, acc);
+    ref.matmul(Cr, A, B, M, N, K, tA, tB, acc);
+    const all = Array.from({ length: M * N }, (_, i) => i);
+    const { scale } = exactEntries(A, B, acc ? C0 : null, M, N, K, tA, tB, all);
+    expectClose(`webgpu matmul ${M}x${N}x${K} ${tA ? 'T' : 'N'}${tB ? 'T' : 'N'}${acc ? ' acc' : ''}`,
+      await down(c, M * N), Cr, TOL, scale);
+  }
+}
+
+rr = rng(2);
+for (const [M, N] of [[1, 1], [3, 17], [17, 65]]) {
+  const Y = randView(M * N, rr), b = randView(N, rr), Yr = copyView(Y), y = up(Y);
+  ops.addRowVector(y, up(b), M, N); ref.addRowVector(Yr, b, M, N);
+  expectClose(`webgpu addRowVector ${M}x${N}`, await down(y, M * N), Yr, TOL);
+  const dY = randView(M * N, rr), db = randView(N, rr), dbr = copyView(db), g = up(db);
+  ops.sumRows(g, up(dY), M, N); ref.sumRows(dbr, dY, M, N);
+  const scale = Array.from(dbr, (_, j) => { let s = Math.abs(dbr[j]); for (let i = 0; i < M; i++) s += Math.abs(dY[i * N + j]); return s; });
+  expectClose(`webgpu sumRows ${M}x${N}`, await down(g, N), dbr, TOL, scale);
+}
+
+rr = rng(3);
+for (const [V, N, E] of [[1, 1, 1], [3, 17, 3], [65, 129, 17]]) {
+  const table = randView(V * E, rr), ids = Int32Array.from({ length: N }, () => Math.floor(rr() * V));
+  const out = up(new Float32Array(N * E)), outr = new Float32Array(N * E);
+  ops.embeddingForward(out, up(table), up(ids), N, E); ref.embeddingForward(outr, table, ids, N, E);
+  expectClose(`webgpu embeddingForward ${N}x${E}`, await down(out, N * E), outr, 0);
+  const dOut = randView(N * E, rr), dT = randView(V * E, rr), dTr = copyView(dT), g = up(dT);
+  ops.embeddingBackward(g, up(dOut), up(ids), N, E); ref.embeddingBackward(dTr, dOut, ids, N, E);
+  const scale = new Float64Array(V * E);
+  for (let i = 0; i < V * E; i++) scale[i] = Math.abs(dTr[i]);
+  for (let n = 0; n < N; n++) for (let e = 0; e < E; e++) scale[ids[n] * E + e] += Math.abs(dOut[n * E + e]);
+  expectClose(`webgpu embeddingBackward ${N}x${E}`, await down(g, V * E), dTr, TOL, scale);
+}
+
+/** Pre-activations in [-6,6] plus saturating extremes and one NaN (suite.ts's pre()). */
+function pre(n: number, r: () => number): Float32Array {
+  const v = randView(n, r, -6, 6);
+  for (let i = 0; i < n; i += 37) v[i] = [50, -50, 100, -100, 9, -9, 0][i % 7];
+  if (n > 40) v[40] = NaN;
+  return v;
+}
+
+rr = rng(4);
+for (const [B, H] of [[1, 1], [3, 17], [17, 65]]) {
+  const g = pre(B * 4 * H, rr), gr = copyView(g), cPrev = randView(B * H, rr, -3, 3);
+  const z = () => up(new Float32Array(B * H));
+  const h = z(), c = z(), tc = z(), gg = up(g), cp = up(cPrev);
+  const hr = new Float32Array(B * H), cr = new Float32Array(B * H), tcr = new Float32Array(B * H);
+  ops.lstmCellForward(h, c, tc, gg, cp, B, H); ref.lstmCellForward(hr, cr, tcr, gr, cPrev, B, H);
+  const tag = `webgpu lstmCellForward ${B}x${H}`;
+  expectClose(`${tag} gates`, await down(gg, 4 * B * H), gr, TOL); expectClose(`${tag} c`, await down(c, B * H), cr, TOL);
+  expectClose(`${tag} tanhC`, await down(tc, B * H), tcr, TOL); expectClose(`${tag} h`, await down(h, B * H), hr, TOL);
+  const dh = randView(B * H, rr), dc = randView(B * H, rr);
+  const dG = up(new Float32Array(4 * B * H)), dcp = z(), dGr = new Float32Array(4 * B * H), dcpr = new Float32Array(B * H);
+  ops.lstmCellBackward(dG, dcp, up(dh), up(dc), up(gr), cp, up(tcr), B, H);
+  ref.lstmCellBackward(dGr, dcpr, dh, dc, gr, cPrev, tcr, B, H);
+  expectClose(`webgpu lstmCellBackward ${B}x${H} dGates`, await down(dG, 4 * B * H), dGr, TOL);
+  expectClose(`webgpu lstmCellBackward ${B}x${H} dcPrev`, await down(dcp, B * H), dcpr, TOL);
+}
+
+rr = rng(5);
+for (const [B, H] of [[1, 1], [3, 17], [17, 65]]) {
+  const gi = pre(B * 3 * H, rr), gh = pre(B * 3 * H, rr), hPrev = randView(B * H, rr);
+  const h = up(new Float32Array(B * H)), act = up(new Float32Array(4 * B * H));
+  const hr = new Float32Array(B * H), actr = new Float32Array(4 * B * H);
+  ops.gruCellForward(h, act, up(gi), up(gh), up(hPrev), B, H); ref.gruCellForward(hr, actr, gi, gh, hPrev, B, H);
+  expectClose(`webgpu gruCellForward ${B}x${H} h`, await down(h, B * H), hr, TOL);
+  expectClose(`webgpu gruCellForward ${B}x${H} act`, await down(act, 4 * B * H), actr, TOL);
+  const dh = randView(B * H, rr), dhp0 = randView(B * H, rr);
+  const dGi = up(new Float32Array(3 * B * H)), dGh = up(new Float32Array(3 * B * H)), dhp = up(dhp0);
+  const dGir = new Float32Array(3 * B * H), dGhr = new Float32Array(3 * B * H), dhpr = copyView(dhp0);
+  ops.gruCellBackward(dGi, dGh, dhp, up(dh), up(actr), up(hPrev), B, H);
+  ref.gruCellBackward(dGir, dGhr, dhpr, dh, actr, hPrev, B, H);
+  expectClose(`webgpu gruCellBackward ${B}x${H} dGi`, await down(dGi, 3 * B * H), dGir, TOL);
+  expectClose(`webgpu gruCellBackward ${B}x${H} dGh`, await down(dGh, 3 * B * H), dGhr, TOL);
+  expectClose(`webgpu gruCellBackward ${B}x${H} dhPrev (accumulated)`, await down(dhp, B * H), dhpr, TOL);
+}
+
+rr = rng(6);
+for (const n of [1, 17, 129, 4099]) {
+  const x = pre(n, rr), h = up(new Float32Array(n)), hr = new Float32Array(n);
+  ops.tanhForward(h, up(x), n); ref.tanhForward(hr, x, n);
+  expectClose(`webgpu tanhForward ${n}`, await down(h, n), hr, TOL);
+  const dh = randView(n, rr), d = up(new Float32Array(n)), dr = new Float32Array(n);
+  ops.tanhBackward(d, up(dh), up(hr), n); ref.tanhBackward(dr, dh, hr, n);
+  expectClose(`webgpu tanhBackward ${n}`, await down(d, n), dr, TOL);
+  const s = up(dh), sr = copyView(dh);
+  ops.scale(s, n, 0.37); ref.scale(sr, n, 0.37);
+  expectClose(`webgpu scale ${n}`, await down(s, n), sr, TOL);
+  const mask = randView(n, rr, 0, 2), m = up(new Float32Array(n)), mr = new Float32Array(n);
+  ops.mul(m, up(dh), up(mask), n); ref.mul(mr, dh, mask, n);
+  expectClose(`webgpu mul ${n}`, await down(m, n), mr, TOL);
+  ops.mul(s, s, up(mask), n); ref.mul(sr, sr, mask, n);   // in place: out and a are one binding
+  expectClose(`webgpu mul in place ${n}`, await down(s, n), sr, TOL);
+  const a = up(dh); ops.add(a, a, up(mask), n);
+  const ar = new Float32Array(n); ref.add(ar, dh, mask, n);
+  expectClose(`webgpu add in place ${n}`, await down(a, n), ar, 0);
+  const ss = await ops.sumSquares(up(x.map((v) => (Number.isNaN(v) ? 0 : v / 100))), n);
+  const ssr = ref.sumSquares(x.map((v) => (Number.isNaN(v) ? 0 : v / 100)), n);
+  expectClose(`webgpu sumSquares ${n}`, [ss], [ssr], TOL, [ssr]);
+}
+
+rr = rng(7);
+for (const [N, V] of [[1, 1], [3, 3], [17, 65], [64, 129]]) {
+  const logits = randView(N * V, rr, -8, 8), tg = new Int32Array(N);
+  if (N * V > 200) logits[150] = NaN;
+  for (let n = 0; n < N; n++) tg[n] = rr() < 0.1 ? -1 : Math.floor(rr() * V);
+  const d0 = randView(N * V, rr), d = up(d0), dr = copyView(d0), lg = up(logits), t = up(tg);
+  const loss = await ops.softmaxXent(d, lg, t, N, V, 1 / N), lossr = ref.softmaxXent(dr, logits, tg, N, V, 1 / N);
+  const lossNo = await ops.softmaxXent(null, lg, t, N, V, 1);
+  let terms = 0;
+  for (let n = 0; n < N; n++) if (tg[n] >= 0) terms += 8 + Math.log(V) + Math.abs(logits[n * V + tg[n]]);
+  expectClose(`webgpu softmaxXent ${N}x${V} loss`, [loss, lossNo], [lossr, lossr], TOL, [terms, terms]);
+  expectClose(`webgpu softmaxXent ${N}x${V} dLogits`, await down(d, N * V), dr, TOL / N);
+}
+
+rr = rng(8);
+for (const n of [1, 17, 1029]) for (const adamw of [false, true]) {
+  const p0 = randView(n, rr), pr = copyView(p0), mr = new Float32Array(n), vr = new Float32Array(n);
+  const p = up(p0), m = up(mr), v = up(vr);
+  for (let step = 1; step <= 3; step++) {
+    const g = randView(n, rr, -0.1, 0.1);
+    ops.adam(p, up(g), m, v, n, 2e-3, 0.9, 0.999, 1e-8, 0.01, adamw, step);
+    ref.adam(pr, g, mr, vr, n, 2e-3, 0.9, 0.999, 1e-8, 0.01, adamw, step);
+  }
+  const tag = `webgpu ${adamw ? 'adamw' : 'adam'} ${n}`;
+  expectClose(`${tag} p`, await down(p, n), pr, TOL); expectClose(`${tag} m`, await down(m, n), mr, TOL);
+  expectClose(`${tag} v`, await down(v, n), vr, TOL);
+}
+
+if (gpuError) throw new Error(`GPU validation error: ${gpuError}`);
+console.log('# webgpu kernels: all checks passed');
+process.exit(0);
