@@ -21,9 +21,17 @@
         "native/binding.cc", "native/gemm.cc", "native/gemm_packed.cc", "native/threadpool.cc",
         "native/transformer.cc", "native/isa_portable.cc"
       ],
-      "dependencies": ["charlm_isa_avx2", "charlm_isa_avx512"],
+      "dependencies": ["charlm_isa_avx2", "charlm_isa_avx512", "charlm_sample"],
       "ldflags": ["-pthread"],
       "cflags_cc": ["-pthread"]
+    },
+    {
+      "target_name": "charlm_sample",
+      "type": "static_library",
+      "sources": ["native/sample.cc"],
+      "cflags_cc": ["-ffp-contract=off"],
+      "xcode_settings": {"OTHER_CPLUSPLUSFLAGS": ["-O3", "-fno-math-errno", "-ffp-contract=off"]},
+      "msvs_settings": {"VCCLCompilerTool": {"AdditionalOptions": ["/std:c++17", "/fp:precise"]}}
     },
     {
       "target_name": "charlm_isa_avx2",

@@ -4,6 +4,7 @@
 // every call checks types and that each buffer is long enough for the given dimensions, then calls the kernel.
 #include <napi.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdlib>
 #include <cstring>
@@ -11,6 +12,7 @@
 
 #include "common.h"
 #include "gemm.h"
+#include "sample.h"
 #include "threadpool.h"
 #include "transformer.h"
 
@@ -49,7 +51,9 @@ struct Args {
     void* data = nullptr;
     if (is) napi_get_typedarray_info(env, v, &type, &len, &data, nullptr, nullptr);
     if (!is || type != want) {
-      fail(std::string(what) + (want == napi_float32_array ? " must be a Float32Array" : " must be an Int32Array"));
+      fail(std::string(what) + (want == napi_float32_array ? " must be a Float32Array"
+                                : want == napi_float64_array ? " must be a Float64Array"
+                                : want == napi_uint8_array   ? " must be a Uint8Array" : " must be an Int32Array"));
     } else if ((double)len < need) {
       fail(std::string(what) + " is too short: " + std::to_string(len) + " < " + std::to_string((long)need));
     }
@@ -59,6 +63,10 @@ struct Args {
     return (float*)arr(i, napi_float32_array, need, what, nullable);
   }
   int32_t* i32(size_t i, double need, const char* what) { return (int32_t*)arr(i, napi_int32_array, need, what); }
+  double* f64(size_t i, double need, const char* what) { return (double*)arr(i, napi_float64_array, need, what); }
+  uint8_t* u8(size_t i, double need, const char* what, bool nullable = false) {
+    return (uint8_t*)arr(i, napi_uint8_array, need, what, nullable);
+  }
   double num(size_t i) {
     double d = 0;
     if (napi_get_value_double(env, info[i], &d) != napi_ok) fail("argument " + std::to_string(i) + " must be a number");
@@ -440,6 +448,34 @@ Napi::Value AttentionDecode(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
+// sampleRows(ids, probs, order, logits, u, temperature, topK, topP, banned|null, fullProbs, B, V): rows are
+// independent, so large steps split them over the pool (each row's arithmetic is the same on any thread).
+Napi::Value SampleRows(const Napi::CallbackInfo& info) {
+  Args a(info);
+  const long B = a.dim(10), V = a.dim(11);
+  const bool fullProbs = a.flag(9);
+  struct Job {
+    int32_t* ids; double* probs; int32_t* order; const float* logits; const double *u, *temp; const int32_t* topK;
+    const double* topP; const uint8_t* banned; bool full, simd; long B, V, chunk;
+  } j{a.i32(0, B, "ids"), a.f64(1, (double)B * V, "probs"), a.i32(2, (double)B * V, "order"),
+      a.f32(3, (double)B * V, "logits"), a.f64(4, B, "u"), a.f64(5, B, "temperature"), a.i32(6, B, "topK"),
+      a.f64(7, B, "topP"), a.u8(8, V, "banned", true), fullProbs, std::strcmp(gTab->name, "portable") != 0, B, V, 0};
+  if (!a.ok()) return info.Env().Undefined();
+  // Below ~64k logits a second thread costs more to wake than it saves.
+  const int nt = (int)std::min<long>(gThreads, std::max<long>(1, B * V / 65536));
+  j.chunk = (B + nt - 1) / std::max(nt, 1);
+  if (nt <= 1) {
+    sampleRowsRange(j.ids, j.probs, j.order, j.logits, j.u, j.temp, j.topK, j.topP, j.banned, j.full, 0, B, V, j.simd);
+  } else {
+    poolRun(nt, [](void* p, int tid) {
+      const Job& j = *(const Job*)p;
+      const long b0 = tid * j.chunk, b1 = std::min(j.B, b0 + j.chunk);
+      if (b0 < b1) sampleRowsRange(j.ids, j.probs, j.order, j.logits, j.u, j.temp, j.topK, j.topP, j.banned, j.full, b0, b1, j.V, j.simd);
+    }, &j);
+  }
+  return info.Env().Undefined();
+}
+
 Napi::Value SetThreads(const Napi::CallbackInfo& info) {
   Args a(info);
   const long n = a.dim(0);
@@ -474,7 +510,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
       {"scale", Scale}, {"mul", Mul}, {"layerNormForward", LayerNormForward},
       {"layerNormBackward", LayerNormBackward}, {"geluForward", GeluForward}, {"geluBackward", GeluBackward},
       {"dropout", Dropout}, {"add", Add}, {"attentionForward", AttentionForward},
-      {"attentionBackward", AttentionBackward}, {"attentionDecode", AttentionDecode}, {"setThreads", SetThreads}, {"getThreads", GetThreads}, {"isa", Isa},
+      {"attentionBackward", AttentionBackward}, {"attentionDecode", AttentionDecode}, {"sampleRows", SampleRows}, {"setThreads", SetThreads}, {"getThreads", GetThreads}, {"isa", Isa},
       {"setIsa", SetIsa}, {"hasBf16Native", HasBf16Native}};
   for (const auto& f : fns) exports.Set(f.name, Napi::Function::New(env, f.fn, f.name));
   return exports;

@@ -93,6 +93,19 @@ export const PRESETS: Record<string, { description: string; config: Partial<Trai
               schedule: 'cosine', warmupSteps: 100, evalInterval: 350, evalChars: 20_000, evalProtocol: 'windows',
               logInterval: 50, sampleChars: 160 },
   },
+  'web-rnn': {
+    description: 'an LSTM (1×96, embedding 24) sized for the in-browser trainer (plain TypeScript in a Web Worker): 300 steps of 16×32 characters',
+    config: { embeddingDim: 24, hiddenSize: 96, numLayers: 1, seqLength: 32, batchSize: 16, steps: 300,
+              learningRate: 0.008, schedule: 'cosine', warmupSteps: 10, evalInterval: 100, evalChars: 4_000,
+              logInterval: 1, sampleChars: 120 },
+  },
+  'web-gpt': {
+    description: 'a GPT (2 layers × 2 heads, 48 wide, context 32) sized for the in-browser trainer: 300 steps of 16×32 characters',
+    config: { family: 'gpt', nLayer: 2, nHead: 2, nEmbd: 48, blockSize: 32, bias: false, dropout: 0, seqLength: 32,
+              batchSize: 16, steps: 300, learningRate: 5e-3, beta2: 0.99, optimizer: 'adamw', weightDecay: 0.1, clip: 1,
+              schedule: 'cosine', warmupSteps: 20, evalInterval: 100, evalChars: 4_000, evalProtocol: 'windows',
+              logInterval: 1, sampleChars: 120 },
+  },
   'shakespeare-gpt': {
     description: "nanoGPT's shakespeare_char recipe (AdamW β2 0.99, decay 0.1, dropout 0.2, clip 1, cosine to lr/10, windows evaluation over the whole held-out tail) sized for 2 CPU cores: 4,000 steps, about 44 minutes at the measured 6.2k tokens/s",
     config: { family: 'gpt', nLayer: 6, nHead: 6, nEmbd: 192, blockSize: 256, bias: false, dropout: 0.2, seqLength: 256,

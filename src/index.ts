@@ -1,4 +1,5 @@
-// Public, browser-safe API: the model, kernels, vocabulary, sampling and configuration (no file system).
+// Public, browser-safe API: the model, kernels, vocabulary, sampling, configuration, checkpoints as bytes and
+// step-by-step training (no file system).
 export { CharlmError, isCharlmError, formatError } from './errors.js';
 export type { Backend } from './kernels/backend.js';
 export { refBackend } from './kernels/ref/index.js';
@@ -16,3 +17,8 @@ export { Rng } from './util/rng.js';
 export { Picker, type PickOptions } from './sample/pick.js';
 export { generate, generateBatch, SAMPLE_DEFAULTS, type SampleOptions } from './sample/generate.js';
 export { DEFAULTS, PRESETS, resolveConfig, type TrainConfig } from './config.js';
+export { browserBackend, BROWSER_BACKENDS, type BrowserBackendChoice } from './kernels/browser.js';
+export { encodeModel, loadModelBytes, type LoadedModel, type TrainingSummary } from './model/codec.js';
+export { encodeSafetensors, parseSafetensors } from './model/safetensors.js';
+export { decodeUtf8, encodeCorpus } from './data/text.js';
+export { TrainSession, type SessionOptions } from './train/session.js';

@@ -21,6 +21,7 @@ export type { TrainEvent, TrainResult } from './train/loop.js';
 export { prepareCorpus, corpusFromPaths, CACHE_MIN_BYTES, type CorpusInput, type PreparedCorpus, type DataEvent } from './data/prepare.js';
 export { listCache, clearCache, tokenCacheDir, type CacheEntryInfo } from './data/tokencache.js';
 export type { CorpusEvalResult } from './train/evaluate-corpus.js';
+export { exportWebSite, type SiteResult } from './web/site.js';
 
 export interface LoadOptions { backend?: BackendName | Backend; threads?: number }
 

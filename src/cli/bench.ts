@@ -62,11 +62,12 @@ export function benchSample(be: Backend, o: BenchOptions, batch: number): number
   const rng = new Rng(1);
   m.initialize(rng);
   const state = m.createState(batch), ids = Int32Array.from({ length: batch }, () => rng.int(o.vocab));
-  const picker = new Picker(o.vocab), opts = { temperature: 0.8, topK: 0, topP: 1 };
+  const picker = new Picker(o.vocab, [], be), opts = { temperature: 0.8, topK: 0, topP: 1 };
   const run = (n: number) => {
     for (let i = 0; i < n; i++) {
       const logits = m.step(ids, state);
-      for (let b = 0; b < batch; b++) ids[b] = picker.pick(logits, b * o.vocab, opts, rng);
+      for (let b = 0; b < batch; b++) picker.setRow(b, opts, rng);
+      picker.pickRows(ids, logits, batch);
     }
   };
   let steps = o.sampleSteps;

@@ -8,12 +8,15 @@ import { createBackend, type BackendName } from '../kernels/registry.js';
 import { loadModelFile, type LoadedModel } from '../model/io.js';
 import { modelNameFromPath, startServer, type CharlmServer } from '../server/index.js';
 import { isLoopbackHost } from '../server/guard.js';
+import { LOG_LEVELS, type LogLevel } from '../server/app.js';
 import { limitOptions, limitsFrom } from './common.js';
 
 export interface ServeFlags {
   host: string; port: string; backend: string; threads?: string; maxBatch: string; timeout: string;
   requestTimeout?: string; maxConnections?: string; allowedHosts?: string; apiKey?: string;
   maxParams?: number; maxLayers?: number; maxHeaderBytes?: number;
+  /** Defaults as on the command line: worker, info. */
+  engine?: string; logLevel?: string;
 }
 
 const BACKENDS = ['auto', 'native', 'wasm', 'ref', 'webgpu'];
@@ -49,6 +52,13 @@ export async function runServe(models: string[], flags: ServeFlags): Promise<Cha
   if (apiKey !== undefined && apiKey.trim().length < 8) {
     throw new CharlmError('BAD_OPTION', 'the API key (--api-key or CHARLM_API_KEY) must be at least 8 characters', 'e.g. --api-key "$(openssl rand -hex 16)"');
   }
+  const logLevel = flags.logLevel ?? 'info', engine = flags.engine ?? 'worker';
+  if (!(LOG_LEVELS as readonly string[]).includes(logLevel)) {
+    throw new CharlmError('BAD_OPTION', `--log-level must be one of ${LOG_LEVELS.join(', ')}, got "${logLevel}"`, 'use --log-level info');
+  }
+  if (engine !== 'worker' && engine !== 'inline') {
+    throw new CharlmError('BAD_OPTION', `--engine must be worker or inline, got "${engine}"`, 'use --engine worker');
+  }
   const allowedHosts = flags.allowedHosts?.split(',').map((h) => h.trim()).filter(Boolean);
   const backend = await createBackend(flags.backend as BackendName, { threads });
   const loaded: { name: string; loaded: LoadedModel }[] = [];
@@ -63,7 +73,7 @@ export async function runServe(models: string[], flags: ServeFlags): Promise<Cha
   try {
     server = await startServer({ models: loaded, host: flags.host, port,
       limits: { maxBatch, requestTimeoutMs: timeoutS * 1000, receiveTimeoutMs: receiveS * 1000, maxConnections },
-      guard: { allowedHosts, apiKey: apiKey?.trim() } });
+      guard: { allowedHosts, apiKey: apiKey?.trim() }, engine, threads, logLevel: logLevel as LogLevel });
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
     if (code === 'EADDRINUSE' || code === 'EACCES' || code === 'EADDRNOTAVAIL' || code === 'ENOTFOUND') {
@@ -93,6 +103,8 @@ export function register(program: Command): void {
     .option('--backend <name>', 'compute backend: auto, native, wasm, ref or webgpu', 'auto')
     .option('--threads <n>', 'threads for the native backend')
     .option('--max-batch <n>', 'most sequences stepped together (1 = no batching)', '64')
+    .option('--log-level <level>', 'JSON request logs on stdout: fatal, error, warn, info, debug, trace or silent', 'info')
+    .option('--engine <kind>', 'where model steps run: worker (a thread per model; HTTP overlaps compute) or inline', 'worker')
     .option('--timeout <s>', 'longest generation per request (and the drain on SIGTERM), in seconds', '60')
     .option('--request-timeout <s>', 'longest time to receive a request (headers and body), in seconds', '30')
     .option('--max-connections <n>', 'most open connections', '1024')

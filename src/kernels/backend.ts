@@ -161,6 +161,17 @@ export interface Backend extends BackendMemory {
   attentionDecode(y: F32, q: F32, qStride: number, kc: F32, vc: F32, pos: I32, B: number, T: number, nh: number,
                   hd: number, S: number): void;
 
+  /**
+   * OPTIONAL batched sampling (callers fall back to ref's sampleRows, src/kernels/ref/sample.ts, which defines it):
+   * ids(B) = one token per row of logits (B,V) after temperature, top-k, top-p and a draw with u(B) from each row's
+   * Rng. Per-row options temperature, topK, topP (B); banned (V) or null. probs, order (B,V): scratch (probs holds
+   * the final distributions when fullProbs). Same inputs → the same ids and probs, bit for bit, on every backend.
+   * A host-side kernel, the exception to the memory seam: its arrays are plain host arrays (the Picker's) and the
+   * logits a model returns after read(). Backends whose memory is not the host's (wasm, webgpu) leave it out.
+   */
+  sampleRows?(ids: I32, probs: Float64Array, order: I32, logits: F32, u: Float64Array, temperature: Float64Array,
+              topK: I32, topP: Float64Array, banned: Uint8Array | null, fullProbs: boolean, B: number, V: number): void;
+
   /** Σ x² in float64. */
   sumSquares(x: F32, n: number): number;
   /** x *= s. */

@@ -47,7 +47,7 @@ export function primeIds(vocab: Vocab, prime: string, unknown: 'error' | 'skip')
 export function generate(model: LanguageModel, vocab: Vocab, opts: SampleOptions, onChar?: (ch: string) => void): string {
   validateSampleOptions(opts);
   const rng = new Rng(opts.seed);
-  const picker = new Picker(vocab.size, vocab.bannedIds);
+  const picker = new Picker(vocab.size, vocab.bannedIds, model.backend);
   const state = model.createState(1);
   const ids = primeIds(vocab, opts.prime, opts.unknown);
   let logits = model.prime(ids, 1, ids.length, state); // (1,V): the last position's
@@ -71,7 +71,7 @@ export function generate(model: LanguageModel, vocab: Vocab, opts: SampleOptions
  */
 export function generateBatch(model: LanguageModel, vocab: Vocab, opts: SampleOptions, B: number): string[] {
   validateSampleOptions(opts);
-  const V = vocab.size, picker = new Picker(V, vocab.bannedIds);
+  const V = vocab.size, picker = new Picker(V, vocab.bannedIds, model.backend);
   const rngs = Array.from({ length: B }, (_, b) => new Rng(opts.seed + b));
   const p = primeIds(vocab, opts.prime, opts.unknown);
   const ids = new Int32Array(B * p.length);
@@ -81,10 +81,9 @@ export function generateBatch(model: LanguageModel, vocab: Vocab, opts: SampleOp
   const next = new Int32Array(B);
   const out: string[][] = Array.from({ length: B }, () => []);
   for (let i = 0; i < opts.length; i++) {
-    for (let b = 0; b < B; b++) {
-      next[b] = picker.pick(logits, b * V, opts, rngs[b]);
-      out[b].push(vocab.charAt(next[b]));
-    }
+    for (let b = 0; b < B; b++) picker.setRow(b, opts, rngs[b]);
+    picker.pickRows(next, logits, B); // all rows in one kernel call
+    for (let b = 0; b < B; b++) out[b].push(vocab.charAt(next[b]));
     logits = model.step(next, state);
   }
   model.releaseState(state);

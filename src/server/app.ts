@@ -3,16 +3,20 @@
 // The HTTP server itself bounds slow and idle peers: a time limit to receive a request, an idle timeout and a
 // connection cap. createServer() is for tests and embedding; startServer() listens on a host and port; drain()
 // stops taking work and lets what is in flight finish (SIGTERM in `charlm serve`).
+import { randomUUID } from 'node:crypto';
 import { createServer as createHttpServer, type Server } from 'node:http';
-import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply } from 'fastify';
+import Fastify, { LogController, type FastifyError, type FastifyInstance, type FastifyReply } from 'fastify';
 import type { LoadedModel } from '../model/io.js';
 import { isCharlmError } from '../errors.js';
 import type { BatcherOptions, BatchStats } from './batcher.js';
 import { ServerContext } from './context.js';
+import { ServerMetrics } from './metrics.js';
+import type { EngineKind } from './engine.js';
 import { HttpError } from './httperror.js';
 import { guardHook, type GuardOptions } from './guard.js';
 import { resolveLimits, type Limits } from './limits.js';
 import { registerGenerate } from './routes/generate.js';
+import { registerCompletions } from './routes/completions.js';
 import { registerInfo } from './routes/info.js';
 import { DEFAULT_WEB_DIR, registerStatic } from './static.js';
 
@@ -22,7 +26,20 @@ export interface ServerOptions {
   batcher?: Partial<Omit<BatcherOptions, 'maxBatch'>>;
   /** Folder holding index.html, app.js, style.css; null serves no page. */
   webDir?: string | null;
+  /** Fastify's JSON logger (one line per request, with its id); logLevel wins when both are given. */
   logger?: boolean;
+  /** fatal | error | warn | info | debug | trace | silent (`charlm serve --log-level`). */
+  logLevel?: LogLevel;
+  /** Where log lines go (default stdout). */
+  logStream?: { write(line: string): void };
+  /**
+   * Where the model steps run: 'worker' (a worker thread per model, so HTTP work overlaps compute; `charlm serve`)
+   * or 'inline' (this thread, in bounded slices; the default here). Models on a backend a worker cannot rebuild by
+   * name run inline.
+   */
+  engine?: EngineKind;
+  /** Native threads for a worker engine's backend (default: the addon's). */
+  threads?: number;
   /** Host check and API key (guard.ts). startServer fills boundHost from its host. */
   guard?: GuardOptions;
 }
@@ -41,8 +58,17 @@ export interface CharlmServer {
   close(): Promise<void>;
 }
 
+export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
+
+/** The request id: a sane X-Request-Id from the client (a proxy's), else a fresh UUID. */
+function requestId(req: { headers: Record<string, string | string[] | undefined> }): string {
+  const h = req.headers['x-request-id'];
+  return typeof h === 'string' && /^[\w.:-]{1,128}$/.test(h) ? h : randomUUID();
+}
+
 const ROUTES: Record<string, string[]> = {
-  '/v1/generate': ['POST'], '/v1/next': ['GET', 'POST'], '/v1/models': ['GET'], '/v1/models/:name': ['GET'], '/healthz': ['GET'],
+  '/v1/generate': ['POST'], '/v1/completions': ['POST'], '/v1/next': ['GET', 'POST'], '/v1/models': ['GET'], '/v1/models/:name': ['GET'], '/healthz': ['GET'], '/metrics': ['GET'],
 };
 const METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'PATCH', 'OPTIONS'] as const;
 
@@ -54,10 +80,19 @@ const FASTIFY_CODES: Record<string, string> = {
 
 export async function createServer(opts: ServerOptions): Promise<CharlmServer> {
   const limits = resolveLimits(opts.limits);
-  const ctx = new ServerContext(opts.models, limits, opts.batcher);
+  // The metrics read the context's counters when scraped; the context feeds the batch-size histogram.
+  let ctxRef: ServerContext | null = null;
+  const metrics = new ServerMetrics(
+    () => (ctxRef ? [...ctxRef.models.values()].map((m) => ({ model: m.name, stats: m.engine.stats })) : []),
+    () => ctxRef?.inflight ?? { requests: 0, streams: 0 });
+  const ctx = new ServerContext(opts.models, limits, opts.batcher, opts.engine ?? 'inline', opts.threads, metrics);
+  ctxRef = ctx;
   let httpServer: Server | null = null;
+  const logger = opts.logLevel !== undefined ? (opts.logLevel === 'silent' ? false : { level: opts.logLevel, ...(opts.logStream ? { stream: opts.logStream } : {}) }) : opts.logger ?? false;
   const app = Fastify({
-    logger: opts.logger ?? false, bodyLimit: limits.bodyBytes, routerOptions: { maxParamLength: 256 },
+    logger, genReqId: requestId,
+    logController: new LogController({ disableRequestLogging: true }), // metrics.ts logs one line per request when it closes
+    bodyLimit: limits.bodyBytes, routerOptions: { maxParamLength: 256 },
     // Node's own limits on slow and idle peers (checked every ≤ 1 s): a whole request must arrive within
     // receiveTimeoutMs (else 408 and close), a silent connection is closed after idleTimeoutMs.
     serverFactory: (handler) => {
@@ -106,9 +141,11 @@ export async function createServer(opts: ServerOptions): Promise<CharlmServer> {
     new HttpError(404, 'NOT_FOUND', `no route ${req.method} ${req.url.split('?')[0].slice(0, 200)}`).body()));
 
   let draining = false;
+  metrics.register(app);
   app.addHook('onRequest', guardHook(opts.guard ?? {}, () => draining));
 
   registerGenerate(app, ctx);
+  registerCompletions(app, ctx);
   registerInfo(app, ctx);
   if (opts.webDir !== null) registerStatic(app, opts.webDir ?? DEFAULT_WEB_DIR);
   for (const [url, allowed] of Object.entries(ROUTES)) {
@@ -124,7 +161,7 @@ export async function createServer(opts: ServerOptions): Promise<CharlmServer> {
   const close = async () => { ctx.close(); await app.close(); };
   return {
     app,
-    stats: (name) => ctx.model(name ?? null).batcher.stats,
+    stats: (name) => ctx.model(name ?? null).engine.stats,
     inflight: () => ({ ...ctx.inflight }),
     drain: async (timeoutMs) => {
       draining = true;

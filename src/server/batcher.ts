@@ -5,6 +5,7 @@
 import type { LanguageModel, ModelState } from '../model/model.js';
 import type { Vocab } from '../data/vocab.js';
 import { Picker } from '../sample/pick.js';
+import { Rng } from '../util/rng.js';
 import { Sequence, type SequenceSpec } from './sequence.js';
 
 export interface BatcherOptions {
@@ -14,6 +15,8 @@ export interface BatcherOptions {
   sliceMs: number;
   /** Most prompt characters primed per forward call (fewer when the model is slow; see primeChunk()). */
   primeChunk: number;
+  /** Called after every batched step with its number of rows (metrics). */
+  onStep?: (B: number) => void;
 }
 
 export interface Primed { state: ModelState; logits: Float32Array }
@@ -53,12 +56,27 @@ interface Member {
   done(): boolean;
   /** The id to feed at this step. */
   feed(): number;
-  /** Consumes this row's logits (B,V) at `off` after a step; `batch` is the batched state, this member at `row`. */
-  take(logits: Float32Array, off: number, now: number, batch: ModelState): void;
+  /** Sets this row's sampling options (and takes its draw) in the picker before a step. */
+  setPick(picker: Picker, b: number): void;
+  /**
+   * Consumes this row's logits (B,V) at `off` after a step and the id the picker chose for it; `batch` is the
+   * batched state, this member at `row`.
+   */
+  take(logits: Float32Array, off: number, id: number, now: number, batch: ModelState): void;
 }
+
+const GREEDY = { temperature: 0, topK: 0, topP: 1 };
+const NO_RNG = new Rng(0); // never drawn from: greedy rows take no draw
 
 /** Prompts with at most this many characters left ride along in the batched step instead of a B = 1 forward. */
 const RIDE_CHARS = 16;
+/**
+ * When the batch is busy (sequences running, or several prompts waiting), prompts with up to this many characters
+ * left ride instead: a row in a step that runs anyway is nearly free, and B = 1 chunks of many prompts would
+ * otherwise run one after another, each waiting for the ones before it (the first character of a burst of new
+ * requests). Both ways give the same state bit for bit; only when the work happens differs.
+ */
+const RIDE_CHARS_BUSY = 64;
 
 export class Batcher {
   readonly opts: BatcherOptions;
@@ -69,6 +87,7 @@ export class Batcher {
   private parked: SeqMember[] = [];                // paused by their stream's backpressure; hold their own state
   private state: ModelState | null = null;       // B = active.length rows
   private ids = new Int32Array(0);                // (B) last picked id per row
+  private picked = new Int32Array(0);             // (B) ids the picker chose at this step
   private dirty = false;
   private scheduled = false;
   private closed = false;
@@ -77,7 +96,7 @@ export class Batcher {
 
   constructor(readonly model: LanguageModel, readonly vocab: Vocab, opts: Partial<BatcherOptions> = {}) {
     this.opts = { maxBatch: 64, sliceMs: 4, primeChunk: 64, ...opts };
-    this.picker = new Picker(vocab.size, vocab.bannedIds);
+    this.picker = new Picker(vocab.size, vocab.bannedIds, model.backend);
   }
 
   /** active / queued count sequences being sampled (not prompts being fed). */
@@ -86,14 +105,11 @@ export class Batcher {
     return { ...this.counters, active: seqs(this.active), queued: seqs(this.queue), paused: this.parked.length, priming: this.primes.length };
   }
 
-  /** For SeqMember: the shared Picker (scratch buffers) applied to one row. */
-  pickFor(logits: Float32Array, off: number, s: Sequence): number {
-    return this.picker.pick(logits, off, s.spec.pick, s.spec.rng);
-  }
 
   /**
    * Runs the prompt through the model and resolves with its state (B = 1) and next-character logits. Long
-   * prompts go through B = 1 forward passes in chunks; their last RIDE_CHARS characters (all of a short prompt)
+   * prompts go through B = 1 forward passes in chunks; their last RIDE_CHARS characters (RIDE_CHARS_BUSY when the
+   * batch is busy; all of a short prompt)
    * ride along in the batched step, so many new requests do not stall the ones already generating.
    */
   prime(ids: Int32Array, cancelled: () => boolean = () => false): Promise<Primed> {
@@ -202,21 +218,27 @@ export class Batcher {
 
   /** Prompts with few characters left join the batch queue as riders. */
   private admitPrimes(): void {
-    if (!this.primes.some((j) => j.ids.length - j.pos <= RIDE_CHARS)) return;
+    const ride = this.rideChars();
+    if (!this.primes.some((j) => j.ids.length - j.pos <= ride)) return;
     this.primes = this.primes.filter((j) => {
-      if (j.ids.length - j.pos > RIDE_CHARS) return true;
+      if (j.ids.length - j.pos > ride) return true;
       this.queue.push(new PrimeMember(j, this.model, this.vocab.size));
       return false;
     });
   }
 
-  /** One B = 1 forward over the next chunk of the first long prompt, stopping RIDE_CHARS short of its end. */
+  /** How many characters left make a prompt a rider now (see RIDE_CHARS_BUSY). */
+  private rideChars(): number {
+    return this.active.length > 0 || this.queue.length > 0 || this.primes.length > 1 ? RIDE_CHARS_BUSY : RIDE_CHARS;
+  }
+
+  /** One B = 1 forward over the next chunk of the first long prompt, stopping rideChars() short of its end. */
   private primeChunk(): void {
     const job = this.primes[0];
     if (job.cancelled()) { this.primes.shift(); job.reject(new PrimeCancelled()); return; }
     // As many characters as fit in half a slice at the measured speed (1 until measured), at most primeChunk.
     const fit = this.msPerPrimeChar > 0 ? Math.floor(this.opts.sliceMs / 2 / this.msPerPrimeChar) : 1;
-    const T = Math.max(1, Math.min(this.opts.primeChunk, fit, job.ids.length - job.pos - RIDE_CHARS));
+    const T = Math.max(1, Math.min(this.opts.primeChunk, fit, job.ids.length - job.pos - this.rideChars()));
     const t0 = performance.now();
     this.model.prime(job.ids.subarray(job.pos, job.pos + T), 1, T, job.state); // logits unused: not the end
     const per = (performance.now() - t0) / T;
@@ -242,7 +264,11 @@ export class Batcher {
     this.counters.steps++;
     this.counters.seqSteps += B;
     this.counters.maxBatchSeen = Math.max(this.counters.maxBatchSeen, B);
-    for (let b = 0; b < B; b++) this.active[b].take(logits, b * V, now, this.state!);
+    this.opts.onStep?.(B);
+    // Every row's next character in one sampleRows call (each row with its own options and Rng).
+    for (let b = 0; b < B; b++) this.active[b].setPick(this.picker, b);
+    this.picker.pickRows(this.picked, logits, B);
+    for (let b = 0; b < B; b++) this.active[b].take(logits, b * V, this.picked[b], now, this.state!);
     this.removeFinished();
   }
 
@@ -264,6 +290,7 @@ export class Batcher {
     this.state = next;
     if (old) this.model.releaseState(old); // its rows were copied; only the batch ever held it
     this.ids = new Int32Array(B);
+    this.picked = new Int32Array(B);
     this.dirty = false;
   }
 }
@@ -274,8 +301,9 @@ class SeqMember implements Member {
   get own(): ModelState { return this.seq.spec.state; }
   done(): boolean { return this.seq.finished !== null; }
   feed(): number { return this.seq.lastId; }
-  take(logits: Float32Array, off: number, now: number): void {
-    const s = this.seq, id = this.b.pickFor(logits, off, s);
+  setPick(picker: Picker, b: number): void { picker.setRow(b, this.seq.spec.pick, this.seq.spec.rng); }
+  take(_logits: Float32Array, _off: number, id: number, now: number): void {
+    const s = this.seq;
     if (!s.push(id, this.b.vocab.charAt(id)) && now > s.spec.deadline) s.finish('timeout');
   }
 }
@@ -290,7 +318,9 @@ class PrimeMember implements Member {
     return this.finished;
   }
   feed(): number { return this.job.ids[this.job.pos]; }
-  take(logits: Float32Array, off: number, _now: number, batch: ModelState): void {
+  /** A prompt row picks nothing: greedy (no Rng draw), its id ignored. */
+  setPick(picker: Picker, b: number): void { picker.setRow(b, GREEDY, NO_RNG); }
+  take(logits: Float32Array, off: number, _id: number, _now: number, batch: ModelState): void {
     const j = this.job;
     if (++j.pos < j.ids.length) return;
     this.model.copyStateRow(j.state, 0, batch, this.row);

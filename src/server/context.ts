@@ -1,15 +1,17 @@
-// What every route shares: the served models (each with its own Batcher), the limits, and the counters of
+// What every route shares: the served models (each with its own Engine: a Batcher inline or on a worker thread), the limits, and the counters of
 // requests in flight that the 429 limits are checked against.
 import { basename } from 'node:path';
 import type { FastifyReply } from 'fastify';
 import type { LoadedModel } from '../model/io.js';
 import { isCharlmError } from '../errors.js';
 import { primeIds } from '../sample/generate.js';
-import { Batcher, type BatcherOptions } from './batcher.js';
+import type { BatcherOptions } from './batcher.js';
+import { createEngine, type Engine, type EngineKind } from './engine.js';
+import type { ServerMetrics } from './metrics.js';
 import { HttpError } from './httperror.js';
 import type { Limits } from './limits.js';
 
-export interface ServedModel { name: string; loaded: LoadedModel; batcher: Batcher }
+export interface ServedModel { name: string; loaded: LoadedModel; engine: Engine }
 
 export class ServerContext {
   readonly models = new Map<string, ServedModel>();
@@ -17,12 +19,15 @@ export class ServerContext {
   readonly startedAt = Date.now();
 
   constructor(models: { name: string; loaded: LoadedModel }[], readonly limits: Limits,
-              batcher: Partial<BatcherOptions> = {}) {
+              batcher: Partial<BatcherOptions> = {}, engine: EngineKind = 'inline', threads?: number,
+              readonly metrics: ServerMetrics | null = null) {
     if (models.length === 0) throw new Error('createServer needs at least one model');
     for (const m of models) {
       if (this.models.has(m.name)) throw new Error(`two models are named "${m.name}"`);
-      const b = new Batcher(m.loaded.model, m.loaded.vocab, { maxBatch: limits.maxBatch, ...batcher });
-      this.models.set(m.name, { name: m.name, loaded: m.loaded, batcher: b });
+      const onStep = metrics ? (B: number) => metrics.batch.observe({ model: m.name }, B) : undefined;
+      const { onStep: _ignored, ...plain } = batcher;
+      const e = createEngine(engine, m.loaded, { maxBatch: limits.maxBatch, ...plain }, threads, onStep);
+      this.models.set(m.name, { name: m.name, loaded: m.loaded, engine: e });
     }
   }
 
@@ -71,7 +76,7 @@ export class ServerContext {
   }
 
   close(): void {
-    for (const m of this.models.values()) m.batcher.close();
+    for (const m of this.models.values()) m.engine.close();
   }
 }
 

@@ -1,29 +1,47 @@
-// Serves the browser page (web/index.html, app.js, style.css) at /. A fixed list of files, read on request,
-// so there is no path to traverse and no build step; the page needs nothing but this server.
+// Serves the browser pages at /: the playground (web/index.html, app.js), the in-browser trainer (train.html,
+// train.js) and the compute worker they share (dist/browser/worker.js, bundled at build time). A fixed list of files,
+// read on request, so there is no path to traverse.
 import { readFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { FastifyInstance } from 'fastify';
 import { HttpError } from './httperror.js';
 
+const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 /** src/server or dist/server → the package's web/ folder. */
-export const DEFAULT_WEB_DIR = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'web');
+export const DEFAULT_WEB_DIR = join(ROOT, 'web');
+/** Where scripts/build-web.mjs writes the worker bundle. */
+export const WEB_BUNDLE_DIR = join(ROOT, 'dist', 'browser');
 
 const FILES: Record<string, [string, string]> = {
   '/': ['index.html', 'text/html; charset=utf-8'],
   '/index.html': ['index.html', 'text/html; charset=utf-8'],
   '/app.js': ['app.js', 'text/javascript; charset=utf-8'],
   '/style.css': ['style.css', 'text/css; charset=utf-8'],
+  '/chart.js': ['chart.js', 'text/javascript; charset=utf-8'],
+  '/compute.js': ['compute.js', 'text/javascript; charset=utf-8'],
+  '/views.js': ['views.js', 'text/javascript; charset=utf-8'],
+  '/train.html': ['train.html', 'text/html; charset=utf-8'],
+  '/train.js': ['train.js', 'text/javascript; charset=utf-8'],
+  '/sample.txt': ['sample.txt', 'text/plain; charset=utf-8'],
+};
+/** Built files, from WEB_BUNDLE_DIR. */
+const BUILT: Record<string, [string, string]> = {
+  '/worker.js': ['worker.js', 'text/javascript; charset=utf-8'],
 };
 
-export function registerStatic(app: FastifyInstance, webDir: string): void {
-  for (const [url, [file, type]] of Object.entries(FILES)) {
+export function registerStatic(app: FastifyInstance, webDir: string, bundleDir = WEB_BUNDLE_DIR): void {
+  const routes = [...Object.entries(FILES).map(([u, f]) => [u, f, webDir] as const),
+                  ...Object.entries(BUILT).map(([u, f]) => [u, f, bundleDir] as const)];
+  for (const [url, [file, type], dir] of routes) {
     app.get(url, async (_req, reply) => {
       let body: Buffer;
       try {
-        body = await readFile(join(webDir, file));
+        body = await readFile(join(dir, file));
       } catch {
-        throw new HttpError(404, 'NOT_FOUND', `the page file ${file} is missing from ${webDir}`);
+        throw new HttpError(404, 'NOT_FOUND', dir === bundleDir
+          ? `the page file ${file} is missing from ${dir}: build it with \`npm run build\` (needs esbuild, a dev dependency)`
+          : `the page file ${file} is missing from ${dir}`);
       }
       return reply.header('content-type', type).header('cache-control', 'no-cache')
         .header('x-content-type-options', 'nosniff').send(body);

@@ -21,7 +21,7 @@ const ALIASES: Record<string, string> = {
 };
 
 /** Reads typed fields from a JSON object or (coerce = true) from a query-string object of strings. */
-class Reader {
+export class Reader {
   constructor(private readonly src: Record<string, unknown>, private readonly coerce: boolean, allowed: string[]) {
     for (const k of Object.keys(src)) {
       if (!allowed.includes(k)) {
@@ -75,7 +75,7 @@ class Reader {
   }
 }
 
-function typeName(v: unknown): string {
+export function typeName(v: unknown): string {
   if (v === null) return 'null';
   if (Array.isArray(v)) return 'an array';
   if (typeof v === 'string') return JSON.stringify(v.length > 40 ? `${v.slice(0, 40)}…` : v);
@@ -83,7 +83,7 @@ function typeName(v: unknown): string {
   return typeof v;
 }
 
-function asObject(body: unknown, where: string): Record<string, unknown> {
+export function asObject(body: unknown, where: string): Record<string, unknown> {
   if (body === undefined || body === null) return {};
   if (typeof body !== 'object' || Array.isArray(body)) {
     throw new HttpError(400, 'BAD_BODY', `${where} must be a JSON object, got ${typeName(body)}`);
@@ -99,12 +99,12 @@ function readPrompt(r: Reader, limits: Limits): string {
   return prompt;
 }
 
-function readModel(r: Reader): string | null {
+export function readModel(r: Reader): string | null {
   const m = r.string('model', '');
   return m === '' ? null : m;
 }
 
-const SEED_MAX = 2 ** 32 - 1;
+export const SEED_MAX = 2 ** 32 - 1;
 
 export function parseGenerate(body: unknown, limits: Limits): GenerateParams {
   const r = new Reader(asObject(body, 'the request body'), false, GENERATE_FIELDS);
@@ -125,7 +125,7 @@ export function parseGenerate(body: unknown, limits: Limits): GenerateParams {
   };
 }
 
-function readStops(v: unknown, limits: Limits): string[] {
+export function readStops(v: unknown, limits: Limits): string[] {
   if (v === undefined) return [];
   const list = typeof v === 'string' ? [v] : v;
   if (!Array.isArray(list)) throw badParam('stop', `stop must be a string or an array of strings, got ${typeName(v)}`);

@@ -11,6 +11,7 @@ import { checkGuards, copyView, exactEntries, expectClose, randView, rng, useMem
 import { hostMemory } from '../../src/kernels/host-memory.js';
 import { checkPacked, checkPackedLarge, PACKED_ODD, PACKED_SEED } from './packed.js';
 import { transformerCases } from './transformer.js';
+import { sampleCases } from './sample.js';
 
 const TOL_EW = 1e-5;
 const TOL_SUM = 1e-5;
@@ -191,6 +192,7 @@ export function registerKernelSuite(label: string, get: () => Backend, setup: ()
   });
 
   for (const [name, fn] of transformerCases(label)) t(name, fn);   // LayerNorm, GELU, dropout, attention (transformer.ts)
+  for (const [name, fn] of sampleCases(label)) t(name, fn);        // sampleRows (sample.ts)
 
   t('sumSquares', (b) => {
     const r = rng(9);

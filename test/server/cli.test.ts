@@ -30,7 +30,7 @@ test('bad flags and files are CharlmErrors; a good command serves', async () => 
   let server;
   try {
     server = await runServe([`bard=${m.source}`, m.source],
-      { host: '127.0.0.1', port: '0', backend: 'ref', maxBatch: '8', timeout: '5' });
+      { host: '127.0.0.1', port: '0', backend: 'ref', maxBatch: '8', timeout: '5', logLevel: 'warn' });
   } finally { console.log = orig; }
   try {
     assert.match(logs.join('\n'), /model "bard" — LSTM 2×32/);

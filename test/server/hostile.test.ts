@@ -256,23 +256,30 @@ test('a parked sequence resumes exactly where it was: same text as one never par
   assert.equal(texts[0], texts[1]);
 });
 
-test('SSE backpressure: blocked once when the socket is full, resumed on drain, dropped past the buffer cap', () => {
+test('SSE backpressure: blocked once when the socket is full, resumed on drain, dropped past the buffer cap', async () => {
+  const writes: string[] = [];
   const res = Object.assign(new EventEmitter(), {
     writableLength: 0, destroyed: false, writableEnded: false, ok: true,
-    write(s: string) { this.writableLength += s.length; return this.ok; },
+    write(s: string) { writes.push(s); this.writableLength += s.length; return this.ok; },
     destroy() { this.destroyed = true; },
   });
   const sse = new SseStream(res as never, 1000);
   const log: string[] = [];
+  const tick = () => new Promise<void>((r) => queueMicrotask(r)); // events queued in one run are written after it
   sse.onBlocked = () => log.push('blocked');
   sse.onDrain = () => log.push('drain');
   sse.event('chunk', { text: 'a' });
+  await tick();
   res.ok = false;
   sse.event('chunk', { text: 'b' }); sse.event('chunk', { text: 'c' });
+  await tick();
+  assert.equal(writes.length, 2, 'b and c (one synchronous run) went out in one write');
+  assert.equal(writes[1], 'event: chunk\ndata: {"text":"b"}\n\nevent: chunk\ndata: {"text":"c"}\n\n');
   res.ok = true; res.writableLength = 0; res.emit('drain');
   res.emit('drain'); // a drain without a block is ignored
   assert.deepEqual(log, ['blocked', 'drain']);
   sse.event('chunk', { text: 'x'.repeat(2000) });
+  await tick();
   assert.ok(res.destroyed, 'dropped past the cap');
 });
 

@@ -35,6 +35,13 @@ test('browser entry reaches no node: built-in', () => {
   assert.deepEqual(nodeOnly.map(([m, by]) => `${m} (imported by ${by.slice(SRC.length + 1)})`), []);
 });
 
+test('the browser worker (src/web/worker.ts, bundled for the pages) reaches no node: built-in', () => {
+  const mods = reachable(resolve(SRC, 'web', 'worker.ts'));
+  const nodeOnly = [...mods].filter(([m]) => m.startsWith('node:') || ['fs', 'path', 'os', 'crypto', 'url', 'worker_threads'].includes(m));
+  console.log(`# ${mods.size} modules reachable from src/web/worker.ts; node built-ins: ${nodeOnly.length}`);
+  assert.deepEqual(nodeOnly.map(([m, by]) => `${m} (imported by ${by.slice(SRC.length + 1)})`), []);
+});
+
 test('the walker does see node: imports (it can fail)', () => {
   const mods = reachable(resolve(SRC, 'node.ts'));
   assert.ok([...mods.keys()].some((m) => m.startsWith('node:')));

@@ -40,7 +40,7 @@ interface Addon extends Omit<Backend, 'name' | 'packWeights' | 'repack' | 'matmu
 const KERNELS = ['matmul', 'addRowVector', 'sumRows', 'embeddingForward', 'embeddingBackward', 'lstmCellForward',
   'lstmCellBackward', 'gruCellForward', 'gruCellBackward', 'tanhForward', 'tanhBackward', 'softmaxXent', 'adam',
   'sumSquares', 'scale', 'mul', 'layerNormForward', 'layerNormBackward', 'geluForward', 'geluBackward', 'add',
-  'dropout', 'attentionForward', 'attentionBackward', 'attentionDecode'] as const;
+  'dropout', 'attentionForward', 'attentionBackward', 'attentionDecode', 'sampleRows'] as const;
 
 // src/kernels/native/index.ts and dist/kernels/native/index.js are both three levels below the package root.
 const ADDON_PATH = '../../../build/Release/charlm_native.node';

@@ -5,6 +5,7 @@ import * as pw from './pointwise.js';
 import * as cells from './cells.js';
 import { adam, softmaxXent } from './loss-optim.js';
 import * as tf from './transformer.js';
+import { sampleRows } from './sample.js';
 import { hostMemory } from '../host-memory.js';
 
 export const refBackend: Backend = {
@@ -35,4 +36,5 @@ export const refBackend: Backend = {
   attentionForward: tf.attentionForward,
   attentionBackward: tf.attentionBackward,
   attentionDecode: tf.attentionDecode,
+  sampleRows,
 };

@@ -4,8 +4,8 @@
 // stops reading has them parked until it reads again (or is dropped past the stream buffer cap or the idle timeout).
 import { randomInt } from 'node:crypto';
 import type { FastifyInstance, FastifyReply } from 'fastify';
-import { Rng } from '../../util/rng.js';
-import type { Sequence, SampleResult } from '../sequence.js';
+import type { SampleResult } from '../sequence.js';
+import type { JobHandle } from '../engine.js';
 import { primeTimeout, watchClient, type ServedModel, type ServerContext } from '../context.js';
 import { PrimeCancelled } from '../batcher.js';
 import { HttpError } from '../httperror.js';
@@ -18,10 +18,10 @@ export interface GenerateAnswer {
   usage: { promptChars: number; generatedChars: number };
 }
 
-interface RunHooks {
+export interface RunHooks {
   onText?: (index: number, text: string) => void; onSample?: (index: number, r: SampleResult) => void;
-  /** Receives the sequences as they start (for backpressure). */
-  seqs?: Sequence[];
+  /** Set once the job is started (for backpressure). */
+  handle?: JobHandle;
 }
 
 export function registerGenerate(app: FastifyInstance, ctx: ServerContext): void {
@@ -48,18 +48,17 @@ async function stream(reply: FastifyReply, ctx: ServerContext, m: ServedModel, p
                       ids: Int32Array): Promise<FastifyReply> {
   reply.hijack();
   const sse = new SseStream(reply.raw, ctx.limits.streamBufferBytes);
-  const seqs: Sequence[] = [];
+  const run: RunHooks = {};
   // Backpressure: a client that stops reading parks its sequences (no compute) until its socket drains.
-  sse.onBlocked = () => { for (const s of seqs) m.batcher.pause(s); };
-  sse.onDrain = () => { for (const s of seqs) m.batcher.resume(s); };
+  sse.onBlocked = () => run.handle?.pause();
+  sse.onDrain = () => run.handle?.resume();
   sse.open();
   sse.event('start', { model: m.name, n: p.n });
   try {
-    const result = await startRun(reply, ctx, m, p, ids, {
-      seqs,
-      onText: (index, text) => sse.event('chunk', { index, text }),
-      onSample: (index, r) => sse.event('sample', { index, finishReason: r.finishReason, chars: r.chars }),
-    });
+    const result = await startRun(reply, ctx, m, p, ids, Object.assign(run, {
+      onText: (index: number, text: string) => sse.event('chunk', { index, text }),
+      onSample: (index: number, r: SampleResult) => sse.event('sample', { index, finishReason: r.finishReason, chars: r.chars }),
+    }));
     if (result) sse.event('done', result);
   } catch (e) {
     sse.event('error', e instanceof HttpError ? e.body().error : { code: 'INTERNAL', message: 'internal error', field: null });
@@ -69,47 +68,42 @@ async function stream(reply: FastifyReply, ctx: ServerContext, m: ServedModel, p
 }
 
 /**
- * Primes the prompt once, starts n sequences (seeds seed, seed+1, …) in the model's batcher and resolves with
+ * Primes the prompt once, starts n sequences (seeds seed, seed+1, …) in the model's engine and resolves with
  * the answer, or with null as soon as the client disconnects (its sequences are cancelled).
  */
-function startRun(reply: FastifyReply, ctx: ServerContext, m: ServedModel, p: GenerateParams, ids: Int32Array,
+export function startRun(reply: FastifyReply, ctx: ServerContext, m: ServedModel, p: GenerateParams, ids: Int32Array,
                   hooks: RunHooks): Promise<GenerateAnswer | null> {
   const seed = p.seed ?? randomInt(2 ** 31);
-  const deadline = Date.now() + ctx.limits.requestTimeoutMs;
+  const t0 = Date.now(), deadline = t0 + ctx.limits.requestTimeoutMs;
   const promptChars = [...p.prompt].length;
   return new Promise((resolve, reject) => {
-    const seqs: Sequence[] = hooks.seqs ?? [];
     const results: SampleResult[] = new Array(p.n);
     let remaining = p.n;
     const client = watchClient(reply, () => {
-      for (const s of seqs) m.batcher.cancel(s);
+      handle.cancel();
       resolve(null);
     });
-    const finish = () => {
-      client.stop();
-      const generatedChars = results.reduce((a, r) => a + r.chars, 0);
-      resolve({ model: m.name, seed, samples: results, usage: { promptChars, generatedChars } });
-    };
-    m.batcher.prime(ids, () => client.gone() || Date.now() > deadline).then((primed) => {
-      if (client.gone()) return;
-      for (let i = 0; i < p.n; i++) {
-        const state = i === p.n - 1 ? primed.state : m.loaded.model.cloneState(primed.state);
-        seqs.push(m.batcher.start({
-          state, logits: primed.logits, rng: new Rng(seed + i),
-          pick: { temperature: p.temperature, topK: p.topK, topP: p.topP },
-          length: p.length, stops: p.stop, deadline,
-          onText: hooks.onText && ((text) => hooks.onText!(i, text)),
-          onFinish: (r) => {
-            results[i] = r;
-            hooks.onSample?.(i, r);
-            if (--remaining === 0) finish();
-          },
-        }));
-      }
-    }, (e: Error) => {
-      client.stop();
-      if (client.gone()) return;
-      reject(e instanceof PrimeCancelled ? primeTimeout(ctx.limits.requestTimeoutMs) : e);
+    const handle = m.engine.generate({
+      ids, n: p.n, seed, pick: { temperature: p.temperature, topK: p.topK, topP: p.topP }, length: p.length,
+      stops: p.stop, deadline, stream: hooks.onText !== undefined,
+    }, {
+      onText: (i, text) => hooks.onText?.(i, text),
+      onFirstChar: (at) => ctx.metrics?.firstChar.observe({ model: m.name }, Math.max(0, at - t0) / 1000),
+      onSample: (i, r) => {
+        ctx.metrics?.chars.inc({ model: m.name }, r.chars);
+        results[i] = r;
+        hooks.onSample?.(i, r);
+        if (--remaining > 0) return;
+        client.stop();
+        const generatedChars = results.reduce((a, x) => a + x.chars, 0);
+        resolve({ model: m.name, seed, samples: results, usage: { promptChars, generatedChars } });
+      },
+      onPrimeFailed: (e) => {
+        client.stop();
+        if (client.gone()) return;
+        reject(e instanceof PrimeCancelled ? primeTimeout(ctx.limits.requestTimeoutMs) : e);
+      },
     });
+    hooks.handle = handle;
   });
 }

@@ -39,7 +39,7 @@ export function registerInfo(app: FastifyInstance, ctx: ServerContext): void {
     ok: true,
     uptimeS: Math.round((Date.now() - ctx.startedAt) / 1000),
     inflight: ctx.inflight,
-    models: [...ctx.models.values()].map((m) => ({ name: m.name, batching: m.batcher.stats })),
+    models: [...ctx.models.values()].map((m) => ({ name: m.name, batching: m.engine.stats })),
   }));
 
   app.get('/v1/models', async () => ({ models: [...ctx.models.values()].map(summary) }));
@@ -51,19 +51,20 @@ export function registerInfo(app: FastifyInstance, ctx: ServerContext): void {
     const m = ctx.model(p.model);
     const ids = ctx.encode(m, p.prompt, p.unknown);
     const release = ctx.admit(false);
-    const client = watchClient(reply);
     const deadline = Date.now() + ctx.limits.requestTimeoutMs;
+    const job = m.engine.primeLogits(ids, deadline);
+    const client = watchClient(reply, () => job.cancel()); // a gone client frees its slot at once
     try {
-      let primed;
+      let logits;
       try {
-        primed = await m.batcher.prime(ids, () => client.gone() || Date.now() > deadline); // a gone client frees its slot at once
+        logits = await job.promise;
       } catch (e) {
         if (!(e instanceof PrimeCancelled)) throw e;
         if (client.gone()) return reply; // nobody to answer
         throw primeTimeout(ctx.limits.requestTimeoutMs);
       }
       const V = m.loaded.vocab.size;
-      const probs = new Picker(V, m.loaded.vocab.bannedIds).distribution(primed.logits, 0, p);
+      const probs = new Picker(V, m.loaded.vocab.bannedIds, m.loaded.model.backend).distribution(logits, 0, p);
       const order = Array.from({ length: V }, (_, i) => i).sort((a, b) => probs[b] - probs[a] || a - b);
       const candidates = order.slice(0, Math.min(p.top, V)).filter((i) => probs[i] > 0)
         .map((i) => ({ char: m.loaded.vocab.charAt(i), id: i, prob: probs[i] }));
