@@ -1,5 +1,5 @@
 // Builds the optional native backend (native/, binding.gyp) with node-gyp during `npm install`.
-// It never fails the install (without a compiler charlm runs on the `ref` backend after one notice line), except
+// It never fails the install (without a compiler charlm runs on the `wasm` backend after one notice line), except
 // under CHARLM_REQUIRE_NATIVE=1 (CI), where a failed build fails with the compiler's output.
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -25,5 +25,5 @@ if (r.status === 0) {
     console.error(`charlm: native backend not built and CHARLM_REQUIRE_NATIVE=1:\n${r.error?.message ?? ''}${r.stdout ?? ''}${r.stderr ?? ''}`);
     process.exit(1);
   }
-  console.log(`charlm: native backend not built, charlm will use the ref backend (${why.slice(0, 300)})`);
+  console.log(`charlm: native backend not built, charlm will use the wasm backend (${why.slice(0, 300)})`);
 }

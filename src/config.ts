@@ -59,7 +59,7 @@ export interface TrainConfig {
   sampleChars: number;
   // run
   seed: number;
-  backend: 'auto' | 'native' | 'ref' | 'webgpu';
+  backend: 'auto' | 'native' | 'wasm' | 'ref' | 'webgpu';
   threads: number;
   precision: 'fp32' | 'bf16';
 }
@@ -142,7 +142,7 @@ const SPEC: Record<keyof TrainConfig, Kind> = {
   evalInterval: { type: 'int', min: 0 }, evalChars: { type: 'int', min: 0 },
   evalProtocol: { type: 'enum', values: ['stream', 'windows'] }, evalBlock: { type: 'int', min: 0 }, patience: { type: 'int', min: 0 },
   logInterval: { type: 'int', min: 1 }, sampleChars: { type: 'int', min: 0 },
-  seed: { type: 'int', min: 0 }, backend: { type: 'enum', values: ['auto', 'native', 'ref', 'webgpu'] }, threads: { type: 'int', min: 0 },
+  seed: { type: 'int', min: 0 }, backend: { type: 'enum', values: ['auto', 'native', 'wasm', 'ref', 'webgpu'] }, threads: { type: 'int', min: 0 },
   precision: { type: 'enum', values: ['fp32', 'bf16'] },
 };
 

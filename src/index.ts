@@ -3,6 +3,10 @@
 export { CharlmError, isCharlmError, formatError } from './errors.js';
 export type { Backend } from './kernels/backend.js';
 export { refBackend } from './kernels/ref/index.js';
+export type { BackendMemory } from './kernels/backend.js';
+export { instantiateWasmBackend, relaxedSimdSupported, sharedMemorySupported, wasmFileName, type WasmBackend,
+         type WasmSimd } from './kernels/wasm/backend.js';
+export { Adam, clipGradNorm } from './train/optimizer.js';
 export { RnnModel, RnnModel as CharModel, paramSpecs, type RecurrentState } from './model/rnn/model.js';
 export { GptModel } from './model/gpt/model.js';
 export type { LanguageModel, ModelState, ModelDescription } from './model/model.js';

@@ -87,7 +87,7 @@ export function register(program: Command): void {
   program.command('bench')
     .description('measure training and sampling speed (same JSON keys as the PyTorch baseline script)')
     .option('--preset <name>', 'model shapes to time', 'seed')
-    .option('--backend <name>', 'auto | native | ref | webgpu', checkBackendName, 'auto')
+    .option('--backend <name>', 'auto | native | wasm | ref | webgpu', checkBackendName, 'auto')
     .option('--precision <p>', 'fp32 | bf16', 'fp32')
     .option('--threads <n>', 'native worker threads (default: all cores)', parseNumber('threads', true))
     .option('--cell <cell>', 'lstm | gru | rnn (default: the preset\'s)')
@@ -118,7 +118,7 @@ export function register(program: Command): void {
       const threads = (be as unknown as { threads?: number }).threads ?? 1;
       console.log(JSON.stringify({
         engine: `charlm ${be.name}`, backend: be.name, precision: o.precision, threads,
-        isa: (be as unknown as { isa?: string }).isa,
+        isa: (be as unknown as { isa?: string; simd?: string }).isa ?? (be as unknown as { simd?: string }).simd,
         train_chars_per_s: Math.round(train), sample_chars_per_s_b1: Math.round(s1), [`sample_chars_per_s_b${o.sampleBatch}`]: Math.round(sN),
         peak_rss_mb: Math.round(process.resourceUsage().maxRSS / 1024),
         config: { preset: o.preset, vocab: o.vocab, steps: o.steps, cell: o.cell ?? null, hidden: o.hidden ?? null,

@@ -1,7 +1,7 @@
 // Shared CLI plumbing: loading a model for a command, number parsing for flags, and stdout streaming.
 import type { Command } from 'commander';
 import { CharlmError } from '../errors.js';
-import { BACKEND_NAMES, createBackend, nativeUnavailableReason, type BackendName } from '../kernels/registry.js';
+import { BACKEND_NAMES, createBackend, nativeUnavailableReason, wasmUnavailableReason, type BackendName } from '../kernels/registry.js';
 import { loadModelFile, type LoadedModel } from '../model/io.js';
 import { DEFAULT_LOAD_LIMITS, type LoadLimits } from '../model/limits.js';
 import type { Backend } from '../kernels/backend.js';
@@ -18,19 +18,21 @@ export function parseNumber(name: string, integer = false) {
 
 export function checkBackendName(raw: string): BackendName {
   if (!(BACKEND_NAMES as readonly string[]).includes(raw)) {
-    throw new CharlmError('BAD_OPTION', `--backend must be auto, native, ref or webgpu, got "${raw}"`, 'use --backend auto');
+    throw new CharlmError('BAD_OPTION', `--backend must be auto, native, wasm, ref or webgpu, got "${raw}"`, 'use --backend auto');
   }
   return raw as BackendName;
 }
 
 let noticed = false;
-/** Creates the backend; prints one notice line (stderr) when auto falls back to ref. */
+/** Creates the backend; prints one notice line (stderr) when auto falls back to wasm or ref. */
 export async function backendFor(name: BackendName, threads?: number, precision?: 'fp32' | 'bf16'): Promise<Backend> {
   const be = await createBackend(name, { threads, precision });
-  if (name === 'auto' && be.name === 'ref' && !noticed && !process.env.CHARLM_QUIET_NATIVE) {
+  if (name === 'auto' && be.name !== 'native' && be.name !== 'native-bf16' && !noticed && !process.env.CHARLM_QUIET_NATIVE) {
     noticed = true;
-    const why = nativeUnavailableReason();
-    process.stderr.write(`charlm: native backend unavailable${why ? ` (${why.split('\n')[0].slice(0, 160)})` : ''}; using the slower ref backend\n`);
+    const why = nativeUnavailableReason().split('\n')[0].slice(0, 160);
+    const using = be.name === 'wasm' ? 'using the wasm backend (WebAssembly SIMD)'
+      : `using the slower ref backend${wasmUnavailableReason() ? ` (wasm: ${wasmUnavailableReason().slice(0, 80)})` : ''}`;
+    process.stderr.write(`charlm: native backend unavailable${why ? ` (${why})` : ''}; ${using}\n`);
   }
   return be;
 }
@@ -65,7 +67,7 @@ export function limitsFrom(o: Record<string, unknown>): Partial<LoadLimits> {
 /** Adds the backend/threads options shared by model-using commands. */
 export function backendOptions(cmd: Command): Command {
   return limitOptions(cmd)
-    .option('--backend <name>', 'auto | native | ref | webgpu', checkBackendName, 'auto' as BackendName)
+    .option('--backend <name>', 'auto | native | wasm | ref | webgpu', checkBackendName, 'auto' as BackendName)
     .option('--threads <n>', 'worker threads for the native backend (default: all cores)', parseNumber('threads', true));
 }
 

@@ -15,8 +15,8 @@ export function register(program: Command): void {
     .description('train the tiny preset on an offline corpus (about a minute), save it and print a sample')
     .option('--corpus <spec>', 'corpus to use', 'sotu')
     .option('--out <dir>', 'output folder', 'runs/demo')
-    .option('--backend <name>', 'auto | native | ref | webgpu', checkBackendName, 'auto')
-    .action(async (o: { corpus: string; out: string; backend: 'auto' | 'native' | 'ref' }) => {
+    .option('--backend <name>', 'auto | native | wasm | ref | webgpu', checkBackendName, 'auto')
+    .action(async (o: { corpus: string; out: string; backend: 'auto' | 'native' | 'wasm' | 'ref' | 'webgpu' }) => {
       const backend = await backendFor(o.backend);
       const config = resolveConfig({ preset: 'tiny', flags: { backend: o.backend } });
       if (backend.name === 'ref') {

@@ -20,7 +20,7 @@ export interface ServeFlags {
   engine?: string; logLevel?: string;
 }
 
-const BACKENDS = ['auto', 'native', 'ref', 'webgpu'];
+const BACKENDS = ['auto', 'native', 'wasm', 'ref', 'webgpu'];
 
 function posInt(flag: string, v: string, max: number): number {
   const n = Number(v);
@@ -103,7 +103,7 @@ export function register(program: Command): void {
     .argument('<model...>', 'checkpoint files (.safetensors); name one with name=path')
     .option('--host <host>', 'interface to listen on', '127.0.0.1')
     .option('--port <port>', 'port (0 = any free port)', '8080')
-    .option('--backend <name>', 'compute backend: auto, native or ref', 'auto')
+    .option('--backend <name>', 'compute backend: auto, native, wasm, ref or webgpu', 'auto')
     .option('--threads <n>', 'threads for the native backend')
     .option('--max-batch <n>', 'most sequences stepped together (1 = no batching)', '64')
     .option('--log-level <level>', 'JSON request logs on stdout: fatal, error, warn, info, debug, trace or silent', 'info')

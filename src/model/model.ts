@@ -56,6 +56,12 @@ export interface LanguageModel {
   cloneState(s: ModelState): ModelState;
   /** dst row j ← src row i. */
   copyStateRow(dst: ModelState, j: number, src: ModelState, i: number): void;
+  /**
+   * Gives the state's backend memory back now; the state must not be used again. Optional: memory of an unreachable
+   * state returns when it is garbage-collected, but a wasm or GPU memory cannot tell the JavaScript collector how
+   * large it is, so owners of short-lived states (generate, evaluate, the server's batcher) release them.
+   */
+  releaseState(s: ModelState): void;
   /** Clears one row, or every row when row is undefined. */
   resetState(s: ModelState, row?: number): void;
   /** Named backend buffers holding the state (to save with a resumable run): read() before, write() after a set. */

@@ -61,6 +61,7 @@ export function generate(model: LanguageModel, vocab: Vocab, opts: SampleOptions
     next[0] = id;
     logits = model.step(next, state);
   }
+  model.releaseState(state);
   return out.join('');
 }
 
@@ -85,5 +86,6 @@ export function generateBatch(model: LanguageModel, vocab: Vocab, opts: SampleOp
     for (let b = 0; b < B; b++) out[b].push(vocab.charAt(next[b]));
     logits = model.step(next, state);
   }
+  model.releaseState(state);
   return out.map((o) => o.join(''));
 }

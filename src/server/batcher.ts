@@ -288,6 +288,7 @@ export class Batcher {
       s.row = j;
     });
     this.state = next;
+    if (old) this.model.releaseState(old); // its rows were copied; only the batch ever held it
     this.ids = new Int32Array(B);
     this.picked = new Int32Array(B);
     this.dirty = false;

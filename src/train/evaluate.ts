@@ -110,6 +110,7 @@ export function evaluateTokens(model: LanguageModel, tokens: ArrayLike<number>, 
     const r = model.lossSum(x, y, B, t, state);
     sum += r.sum; count += r.count;
   }
+  model.releaseState(state);
   return lossStats(sum, count);
 }
 

@@ -5,7 +5,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Backend } from '../../src/kernels/backend.js';
 import { clipGradNorm } from '../../src/train/optimizer.js';
-import { checkGuards, copyView, expectClose, randView, rng, view } from './check.js';
+import { checkGuards, copyView, expectClose, randView, rng, useMemory, view, viewI32 } from './check.js';
+import { hostMemory } from '../../src/kernels/host-memory.js';
 import * as O from './oracles.js';
 import { backendsUnderTest } from '../skips.js';
 
@@ -15,7 +16,10 @@ const TOL_SUM = 1e-6;       // fp32 sums vs float64: |d| <= 1e-6·Σ|terms|
 const abs = (a: ArrayLike<number>) => Array.from(a, (x) => Math.abs(x));
 
 function suite(label: string, b: Backend): void {
-  const t = (name: string, fn: () => void) => test(`[${label}] oracle: ${name}`, () => { fn(); checkGuards(`${label} ${name}`); });
+  const t = (name: string, fn: () => void) => test(`[${label}] oracle: ${name}`, () => {
+    useMemory(b); // buffers from the backend under test (wasm runs only on its own memory)
+    try { fn(); checkGuards(`${label} ${name}`); } finally { useMemory(hostMemory); }
+  });
 
   t('lstmCellForward / lstmCellBackward vs float64 closed form and finite differences', () => {
     const r = rng(41);
@@ -83,7 +87,7 @@ function suite(label: string, b: Backend): void {
   t('softmaxXent vs float64 −log p and p − onehot (ignored rows, scale)', () => {
     const r = rng(45);
     for (const [N, V] of [[1, 1], [4, 5], [64, 65]]) {
-      const logits = randView(N * V, r, -8, 8), tg = new Int32Array(N);
+      const logits = randView(N * V, r, -8, 8), tg = viewI32(N);
       for (let n = 0; n < N; n++) tg[n] = n % 7 === 3 ? -1 : Math.floor(r() * V);
       const d = randView(N * V, r), scale = 1 / N;
       const loss = b.softmaxXent(d, logits, tg, N, V, scale);
@@ -93,7 +97,8 @@ function suite(label: string, b: Backend): void {
     }
     // Closed form: equal logits give loss log V per scored row and gradient (1/V − onehot)·scale.
     const V = 8, l = view(2 * V).fill(0.25), d = view(2 * V);
-    const loss = b.softmaxXent(d, l, Int32Array.of(3, 5), 2, V, 0.5);
+    const two = viewI32(2); two.set([3, 5]);
+    const loss = b.softmaxXent(d, l, two, 2, V, 0.5);
     expectClose(`${label} softmaxXent uniform loss`, [loss], [2 * Math.log(V)], 1e-7);
     expectClose(`${label} softmaxXent uniform dLogits`, d,
       Array.from({ length: 2 * V }, (_, i) => (1 / V - (i === 3 || i === V + 5 ? 1 : 0)) * 0.5), 1e-7);
@@ -143,7 +148,8 @@ function suite(label: string, b: Backend): void {
     const want = Array.from(db0), scale = abs(db0);
     for (let i = 0; i < M * N; i++) { want[i % N] += dY[i]; scale[i % N] += Math.abs(dY[i]); }
     expectClose(`${label} sumRows`, db, want, TOL_SUM, scale);
-    const V = 7, E = 5, Nn = 40, table = randView(V * E, r), ids = Int32Array.from({ length: Nn }, () => Math.floor(r() * V));
+    const V = 7, E = 5, Nn = 40, table = randView(V * E, r), ids = viewI32(Nn);
+    for (let n = 0; n < Nn; n++) ids[n] = Math.floor(r() * V);
     const out = view(Nn * E);
     b.embeddingForward(out, table, ids, Nn, E);
     assert.deepEqual(Array.from(out), Array.from({ length: Nn * E }, (_, k) => table[ids[Math.floor(k / E)] * E + (k % E)]));

@@ -15,6 +15,7 @@ function build(g: Golden, backend: Backend): CharModel {
     assert.deepEqual(m.params.entry(p.name).shape, p.shape, `shape of ${p.name}`);
     m.params.value(p.name).set(p.data);
   }
+  m.params.write();
   assert.equal(m.params.entries.length, g.params.length);
   m.weightsChanged();
   return m;
@@ -61,7 +62,7 @@ for (const { backend, label } of await backendsUnderTest('golden parity with PyT
       test(`[${label}] ${cell}: 5 ${opt} steps give PyTorch's losses and weights`, () => {
         const m = build(g, backend);
         const o = g[opt]!, n = m.params.size;
-        const mom = new Float32Array(n), vel = new Float32Array(n);
+        const mom = backend.alloc(n), vel = backend.alloc(n);
         const losses: number[] = [];
         for (let s = 1; s <= 5; s++) {
           losses.push(m.forwardBackward(x, y, B, T, null));

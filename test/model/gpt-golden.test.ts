@@ -34,6 +34,7 @@ function build(g: GptGolden, backend: Backend): GptModel {
     assert.deepEqual(m.params.entry(p.name).shape, p.shape, `shape of ${p.name}`);
     m.params.value(p.name).set(p.data);
   }
+  m.params.write();
   m.weightsChanged();
   return m;
 }

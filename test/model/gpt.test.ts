@@ -6,19 +6,22 @@ import assert from 'node:assert/strict';
 import { GptModel } from '../../src/model/gpt/model.js';
 import type { GptConfig } from '../../src/model/config.js';
 import { refBackend } from '../../src/kernels/ref/index.js';
+import { createWasmBackend } from '../../src/kernels/wasm/node.js';
+import type { Backend } from '../../src/kernels/backend.js';
 import { Rng } from '../../src/util/rng.js';
 
 const cfg = (o: Partial<GptConfig> = {}): GptConfig =>
   ({ family: 'gpt', n_layer: 2, n_head: 2, n_embd: 8, block_size: 8, bias: true, vocab_size: 7, dropout: 0, ...o });
 
 /** A model with weights large enough that every gradient is well above float32 finite-difference noise. */
-function model(c: GptConfig, seed = 3): GptModel {
-  const m = new GptModel(c, refBackend);
+function model(c: GptConfig, seed = 3, be: Backend = refBackend): GptModel {
+  const m = new GptModel(c, be);
   const r = new Rng(seed);
   for (const e of m.params.entries) {
     const v = m.params.value(e.name);
     for (let i = 0; i < v.length; i++) v[i] = (e.name.includes('ln_') && e.name.endsWith('weight') ? 1 : 0) + r.normal() * 0.3;
   }
+  m.params.write();
   m.weightsChanged();
   return m;
 }
@@ -26,32 +29,35 @@ function model(c: GptConfig, seed = 3): GptModel {
 // float32 central differences, as for the recurrent cells (test/nn/gradcheck.test.ts).
 const EPS = 1e-2, ABS_TOL = 1e-4, REL_TOL = 3e-3;
 
-for (const [bias, dropout] of [[true, 0], [false, 0], [true, 0.2]] as const) {
-  test(`gpt bias=${bias} dropout=${dropout}: analytic gradients match finite differences for every parameter`, () => {
-    const m = model(cfg({ bias, dropout })), B = 2, T = 6, V = 7;
+const wasm = createWasmBackend();
+for (const [label, be] of [['ref', refBackend], ['wasm', wasm]] as const) for (const [bias, dropout] of [[true, 0], [false, 0], [true, 0.2]] as const) {
+  test(`[${label}] gpt bias=${bias} dropout=${dropout}: analytic gradients match finite differences for every parameter`, () => {
+    const m = model(cfg({ bias, dropout }), 3, be), B = 2, T = 6, V = 7;
     const r = new Rng(4);
     const x = Int32Array.from({ length: B * T }, () => r.int(V));
     const y = Int32Array.from({ length: B * T }, (_, i) => (i === 3 ? -1 : r.int(V)));
     const loss = () => m.forwardBackward(x, y, B, T, null, new Rng(99)); // same Rng → same dropout seeds
     loss();
-    const analytic = Float32Array.from(m.params.grad);
+    const analytic = Float32Array.from(m.params.readGrad());
     let worst = 0, checked = 0;
     const pick = new Rng(5);
+    const data = m.params.read();
+    const at = (i: number, v: number) => { data[i] = v; m.params.write(); m.weightsChanged(); };
     for (const e of m.params.entries) {
       for (let k = 0; k < Math.min(e.size, 5); k++) {
         // wpe rows past T get no gradient; sample rows the window uses
         const i = e.offset + (e.name.includes('wpe') ? pick.int(T * 8) : pick.int(e.size));
-        const orig = m.params.data[i];
-        m.params.data[i] = orig + EPS; const lp = loss();
-        m.params.data[i] = orig - EPS; const lm = loss();
-        m.params.data[i] = orig;
+        const orig = data[i];
+        at(i, orig + EPS); const lp = loss();
+        at(i, orig - EPS); const lm = loss();
+        at(i, orig);
         const fd = (lp - lm) / (2 * EPS), an = analytic[i], err = Math.abs(fd - an);
         worst = Math.max(worst, err / (ABS_TOL + REL_TOL * Math.abs(an)));
         assert.ok(err <= ABS_TOL + REL_TOL * Math.abs(an), `${e.name}[${i - e.offset}]: fd ${fd} vs analytic ${an}`);
         checked++;
       }
     }
-    console.log(`  gpt bias=${bias} dropout=${dropout}: ${checked} entries over ${m.params.entries.length} tensors, worst error/tolerance ${worst.toFixed(3)}`);
+    console.log(`  [${label}] gpt bias=${bias} dropout=${dropout}: ${checked} entries over ${m.params.entries.length} tensors, worst error/tolerance ${worst.toFixed(3)}`);
   });
 }
 

@@ -1,10 +1,12 @@
-// Finite-difference gradient checks of every layer on the ref kernels: embedding, LSTM/GRU/RNN (both weight
+// Finite-difference gradient checks of every layer on the ref and wasm kernels: embedding, LSTM/GRU/RNN (both weight
 // matrices and both biases of every layer, so the input and recurrent gradients are exercised), Linear,
 // softmax-cross-entropy, and dropout (with fixed masks). Central differences in float32.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { CharModel } from '../../src/model/charmodel.js';
 import { refBackend } from '../../src/kernels/ref/index.js';
+import { createWasmBackend } from '../../src/kernels/wasm/node.js';
+import type { Backend } from '../../src/kernels/backend.js';
 import { Rng } from '../../src/util/rng.js';
 
 const V = 7, E = 5, H = 6, L = 2, T = 6;
@@ -12,11 +14,13 @@ const V = 7, E = 5, H = 6, L = 2, T = 6;
 // loss of ~2 the rounding term is ~2e-5 absolute; we require |fd − analytic| ≤ 1e-4 + 2e-3·|analytic|.
 const EPS = 1e-2, ABS_TOL = 1e-4, REL_TOL = 2e-3;
 
+const BACKENDS: [string, Backend][] = [['ref', refBackend], ['wasm', createWasmBackend()]];
+
 // B = 257 makes backward split T into time chunks of 4 (see chunkSteps), a partial one included.
-for (const cell of ['lstm', 'gru', 'rnn'] as const) {
+for (const [label, be] of BACKENDS) for (const cell of ['lstm', 'gru', 'rnn'] as const) {
   for (const [dropout, B] of [[0, 2], [0.3, 2], [0, 257]]) {
-    test(`${cell}${dropout ? ' with dropout' : ''}, B=${B}: analytic gradients match finite differences for every parameter`, () => {
-      const m = new CharModel({ cell, vocabSize: V, embeddingDim: E, hiddenSize: H, numLayers: L, dropout, embedDropout: dropout }, refBackend);
+    test(`[${label}] ${cell}${dropout ? ' with dropout' : ''}, B=${B}: analytic gradients match finite differences for every parameter`, () => {
+      const m = new CharModel({ cell, vocabSize: V, embeddingDim: E, hiddenSize: H, numLayers: L, dropout, embedDropout: dropout }, be);
       m.initialize(new Rng(3));
       const r = new Rng(4);
       const x = Int32Array.from({ length: B * T }, () => r.int(V));
@@ -24,16 +28,18 @@ for (const cell of ['lstm', 'gru', 'rnn'] as const) {
       // Same Rng seed each call → the same dropout masks, so the loss is a deterministic function of the weights.
       const loss = () => m.forwardBackward(x, y, B, T, null, new Rng(99));
       loss();
-      const analytic = Float32Array.from(m.params.grad);
+      const analytic = Float32Array.from(m.params.readGrad());
       let worst = 0, checked = 0;
       const pick = new Rng(5);
+      const data = m.params.read();
+      const at = (i: number, v: number) => { data[i] = v; m.params.write(); m.weightsChanged(); };
       for (const e of m.params.entries) {
         for (let k = 0; k < Math.min(e.size, 6); k++) {
           const i = e.offset + pick.int(e.size);
-          const orig = m.params.data[i];
-          m.params.data[i] = orig + EPS; const lp = loss();
-          m.params.data[i] = orig - EPS; const lm = loss();
-          m.params.data[i] = orig;
+          const orig = data[i];
+          at(i, orig + EPS); const lp = loss();
+          at(i, orig - EPS); const lm = loss();
+          at(i, orig);
           const fd = (lp - lm) / (2 * EPS), an = analytic[i];
           const err = Math.abs(fd - an);
           worst = Math.max(worst, err / (ABS_TOL + REL_TOL * Math.abs(an)));
@@ -41,7 +47,7 @@ for (const cell of ['lstm', 'gru', 'rnn'] as const) {
           checked++;
         }
       }
-      console.log(`  ${cell} dropout=${dropout} B=${B}: ${checked} entries over ${m.params.entries.length} tensors, worst error/tolerance ${worst.toFixed(3)}`);
+      console.log(`  [${label}] ${cell} dropout=${dropout} B=${B}: ${checked} entries over ${m.params.entries.length} tensors, worst error/tolerance ${worst.toFixed(3)}`);
     });
   }
 }

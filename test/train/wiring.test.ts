@@ -27,8 +27,10 @@ const clipGolden = JSON.parse(readFileSync(join(ROOT, 'test', 'fixtures', 'golde
 for (const { label, backend } of await backendsUnderTest('clip golden case')) {
   test(`[${label}] clipGradNorm matches torch.nn.utils.clip_grad_norm_ (clipped and untouched cases)`, () => {
     for (const c of clipGolden.cases) {
-      const g = Float32Array.from(clipGolden.grads.flat());
+      const flat = clipGolden.grads.flat(), g = backend.alloc(flat.length);
+      g.set(flat); backend.write(g);
       const norm = clipGradNorm(backend, g, c.max_norm);
+      backend.read(g);
       // Σg² is summed in float64 by both sides' kernels; torch sums per-tensor norms in float32: ~1e-7 relative.
       expectWithin(`${label} clip max_norm ${c.max_norm}: total norm`, [norm], [c.total_norm], 0, 2e-6);
       expectWithin(`${label} clip max_norm ${c.max_norm}: gradients`, g, c.clipped.flat(), 0, 2e-6);

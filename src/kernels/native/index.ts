@@ -48,6 +48,7 @@ let loaded: { addon: Addon } | { error: string } | undefined;
 
 function loadAddon(): { addon: Addon } | { error: string } {
   if (loaded) return loaded;
+  if (process.env.CHARLM_NO_NATIVE === '1') return (loaded = { error: 'disabled by CHARLM_NO_NATIVE=1' }); // a machine without the addon
   try {
     const addon = createRequire(import.meta.url)(ADDON_PATH) as Addon;
     const missing = [...KERNELS, 'matmulBf16', 'packWeights', 'repack', 'matmulPacked', 'setThreads', 'isa']

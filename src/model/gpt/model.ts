@@ -135,6 +135,10 @@ export class GptModel implements LanguageModel {
     this.infer().copyRow(dst as GptState, j, src as GptState, i);
   }
   resetState(s: ModelState, row?: number): void { this.infer().reset(s as GptState, row); }
+  releaseState(s: ModelState): void {
+    const st = s as GptState;
+    this.backend.free?.(st.k); this.backend.free?.(st.v);
+  }
   stateTensors(s: ModelState): Record<string, F32> {
     const st = s as GptState;
     return { 'kv.k': st.k, 'kv.v': st.v };

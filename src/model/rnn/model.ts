@@ -166,6 +166,12 @@ export class RnnModel implements LanguageModel {
     return out;
   }
 
+  releaseState(s: ModelState): void {
+    const r = s as RecurrentState;
+    this.backend.free?.(r.h);
+    if (r.c) this.backend.free?.(r.c);
+  }
+
   /** dst row j ← src row i, for every layer; h, c are (L,B,H). */
   copyStateRow(dstS: ModelState, j: number, srcS: ModelState, i: number): void {
     const dst = dstS as RecurrentState, src = srcS as RecurrentState;
