@@ -7,7 +7,7 @@ import { readConfigFile } from '../config-file.js';
 import { CharlmError } from '../errors.js';
 import { loadCorpusText, DATASETS } from '../data/datasets.js';
 import { corpusFromPaths, type CorpusInput } from '../data/prepare.js';
-import { train, type TrainEvent } from '../train/loop.js';
+import { resumeConfig, train, type TrainEvent } from '../train/loop.js';
 import { backendFor, limitOptions, limitsFrom } from './common.js';
 import { Progress } from './progress.js';
 import { DataProgress, isDataEvent } from './dataprogress.js';
@@ -77,11 +77,18 @@ export function register(program: Command): void {
     const config = resolveConfig({ preset: o.preset as string | undefined, file, fileName: o.config as string, flags });
     let args = corpusArgs, include = o.include as string[], exclude = o.exclude as string[];
     const outDir = (o.resume as string | undefined) ?? (o.out as string | undefined);
-    if (!args.length && o.resume) {
+    // Keys asked for now (flags, the config file, the preset): on resume only these replace the saved run's values.
+    const explicitKeys = [...new Set([...Object.keys(flags), ...Object.keys(file ?? {}),
+      ...Object.keys(o.preset ? PRESETS[o.preset as string]?.config ?? {} : {})].map((k) => k.replace(/-([a-z])/g, (_m, c: string) => c.toUpperCase())))] as (keyof TrainConfig)[];
+    let shown = config; // what the run will use: on resume, the saved run's config with the flags given now
+    if (o.resume) {
       const { loadTrainState } = await import('../train/state.js');
       const meta = loadTrainState(`${o.resume}/state.safetensors`).meta;
-      if (meta.corpusSpec) ({ paths: args, include = [], exclude = [] } = meta.corpusSpec);
-      else args = [meta.corpus];
+      shown = resumeConfig(meta.config as unknown as TrainConfig, config, explicitKeys);
+      if (!args.length) {
+        if (meta.corpusSpec) ({ paths: args, include = [], exclude = [] } = meta.corpusSpec);
+        else args = [meta.corpus];
+      }
     }
     const log = (l: string) => process.stderr.write(`charlm: ${l}\n`);
     // One named dataset is read as text (as it always was); anything else streams from files.
@@ -93,7 +100,7 @@ export function register(program: Command): void {
     if (!quiet) {
       const size = corpus.text !== undefined ? ` (${corpus.text.length.toLocaleString('en-US')} characters)` : '';
       console.log(`charlm train — corpus ${corpus.source}${size}, out ${out}`);
-      console.log(`config ${JSON.stringify(familyConfig(config))}`);
+      console.log(`config ${JSON.stringify(familyConfig(shown))}`);
     }
     if (o.engine === 'torch') {
       await trainWithTorch({ config, corpus, out, nproc: Number(o.nproc), resume: !!o.resume, initFrom: o.initFrom as string | undefined, quiet });
@@ -111,7 +118,7 @@ export function register(program: Command): void {
     const progress = new Progress(quiet), dataProgress = new DataProgress(quiet);
     try {
       const r = await train({ config, corpus, outDir: out, backend, resume: !!o.resume, initFrom: o.initFrom as string | undefined, force: o.force === true, limits: limitsFrom(o),
-                              signal: ac.signal, consumeText: true, cache: o.cache === false ? false : 'auto',
+                              signal: ac.signal, explicitKeys, consumeText: true, cache: o.cache === false ? false : 'auto',
                               onEvent: (e: TrainEvent) => (isDataEvent(e) ? dataProgress.event(e) : progress.event(e)) });
       progress.stop();
       if (!quiet) {

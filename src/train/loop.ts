@@ -58,6 +58,11 @@ export interface TrainOptions {
   force?: boolean;
   /** Load limits for the --resume / --init-from checkpoint (model/limits.ts). */
   limits?: Partial<LoadLimits>;
+  /**
+   * With resume: the config keys the caller set on purpose (the CLI's flags). Only these of the resumable keys
+   * replace the saved run's values; the rest keep the saved run's. Absent: every resumable key comes from `config`.
+   */
+  explicitKeys?: readonly (keyof TrainConfig)[];
 }
 
 export interface TrainResult {
@@ -67,8 +72,20 @@ export interface TrainResult {
 }
 
 /** Config keys a resumed run may change; everything else comes from the saved run. */
-const RESUMABLE_OVERRIDES: (keyof TrainConfig)[] = ['steps', 'epochs', 'evalInterval', 'logInterval', 'patience',
+export const RESUMABLE_OVERRIDES: readonly (keyof TrainConfig)[] = ['steps', 'epochs', 'evalInterval', 'logInterval', 'patience',
   'backend', 'threads', 'sampleChars'];
+
+/**
+ * The config a resumed run continues with: the saved run's, with the resumable keys taken from `cfg` (only those in
+ * `explicitKeys` when it is given, so a flag left out keeps the saved value rather than the default).
+ */
+export function resumeConfig(saved: TrainConfig, cfg: TrainConfig, explicitKeys?: readonly (keyof TrainConfig)[]): TrainConfig {
+  const merged = { ...saved };
+  for (const k of RESUMABLE_OVERRIDES) {
+    if (!explicitKeys || explicitKeys.includes(k)) (merged as unknown as Record<string, unknown>)[k] = cfg[k];
+  }
+  return merged;
+}
 
 /**
  * Trains into opts.outDir while holding its run lock (train/lock.ts): a second training into the same folder is
@@ -99,9 +116,7 @@ async function trainLocked(opts: TrainOptions): Promise<TrainResult> {
       throw new CharlmError('RESUME_MISSING', `nothing to resume in ${opts.outDir}`, 'resume needs the --out folder of an earlier run (last.safetensors + state.safetensors)');
     }
     saved = loadTrainState(statePath);
-    const merged = { ...(saved.meta.config as unknown as TrainConfig) };
-    for (const k of RESUMABLE_OVERRIDES) (merged as unknown as Record<string, unknown>)[k] = cfg[k];
-    cfg = merged;
+    cfg = resumeConfig(saved.meta.config as unknown as TrainConfig, cfg, opts.explicitKeys);
   }
   const backend = opts.backend ?? await createBackend(cfg.backend, { threads: cfg.threads || undefined, precision: cfg.precision });
 

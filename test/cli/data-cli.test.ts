@@ -4,7 +4,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
@@ -57,6 +57,25 @@ test('train on a folder (.gz inside, --exclude, --val-files, --separator), resum
   assert.equal(j.files, 5);
   assert.equal(j.unknown_chars, 0);
   assert.ok(Number.isFinite(j.loss_nats_per_char));
+});
+
+test('--resume keeps the saved run\'s eval and log intervals unless they are given again', () => {
+  const out = join(tmp, 'intervals');
+  const r = run(['train', folder, '--steps', '4', ...SMALL, '--eval-interval', '2', '--log-interval', '3', '--eval-chars', '200', '--out', out]);
+  assert.equal(r.code, 0, r.err);
+  const again = run(['train', '--resume', out, '--steps', '8'], tmp);
+  assert.equal(again.code, 0, again.err);
+  const shown = JSON.parse(/^config (.*)$/m.exec(again.out)![1]);
+  assert.equal(shown.evalInterval, 2, 'a left-out --eval-interval keeps the saved value, not the default');
+  assert.equal(shown.logInterval, 3);
+  assert.equal(shown.steps, 8);
+  assert.equal(shown.embeddingDim, 8, 'the printed config is the saved run\'s');
+  const evals = readFileSync(join(out, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l))
+    .filter((m) => m.type === 'eval').map((m) => m.step);
+  assert.deepEqual(evals, [2, 4, 6, 8]);
+  const third = run(['train', '--resume', out, '--steps', '9', '--eval-interval', '9', '--quiet'], tmp);
+  assert.equal(third.code, 0, third.err);
+  assert.equal(loadModelFile(join(out, 'last.safetensors'), refBackend).training?.steps, 9);
 });
 
 test('--max-vocab: the unknown symbol is reported, recorded and never sampled', () => {
