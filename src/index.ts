@@ -17,7 +17,7 @@ export { Rng } from './util/rng.js';
 export { Picker, type PickOptions } from './sample/pick.js';
 export { generate, generateBatch, SAMPLE_DEFAULTS, type SampleOptions } from './sample/generate.js';
 export { DEFAULTS, PRESETS, resolveConfig, type TrainConfig } from './config.js';
-export { browserBackend, BROWSER_BACKENDS, type BrowserBackendChoice } from './kernels/browser.js';
+export { browserBackend, BROWSER_BACKENDS, BROWSER_WASM_FILES, type BrowserBackendChoice, type BrowserBackendOptions } from './kernels/browser.js';
 export { encodeModel, loadModelBytes, type LoadedModel, type TrainingSummary } from './model/codec.js';
 export { encodeSafetensors, parseSafetensors } from './model/safetensors.js';
 export { decodeUtf8, encodeCorpus } from './data/text.js';

@@ -6,7 +6,8 @@ export class WorkerError extends Error {
   constructor(m) { super(m.message); this.code = m.code; this.hint = m.hint; }
 }
 
-export function startCompute(url = 'worker.js') {
+/** backend: auto (WebAssembly SIMD, else plain TypeScript), wasm or ref; pages pass their ?backend= here. */
+export function startCompute(url = 'worker.js', backend = undefined) {
   const worker = new Worker(url);
   const pending = new Map(); // id → { resolve, reject, onMessage }
   let nextId = 1, fatal = null;
@@ -29,7 +30,7 @@ export function startCompute(url = 'worker.js') {
     for (const p of pending.values()) p.reject(fatal);
     pending.clear();
   };
-  worker.postMessage({ type: 'init' });
+  worker.postMessage(backend ? { type: 'init', backend } : { type: 'init' });
   return {
     ready: readyP,
     /** Sends msg (its id is added); onMessage sees progress messages; resolves with the final one. */

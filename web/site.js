@@ -6,8 +6,8 @@ import { startCompute } from './compute.js';
 import { renderCard, sampleInto } from './views.js';
 
 const $ = (id) => document.getElementById(id);
-const compute = startCompute('worker.js');
 const url = new URL(location.href);
+const compute = startCompute('worker.js', url.searchParams.get('backend') ?? undefined);
 const PARAMS = ['prime', 'length', 'temperature', 'seed'];
 
 function showError(message, hint) {

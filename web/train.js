@@ -6,7 +6,7 @@ import { startCompute } from './compute.js';
 import { el, renderCard as renderFacts, sampleInto } from './views.js';
 
 const $ = (id) => document.getElementById(id);
-const compute = startCompute('worker.js');
+const compute = startCompute('worker.js', new URL(location.href).searchParams.get('backend') ?? undefined);
 const state = { text: null, training: false, sampling: false, hasModel: false, trainedHere: false,
   losses: [], vals: [], limits: null, preset: null };
 

@@ -6,7 +6,8 @@
 export const MAX_TEXT_BYTES = 32 * 2 ** 20;
 /** Largest checkpoint the page loads (bytes): ~33 M float32 parameters. */
 export const MAX_CHECKPOINT_BYTES = 128 * 2 ** 20;
-/** The presets the page offers (config.ts): sizes that train in seconds to minutes on plain TypeScript. */
-export const WEB_PRESETS = ['web-rnn', 'web-gpt'] as const;
+/** The presets the page offers (config.ts): web-* train in seconds to minutes even on plain TypeScript; tiny and
+ * gpt-tiny are minutes on the wasm backend. */
+export const WEB_PRESETS = ['web-rnn', 'web-gpt', 'tiny', 'gpt-tiny'] as const;
 export const WEB_MAX_STEPS = 20_000;
 export const WEB_MAX_SAMPLE = 5_000;

@@ -44,8 +44,10 @@ function card(c = current!): Card {
            source: c.source };
 }
 
+/** The page's choice (init's `backend`: auto, wasm or ref; the pages take it from ?backend=). */
+let wanted = 'auto';
 async function backend(): Promise<BrowserBackendChoice> {
-  return (choice ??= await browserBackend('auto'));
+  return (choice ??= await browserBackend(wanted));
 }
 
 /** The preset's config with the page's step count and seed (bounded, so a typo cannot ask for hours). */
@@ -164,7 +166,7 @@ self.onmessage = (e) => {
   const r = e.data;
   const run = async () => {
     switch (r.type) {
-      case 'init': { const c = await backend(); post({ type: 'ready', backend: c.backend.name, note: c.note,
+      case 'init': { if (r.backend !== undefined) wanted = String(r.backend); const c = await backend(); post({ type: 'ready', backend: c.backend.name, note: c.note,
         limits: { textBytes: MAX_TEXT_BYTES, checkpointBytes: MAX_CHECKPOINT_BYTES, steps: WEB_MAX_STEPS, sample: WEB_MAX_SAMPLE },
         presets: WEB_PRESETS.map((name) => ({ name, description: PRESETS[name].description, steps: PRESETS[name].config.steps })) }); break; }
       case 'inspect': inspect(r); break;

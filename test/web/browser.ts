@@ -34,3 +34,18 @@ export function charlm(args: string[]): { code: number | null; out: string; err:
                       { encoding: 'utf8', env: { ...process.env, CHARLM_QUIET_NATIVE: '1' }, timeout: 120_000 });
   return { code: r.status, out: r.stdout, err: r.stderr };
 }
+
+/**
+ * The charlm CLI on the engine a page says it computes with (its `backend: …` note), so that Node and the page run
+ * the same kernels and their greedy and seeded outputs compare exactly: the wasm backend's relaxed-SIMD build (Node 20
+ * validates relaxed SIMD only behind a V8 flag), its SIMD128 build, or ref.
+ */
+export function charlmLikePage(note: string, args: string[]): { code: number | null; out: string; err: string } {
+  const relaxed = /relaxed SIMD/.test(note), simd128 = /SIMD128/.test(note);
+  if (!relaxed && !simd128 && !/\bref\b/.test(note)) throw new Error(`unknown page backend: ${note}`);
+  const r = spawnSync(process.execPath, [...(relaxed ? ['--experimental-wasm-relaxed-simd'] : []), join(ROOT, 'bin', 'charlm.js'),
+                                         ...args, '--backend', relaxed || simd128 ? 'wasm' : 'ref'],
+                      { encoding: 'utf8', env: { ...process.env, CHARLM_QUIET_NATIVE: '1', ...(simd128 ? { CHARLM_WASM_SIMD: 'simd128' } : {}) },
+                        timeout: 120_000 });
+  return { code: r.status, out: r.stdout, err: r.stderr };
+}

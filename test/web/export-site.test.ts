@@ -1,7 +1,8 @@
 // `charlm export MODEL --format web` in real headless Chromium: the folder is served by a plain static file server
 // (node:http, a few lines, no charlm code), the page generates from ?prime=…&length=…&temperature=…&seed=… at load
-// into #output with data-done="1", and its text equals `charlm sample` in Node: greedy on the default backend, and a
-// seeded temperature-0.8 sample on ref. Bad exports are one line with a hint.
+// into #output with data-done="1", and its text equals `charlm sample` in Node on the engine the page computes with
+// (the wasm backend, relaxed SIMD in Chromium): greedy, and a seeded temperature-0.8 sample; with ?backend=ref the
+// page's seeded sample equals Node's ref. Bad exports are one line with a hint.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer, type Server } from 'node:http';
@@ -10,10 +11,10 @@ import { tmpdir } from 'node:os';
 import { extname, join } from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { makeModel, TEXT } from '../server/helpers.js';
-import { charlm, launch, skipNoChromium, watch } from './browser.js';
+import { charlm, charlmLikePage, launch, skipNoChromium, watch } from './browser.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'charlm-site-'));
-const TYPES: Record<string, string> = { '.html': 'text/html', '.js': 'text/javascript', '.css': 'text/css' };
+const TYPES: Record<string, string> = { '.html': 'text/html', '.js': 'text/javascript', '.css': 'text/css' }; // .wasm: octet-stream, as a careless host sends it
 
 /** Any static host: a flat folder, names only, GET only. */
 function staticServer(dir: string): Promise<{ url: string; server: Server }> {
@@ -53,7 +54,8 @@ test('an exported site samples in the browser, equal to charlm sample', { skip: 
   const e = charlm(['export', m.source, '--format', 'web', '-o', dir]);
   assert.equal(e.code, 0, e.err);
   console.log(`# ${e.out.trim().split('\n').slice(0, 2).join(' | ')}`);
-  assert.deepEqual(readdirSync(dir).sort(), ['chart.js', 'compute.js', 'index.html', 'model.safetensors', 'site.js', 'style.css', 'views.js', 'worker.js']);
+  assert.deepEqual(readdirSync(dir).sort(), ['charlm-relaxed-private.wasm', 'charlm-simd128-private.wasm', 'chart.js', 'compute.js',
+                                              'index.html', 'model.safetensors', 'site.js', 'style.css', 'views.js', 'worker.js']);
   const { url, server } = await staticServer(dir);
   const browser = await launch();
   try {
@@ -66,17 +68,24 @@ test('an exported site samples in the browser, equal to charlm sample', { skip: 
     };
     const prime = 'First Citizen:\n';
     const greedy = await run({ prime, length: '200', temperature: '0', seed: '3' });
-    const node = charlm(['sample', m.source, '--prime', prime, '--length', '200', '--temperature', '0']);
+    const note = (await page.textContent('#backend')) ?? '';
+    console.log(`# ${note}`);
+    assert.match(note, /backend: wasm \(WebAssembly (relaxed SIMD|SIMD128), one thread/, 'the site should compute with the wasm backend');
+    const node = charlmLikePage(note, ['sample', m.source, '--prime', prime, '--length', '200', '--temperature', '0']);
     assert.equal(node.code, 0, node.err);
-    assert.equal(greedy + '\n', node.out, 'the site\'s greedy text should equal charlm sample --temperature 0');
+    assert.equal(greedy + '\n', node.out, 'the site\'s greedy text should equal charlm sample --temperature 0 (same backend)');
     assert.match(await page.textContent('#card-facts') ?? '', /LSTM 1×32, embedding 16/);
     const shot = join(tmp, 'site.png');
     await page.screenshot({ path: shot, fullPage: true });
     console.log(`# screenshot: ${shot}`);
 
+    const warmArgs = ['sample', m.source, '--prime', 'All', '--length', '150', '--temperature', '0.8', '--seed', '5'];
     const warm = await run({ prime: 'All', length: '150', temperature: '0.8', seed: '5' });
-    const nodeWarm = charlm(['sample', m.source, '--prime', 'All', '--length', '150', '--temperature', '0.8', '--seed', '5', '--backend', 'ref']);
-    assert.equal(warm + '\n', nodeWarm.out, 'the same seed should give the same text in the browser and in Node (ref)');
+    assert.equal(warm + '\n', charlmLikePage(note, warmArgs).out, 'the same seed should give the same text in the browser and in Node (wasm)');
+    const warmRef = await run({ prime: 'All', length: '150', temperature: '0.8', seed: '5', backend: 'ref' });
+    assert.match(await page.textContent('#backend') ?? '', /backend: ref/);
+    assert.equal(warmRef + '\n', charlm([...warmArgs, '--backend', 'ref']).out, 'the same seed should give the same text in the browser and in Node (ref)');
+    assert.equal(await run({ prime: 'All', length: '150', temperature: '0.8', seed: '5' }), warm, 'back on the default backend');
 
     // The page keeps working after a bad prompt.
     await page.fill('#prompt', 'Ωmega');
