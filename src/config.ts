@@ -94,7 +94,7 @@ export const PRESETS: Record<string, { description: string; config: Partial<Trai
               logInterval: 50, sampleChars: 160 },
   },
   'web-rnn': {
-    description: 'an LSTM (1×96, embedding 24) sized for the in-browser trainer (plain TypeScript in a Web Worker): 300 steps of 16×32 characters',
+    description: 'an LSTM (1×96, embedding 24) sized for the in-browser trainer (seconds in a Web Worker, even on the plain-TypeScript fallback): 300 steps of 16×32 characters',
     config: { embeddingDim: 24, hiddenSize: 96, numLayers: 1, seqLength: 32, batchSize: 16, steps: 300,
               learningRate: 0.008, schedule: 'cosine', warmupSteps: 10, evalInterval: 100, evalChars: 4_000,
               logInterval: 1, sampleChars: 120 },
@@ -186,9 +186,14 @@ export function checkValue(key: keyof TrainConfig, raw: unknown, where: string):
   return n as never;
 }
 
+/** A config key as written in a flag or file (camelCase, kebab-case or snake_case) in its camelCase form. */
+export function camelKey(rawKey: string): string {
+  return rawKey.replace(/[-_]([a-z])/g, (_, c: string) => c.toUpperCase());
+}
+
 function applyObject(into: TrainConfig, obj: Record<string, unknown>, where: string): void {
   for (const [rawKey, v] of Object.entries(obj)) {
-    const key = rawKey.replace(/[-_]([a-z])/g, (_, c: string) => c.toUpperCase()) as keyof TrainConfig;
+    const key = camelKey(rawKey) as keyof TrainConfig;
     if (!Object.hasOwn(SPEC, key)) throw badKey(rawKey, where); // own keys only: constructor, __proto__ are unknown
     (into as unknown as Record<string, unknown>)[key] = checkValue(key, v, where);
   }

@@ -10,13 +10,15 @@ export class WorkerError extends Error {
 export function startCompute(url = 'worker.js', backend = undefined) {
   const worker = new Worker(url);
   const pending = new Map(); // id → { resolve, reject, onMessage }
-  let nextId = 1, fatal = null;
+  let nextId = 1, fatal = null, started = false;
   let ready;
   const readyP = new Promise((resolve, reject) => { ready = { resolve, reject }; });
   worker.onmessage = (e) => {
     const m = e.data;
-    if (m.type === 'ready') { ready.resolve(m); return; }
+    if (m.type === 'ready') { started = true; ready.resolve(m); return; }
     const p = m.id !== undefined ? pending.get(m.id) : undefined;
+    // An error before `ready` is init's (e.g. ?backend=nonsense): the page shows it instead of waiting forever.
+    if (!p && m.type === 'error' && !started) { ready.reject(new WorkerError(m)); return; }
     if (!p) { if (m.type === 'error') console.warn('worker:', m.message); return; }
     if (!FINAL.has(m.type)) { p.onMessage?.(m); return; }
     pending.delete(m.id);

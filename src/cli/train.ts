@@ -2,7 +2,7 @@
 // Ctrl-C finishes the current step, saves, and exits with 130; a second Ctrl-C exits at once (files are atomic).
 import { Command, Option } from 'commander';
 import { basename } from 'node:path';
-import { CONFIG_KEYS, DEFAULTS, familyConfig, kebab, PRESETS, resolveConfig, type TrainConfig } from '../config.js';
+import { camelKey, CONFIG_KEYS, DEFAULTS, familyConfig, kebab, PRESETS, resolveConfig, type TrainConfig } from '../config.js';
 import { readConfigFile } from '../config-file.js';
 import { CharlmError } from '../errors.js';
 import { loadCorpusText, DATASETS } from '../data/datasets.js';
@@ -79,7 +79,7 @@ export function register(program: Command): void {
     const outDir = (o.resume as string | undefined) ?? (o.out as string | undefined);
     // Keys asked for now (flags, the config file, the preset): on resume only these replace the saved run's values.
     const explicitKeys = [...new Set([...Object.keys(flags), ...Object.keys(file ?? {}),
-      ...Object.keys(o.preset ? PRESETS[o.preset as string]?.config ?? {} : {})].map((k) => k.replace(/-([a-z])/g, (_m, c: string) => c.toUpperCase())))] as (keyof TrainConfig)[];
+      ...Object.keys(o.preset ? PRESETS[o.preset as string]?.config ?? {} : {})].map(camelKey))] as (keyof TrainConfig)[];
     let shown = config; // what the run will use: on resume, the saved run's config with the flags given now
     if (o.resume) {
       const { loadTrainState } = await import('../train/state.js');

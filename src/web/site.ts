@@ -38,13 +38,13 @@ export function exportWebSite(modelPath: string, dir: string, opts: { webDir?: s
         'export into a new or empty folder (a folder holding an earlier export is overwritten)');
     }
   }
-  const webDir = opts.webDir ?? DEFAULT_WEB_DIR, bundleDir = opts.bundleDir ?? WEB_BUNDLE_DIR, wasmDir = opts.wasmDir ?? WASM_BUILD_DIR;
+  const dirs = { web: opts.webDir ?? DEFAULT_WEB_DIR, bundle: opts.bundleDir ?? WEB_BUNDLE_DIR, wasm: opts.wasmDir ?? WASM_BUILD_DIR };
+  const hints = { web: 'reinstall charlm', bundle: 'build it with `npm run build` (the worker bundle needs esbuild, a dev dependency)',
+                  wasm: 'build it with `npm run build` (the wasm kernels need assemblyscript)' };
   const sources = PAGE_FILES.map(([name, from, file]) => {
-    const src = join(from === 'web' ? webDir : from === 'bundle' ? bundleDir : wasmDir, file);
+    const src = join(dirs[from], file);
     if (!existsSync(src)) {
-      throw new CharlmError('WEB_BUILD_MISSING', `the page file ${src} is missing`,
-        from === 'bundle' ? 'build it with `npm run build` (the worker bundle needs esbuild, a dev dependency)'
-          : from === 'wasm' ? 'build it with `npm run build` (the wasm kernels need assemblyscript)' : 'reinstall charlm');
+      throw new CharlmError('WEB_BUILD_MISSING', `the page file ${src} is missing`, hints[from]);
     }
     return { name, data: readFileSync(src) as Uint8Array };
   });

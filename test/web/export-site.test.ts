@@ -96,6 +96,11 @@ test('an exported site samples in the browser, equal to charlm sample', { skip: 
     await page.click('#generate');
     await page.waitForSelector('#output[data-done="1"]');
     assert.equal(await page.textContent('#output'), warm);
+
+    // A bad ?backend= is one message on the page, not a page waiting forever.
+    await page.goto(`${url}/?backend=nonsense`);
+    await page.waitForSelector('#error:not([hidden])');
+    assert.match(await page.textContent('#error') ?? '', /unknown browser backend "nonsense" — use one of auto, wasm, ref/);
     assert.deepEqual(problems, []);
   } finally {
     await browser.close();
