@@ -16,8 +16,8 @@ export interface ServeFlags {
   host: string; port: string; backend: string; threads?: string; maxBatch: string; timeout: string;
   requestTimeout?: string; maxConnections?: string; allowedHosts?: string; apiKey?: string;
   maxParams?: number; maxLayers?: number; maxHeaderBytes?: number;
-  /** Defaults as on the command line: worker, info. */
-  engine?: string; logLevel?: string;
+  /** Defaults as on the command line: worker, info, 25. */
+  engine?: string; logLevel?: string; streamInterval?: string;
 }
 
 const BACKENDS = ['auto', 'native', 'wasm', 'ref', 'webgpu'];
@@ -49,6 +49,7 @@ export async function runServe(models: string[], flags: ServeFlags): Promise<Cha
   const timeoutS = Math.max(1, posInt('--timeout', flags.timeout, 86400));
   const receiveS = Math.max(1, posInt('--request-timeout', flags.requestTimeout ?? '30', 86400));
   const maxConnections = Math.max(1, posInt('--max-connections', flags.maxConnections ?? '1024', 1_000_000));
+  const streamMs = posInt('--stream-interval', flags.streamInterval ?? '25', 10_000);
   const apiKey = flags.apiKey ?? process.env.CHARLM_API_KEY ?? undefined;
   if (apiKey !== undefined && apiKey.trim().length < 8) {
     throw new CharlmError('BAD_OPTION', 'the API key (--api-key or CHARLM_API_KEY) must be at least 8 characters', 'e.g. --api-key "$(openssl rand -hex 16)"');
@@ -76,7 +77,7 @@ export async function runServe(models: string[], flags: ServeFlags): Promise<Cha
   try {
     server = await startServer({ models: loaded, host: flags.host, port,
       limits: { maxBatch, requestTimeoutMs: timeoutS * 1000, receiveTimeoutMs: receiveS * 1000, maxConnections },
-      guard: { allowedHosts, apiKey: apiKey?.trim() }, engine, threads, logLevel: logLevel as LogLevel });
+      guard: { allowedHosts, apiKey: apiKey?.trim() }, engine, threads, logLevel: logLevel as LogLevel, batcher: { streamMs } });
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
     if (code === 'EADDRINUSE' || code === 'EACCES' || code === 'EADDRNOTAVAIL' || code === 'ENOTFOUND') {
@@ -107,6 +108,7 @@ export function register(program: Command): void {
     .option('--threads <n>', 'threads for the native backend')
     .option('--max-batch <n>', 'most sequences stepped together (1 = no batching)', '64')
     .option('--log-level <level>', 'JSON request logs on stdout: fatal, error, warn, info, debug, trace or silent', 'info')
+    .option('--stream-interval <ms>', 'how often streamed text is written to each client, in milliseconds (a sample\'s first characters and its end go out at once; 0 = after every slice of model steps)', '25')
     .option('--engine <kind>', 'where model steps run: worker (a thread per model; HTTP overlaps compute) or inline', 'worker')
     .option('--timeout <s>', 'longest generation per request (and the drain on SIGTERM), in seconds', '60')
     .option('--request-timeout <s>', 'longest time to receive a request (headers and body), in seconds', '30')

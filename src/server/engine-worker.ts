@@ -12,11 +12,17 @@ const port = parentPort!;
 let events: WorkerEvent[] = [];
 let steps: number[] = [];
 let scheduled = false;
+let lazy: ReturnType<typeof setTimeout> | null = null;
 let engine: InlineEngine | null = null;
 
-/** Sends what this slice produced (after the batcher's own setImmediate slice: one message per slice). */
+/**
+ * Sends the events so far in one message. Events (text, first characters, finished samples) go at the end of the
+ * batcher slice that made them; the counters and batch sizes alone wait for the next event or for streamMs, so a
+ * busy batch does not cost a message per slice.
+ */
 function flush(): void {
   scheduled = false;
+  if (lazy) { clearTimeout(lazy); lazy = null; }
   const out = events;
   events = [];
   const m: FromWorker = { stats: engine ? engine.stats : ZERO_STATS, events: out, steps };
@@ -29,6 +35,11 @@ function schedule(): void {
   scheduled = true;
   setImmediate(flush);
 }
+/** The counters changed: send them with the next event, or within streamMs. */
+function scheduleLazy(): void {
+  if (scheduled || lazy) return;
+  lazy = setTimeout(flush, init.batcher.streamMs ?? 25);
+}
 function emit(e: WorkerEvent): void { events.push(e); schedule(); }
 
 async function main(): Promise<void> {
@@ -36,7 +47,7 @@ async function main(): Promise<void> {
   const backend = await createBackend((name.startsWith('native') ? 'native' : 'ref') as BackendName,
     { precision: name.endsWith('bf16') ? 'bf16' : 'fp32', threads: init.threads });
   const loaded = loadModelBytes(init.bytes, backend, 'served model');
-  engine = new InlineEngine(new Batcher(loaded.model, loaded.vocab, { ...init.batcher, onStep: (B) => { steps.push(B); schedule(); } }), loaded.model);
+  engine = new InlineEngine(new Batcher(loaded.model, loaded.vocab, { ...init.batcher, onStep: (B) => { steps.push(B); scheduleLazy(); } }), loaded.model);
   const handles = new Map<number, JobHandle>();
   port.on('message', (m: ToWorker) => {
     const e = engine!;

@@ -124,3 +124,24 @@ test('the event loop stays responsive while long generations run', async () => {
     for (const ac of acs) ac.abort();
   } finally { await s.close(); }
 });
+
+test('streamed text goes out once per stream interval: the first character at once, the rest batched, same text', async () => {
+  const body = { prompt: 'First', length: 300, seed: 11, temperature: 0.9, stream: true };
+  const chunksWith = async (streamMs: number) => {
+    const s = await startServer({ models: [{ name: 'm', loaded: slow }], host: '127.0.0.1', port: 0, batcher: { streamMs } });
+    try {
+      const res = await fetch(`${s.url}/v1/generate`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+      return (await readSse(res)).filter((e) => e.event === 'chunk').map((e) => e.data.text as string);
+    } finally { await s.close(); }
+  };
+  const want = await withServer({ models: [{ name: 'm', loaded: slow }] },
+    async (s) => (await post(`${s.url}/v1/generate`, { ...body, stream: false })).json.samples[0].text);
+  // An interval longer than the whole sample: the first character alone, then everything else when it ends.
+  const long = await chunksWith(60_000);
+  assert.equal(long.length, 2, `chunks: ${long.map((c) => c.length).join(',')}`);
+  assert.equal([...long[0]].length, 1);
+  // Interval 0: a write after every slice of model steps (the 4-layer model needs many slices for 300 characters).
+  const every = await chunksWith(0);
+  assert.ok(every.length > 5, `only ${every.length} chunks with streamMs 0`);
+  for (const c of [long, every]) assert.equal(c.join(''), want, 'streamed text differs from the JSON answer');
+});

@@ -108,9 +108,10 @@ export class RnnModel implements LanguageModel {
 
   /**
    * Call after writing params.data directly (loading, an optimizer step, tests). The packed copies of the weights
-   * are then refreshed at the start of the next forward. Calls that run several time steps (forward/lossSum with
-   * T > 1, forwardBackward) repack anyway, and forwardBackward leaves the copies stale (its caller is about to
-   * update the weights), so only single-step calls (step(), forward with T = 1) rely on this.
+   * are then refreshed at the start of the next forward. Training and scoring calls that run several time steps
+   * (forward/lossSum with T > 1, forwardBackward) repack anyway, and forwardBackward leaves the copies stale (its
+   * caller is about to update the weights), so only the sampling calls (step(), prime(), forward with T = 1) rely
+   * on this.
    */
   weightsChanged(): void {
     this.version++;
@@ -226,11 +227,12 @@ export class RnnModel implements LanguageModel {
     return logits;
   }
 
-  private run(ws: Workspace, ids: I32, s: ModelState | null, train: boolean, rng?: Rng): Workspace {
+  /** repack: refresh the packed weights even when weightsChanged() was not called (see weightsChanged). */
+  private run(ws: Workspace, ids: I32, s: ModelState | null, train: boolean, rng?: Rng, repack = train || ws.T > 1): Workspace {
     const state = s as RecurrentState | null;
     const be = this.backend, cfg = this.config, { B, T } = ws, N = B * T, H = cfg.hiddenSize, BH = B * H;
     if (state && state.B !== B) throw new Error(`state batch ${state.B} != ${B}`);
-    this.preparePacks(train, train || T > 1);
+    this.preparePacks(train, repack);
     for (let b = 0; b < B; b++) for (let t = 0; t < T; t++) ws.ids[t * B + b] = ids[b * T + t];
     be.write(ws.ids);
     be.embeddingForward(ws.emb, this.params.value('embed.weight'), ws.ids, N, cfg.embeddingDim);
@@ -317,10 +319,14 @@ export class RnnModel implements LanguageModel {
     return this.forward(ids, state.B, 1, state, false);
   }
 
-  /** Logits of the last time step: a view into the (T,B,V) time-major workspace logits (only it is read back). */
+  /**
+   * Logits of the last time step: a view into the (T,B,V) time-major workspace logits (only it is read back).
+   * Like step(), priming trusts weightsChanged() and reuses the packed weights: it runs between steps of the same
+   * weights (a server primes every prompt), where repacking all of them cost ~5 steps' time per call.
+   */
   prime(ids: I32, B: number, T: number, state: ModelState): F32 {
     if (T === 1) return this.forward(ids, B, T, state, false);
-    const all = this.run(this.workspace(B, T, false), ids, state, false).logits, V = this.config.vocabSize;
+    const all = this.run(this.workspace(B, T, false), ids, state, false, undefined, false).logits, V = this.config.vocabSize;
     const last = all.subarray((T - 1) * B * V, T * B * V);
     this.backend.read(last);
     return last;
