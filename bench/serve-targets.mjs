@@ -6,7 +6,8 @@
 //      by the raw step timed in the server process itself right before and right after it (same model, same
 //      cores); the targets use the median of those ratios. The standalone figure of (1) is printed beside them.
 //      Then the inline engine, once;
-//   3. V 7,000: `charlm bench --vocab 7000` against PyTorch (bench/pytorch_sampling.py, best of 1..N threads).
+//   3. V 7,000: `charlm bench --vocab 7000` against PyTorch (bench/pytorch_sampling.py, best of 1..N threads), in
+//      fp32 and in bf16 (`--precision bf16` against PyTorch's model cast to bfloat16).
 // Usage: node bench/serve-targets.mjs [--seconds 8] [--repeat 3] [--pytorch ../shared/reference/pytorch_bench.py] [--skip-torch] [--skip-inline]
 // (after `npm install`; the serve phase runs from source with tsx). Run it on a quiet machine: the figures are
 // ratios measured side by side, but every process shares the same cores.
@@ -38,8 +39,11 @@ const served = lastJson(process.execPath, ['--import', 'tsx', 'bench/serve-load.
 const inline = args.includes('--skip-inline') ? null
   : lastJson(process.execPath, ['--import', 'tsx', 'bench/serve-load.ts', '--seconds', seconds, '--clients', '1,32', '--no-unbatched', '--engine', 'inline', '--raw']);
 const raw7k = lastJson(process.execPath, ['bin/charlm.js', 'bench', '--vocab', '7000', '--steps', '1', '--sample-steps', '300', '--json']);
-const torch = args.includes('--skip-torch') ? null
-  : lastJson('/usr/bin/python3', ['bench/pytorch_sampling.py', '--pytorch', pytorch, '--vocab', '7000', '--threads', Array.from({ length: threads }, (_, i) => i + 1).join(','), '--min-time', '2']);
+const raw7kBf16 = lastJson(process.execPath, ['bin/charlm.js', 'bench', '--vocab', '7000', '--steps', '1', '--sample-steps', '300', '--json', '--precision', 'bf16']);
+const torchRun = (dtype) => lastJson('/usr/bin/python3', ['bench/pytorch_sampling.py', '--pytorch', pytorch, '--vocab', '7000',
+  '--threads', Array.from({ length: threads }, (_, i) => i + 1).join(','), '--min-time', '2', '--dtype', dtype]);
+const torch = args.includes('--skip-torch') ? null : torchRun('float32');
+const torchBf16 = args.includes('--skip-torch') ? null : torchRun('bfloat16');
 console.log(`# load average at the end: ${load()}`);
 
 const phases = (c) => served.phases.filter((p) => p.clients === c);
@@ -59,6 +63,10 @@ if (torch) {
   console.log('|---|---:|---:|---:|---|');
   console.log(`| V 7,000 batch 32: chars/s | ${raw7k.sample_chars_per_s_b32} | ${torch.sample_chars_per_s_b32} (${torch.sample_threads_b32} threads) | ${(raw7k.sample_chars_per_s_b32 / torch.sample_chars_per_s_b32).toFixed(2)}× | ≥ 3× |`);
   console.log(`| V 7,000 batch 1: chars/s | ${raw7k.sample_chars_per_s_b1} | ${torch.sample_chars_per_s_b1} (${torch.sample_threads_b1} threads) | ${(raw7k.sample_chars_per_s_b1 / torch.sample_chars_per_s_b1).toFixed(2)}× | ≥ 6× |`);
+  const r = (a, b) => `${(a / b).toFixed(2)}×`;
+  console.log(`| V 7,000 batch 32, bf16 both: chars/s | ${raw7kBf16.sample_chars_per_s_b32} | ${torchBf16.sample_chars_per_s_b32} (${torchBf16.sample_threads_b32} threads) | ${r(raw7kBf16.sample_chars_per_s_b32, torchBf16.sample_chars_per_s_b32)} | (like for like) |`);
+  console.log(`| V 7,000 batch 1, bf16 both: chars/s | ${raw7kBf16.sample_chars_per_s_b1} | ${torchBf16.sample_chars_per_s_b1} (${torchBf16.sample_threads_b1} threads) | ${r(raw7kBf16.sample_chars_per_s_b1, torchBf16.sample_chars_per_s_b1)} | (like for like) |`);
+  console.log(`| V 7,000 batch 1, charlm bf16 vs PyTorch fp32 | ${raw7kBf16.sample_chars_per_s_b1} | ${torch.sample_chars_per_s_b1} | ${r(raw7kBf16.sample_chars_per_s_b1, torch.sample_chars_per_s_b1)} | (not like for like) |`);
 }
 const cpu = (ps, k) => ps.map((p) => pctOf(p[k], 1)).join('/');
 console.log(`\nserve-load (worker engine, ${seconds} s per phase): 1 client p50 first char ${list(1, (p) => `${p.p50FirstCharMs}`)} ms, ` +
@@ -69,4 +77,4 @@ if (inline) {
   console.log(`inline engine, same run: 1 client ${i1.charsPerS} chars/s (${pctOf(i1.servedOverRaw, 1)} of its raw step), p99 first char ${i1.p99FirstCharMs} ms; ` +
     `32 clients ${i32.charsPerS} chars/s (${pctOf(i32.servedOverRaw, 1)}), p50/p99 first char ${i32.p50FirstCharMs}/${i32.p99FirstCharMs} ms`);
 }
-console.log(JSON.stringify({ cpu: cpuName, raw65, served, inline, raw7k, torch }));
+console.log(JSON.stringify({ cpu: cpuName, raw65, served, inline, raw7k, raw7kBf16, torch, torchBf16 }));

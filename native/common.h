@@ -60,6 +60,11 @@ struct KernelTable {
   // The same over native16 k-pair panels (tables with ukrBf16); A2 (M, ceil(depth/2)) k-pairs. Else null.
   void (*gemvPackedBf16)(float* C, long ldc, const uint32_t* A2, const uint32_t* Bp, long M, long npad, long depth,
                          long KC, long j0, long j1, int beta);
+  // The same over half16 panels (bf16 precision on tables without ukrBf16): bf16 bits stored as 16-bit, panel
+  // element (k, r) at halfword k*NR + r, widened in registers (exact: bf16 is fp32 with the low 16 bits zero).
+  // Half the bytes of the fp32 panels: the weights of batch-1 sampling stream from memory at half the cost.
+  void (*gemvPacked16)(float* C, long ldc, const float* A, const uint16_t* Bp, long M, long npad, long depth, long KC,
+                       long j0, long j1, int beta);
   void (*addRowVector)(float* Y, const float* b, long M, long N);
   void (*sumRows)(float* db, const float* dY, long M, long N);
   void (*embeddingForward)(float* out, const float* table, const int32_t* ids, long N, long E);
@@ -120,6 +125,7 @@ static inline float bf16Round(float x) {
 // each ISA namespace so the names resolve to that ISA's copies.
 #define CHARLM_FILL_COMMON(t)                                                               \
   (t).gemvNT = gemvNT; (t).gemvNN = gemvNN; (t).gemvPacked = gemvPacked;                      \
+  (t).gemvPacked16 = gemvPacked16;                                                          \
   (t).addRowVector = addRowVector;                                                          \
   (t).sumRows = sumRows; (t).embeddingForward = embeddingForward;                           \
   (t).embeddingBackward = embeddingBackward; (t).lstmCellForward = lstmCellForward;         \

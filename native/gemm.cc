@@ -61,6 +61,27 @@ void packBf16(uint32_t* dst, Mat X, long r0, long cnt, long k0, long kc, int R) 
   }
 }
 
+}  // namespace
+
+void gemm::packPanels16(uint16_t* dst, Mat X, long r0, long cnt, long k0, long kc, int R) {
+  for (long p = 0; p < cnt; p += R) {
+    const int rr = (int)lmin(R, cnt - p);
+    uint16_t* d = dst + p * kc;
+    for (int r = 0; r < R; r++) {
+      if (r >= rr) { for (long k = 0; k < kc; k++) d[k * R + r] = 0; continue; }
+      const float* s = X.p + (r0 + p + r) * X.rs + k0 * X.cs;
+      for (long k = 0; k < kc; k++) d[k * R + r] = (uint16_t)bf16Bits(s[k * X.cs]);
+    }
+  }
+}
+
+namespace {
+// n half16 values → fp32 (bf16 bits into the high half): the blocked path's view of a half16 block.
+void widen16(float* dst, const uint16_t* src, long n) {
+  uint32_t* d = (uint32_t*)dst;
+  for (long i = 0; i < n; i++) d[i] = (uint32_t)src[i] << 16;
+}
+
 void packPanels(const Job& jb, float* dst, Mat X, long r0, long cnt, long k0, long kc, int R) {
   gemm::packPanels(*jb.t, jb.bf16, jb.native16, dst, X, r0, cnt, k0, kc, R);
 }
@@ -92,7 +113,8 @@ void blockGemm(const Job& jb, int tid, float* C, Mat A, Mat B, long M, long N, l
   const int MR = t.MR, NR = t.NR;
   const long K = jb.K, ldc = jb.ldc;
   float* Ap = (float*)gPackA[tid].p;
-  float* Bp = (float*)gPackB[tid].p;
+  float* const Bbuf = (float*)gPackB[tid].p;
+  float* Bp = Bbuf;
   for (long jc = 0; jc < N; jc += t.NC) {
     const long nc = lmin(t.NC, N - jc);
     for (long pc = 0; pc < K; pc += t.KC) {
@@ -100,6 +122,10 @@ void blockGemm(const Job& jb, int tid, float* C, Mat A, Mat B, long M, long N, l
       const int beta = (pc > 0 || jb.acc) ? 1 : 0;
       if (!jb.pre) packPanels(jb, Bp, B, jc, nc, pc, kc, NR);
       else if (jb.native16) Bp = (float*)((const uint32_t*)jb.pre->data + pc / 2 * jb.pre->npad + (jOff + jc) * kc2);
+      else if (jb.half16) {   // this block's panels are contiguous: widen them into the thread's B buffer
+        widen16(Bbuf, (const uint16_t*)jb.pre->data + pc * jb.pre->npad + (jOff + jc) * kc, ceilDiv(nc, NR) * NR * kc);
+        Bp = Bbuf;
+      }
       else Bp = (float*)jb.pre->data + pc * jb.pre->npad + (jOff + jc) * kc;
       for (long ic = 0; ic < M; ic += t.MC) {
         const long mc = lmin(t.MC, M - ic);
@@ -187,7 +213,7 @@ void gemm::runBlocked(Job& jb, int threads) {
   jb.chunk = ceilDiv(tiles, nt) * unit;
   nt = (int)ceilDiv(jb.splitM ? M : N, jb.chunk);
   const size_t aBytes = sizeof(float) * (size_t)ceilDiv(t.MC, t.MR) * t.MR * t.KC;
-  const size_t bBytes = jb.pre ? 0 : sizeof(float) * (size_t)ceilDiv(t.NC, t.NR) * t.NR * t.KC;
+  const size_t bBytes = jb.pre && !jb.half16 ? 0 : sizeof(float) * (size_t)ceilDiv(t.NC, t.NR) * t.NR * t.KC;
   for (int i = 0; i < nt; i++) { gPackA[i].get(aBytes); if (bBytes) gPackB[i].get(bBytes); }
   poolRun(nt, jobThread, &jb);
 }

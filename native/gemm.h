@@ -16,6 +16,7 @@ void sgemm(const KernelTable& t, int threads, bool bf16, float* C, const float* 
 // driver packs B per call: KC-deep blocks, each holding ceil(n/NR) NR-wide panels, zero-padded to npad columns.
 // fp32 (or bf16-rounded fp32): block pc starts at float pc*npad, its panel j (a multiple of NR) at + j*kc.
 // native16 (vdpbf16ps tables): uint32 k-pairs; block pc starts at pc/2*npad, panel j at + j*ceil(kc/2).
+// half16 (bf16 on tables without vdpbf16ps): the fp32 layout in uint16 bf16 bits (block pc at halfword pc*npad).
 struct PackedB {
   void* data = nullptr;
   size_t bytes = 0;
@@ -28,7 +29,7 @@ struct PackedB {
 struct PackedW {
   unsigned magic = 0x9ac4ed01u;
   const KernelTable* t = nullptr;
-  bool bf16 = false, native16 = false, hasNt = false, hasNn = false;
+  bool bf16 = false, native16 = false, half16 = false, hasNt = false, hasNn = false;
   long N = 0, K = 0;
   PackedB nt, nn;
 };

@@ -36,9 +36,13 @@ inline long ceilDiv(long a, long b) { return (a + b - 1) / b; }
 void packPanels(const KernelTable& t, bool bf16, bool native16, void* dst, Mat X, long r0, long cnt, long k0, long kc,
                 int R);
 
+// Rows [r0,r0+cnt) × k [k0,k0+kc) of X as bf16 bits (round to nearest even) in the fp32 panel layout (half16).
+void packPanels16(uint16_t* dst, Mat X, long r0, long cnt, long k0, long kc, int R);
+
 struct Job {
   const KernelTable* t;
   bool bf16, native16;     // native16: vdpbf16ps kernel; else bf16 rounds while packing
+  bool half16 = false;     // pre holds half16 panels: each block is widened to fp32 before the micro-kernel
   float* C;
   long ldc, M, N, K;
   Mat A, B;                // A(i,k); B as (j,k)

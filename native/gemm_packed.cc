@@ -12,7 +12,7 @@ namespace {
 
 struct PackJob {
   const KernelTable* t;
-  bool bf16, native16;
+  bool bf16, native16, half16;
   PackedB* pb;
   Mat X;
   long chunk;   // panels per thread
@@ -28,6 +28,10 @@ void packThread(void* ctx, int tid) {
   const long cnt = lmin(j.chunk * NR, pb.n - r0);
   for (long pc = 0; pc < pb.depth; pc += t.KC) {
     const long kc = lmin(t.KC, pb.depth - pc);
+    if (j.half16) {
+      packPanels16((uint16_t*)pb.data + pc * pb.npad + r0 * kc, j.X, r0, cnt, pc, kc, (int)NR);
+      continue;
+    }
     void* dst = j.native16 ? (void*)((uint32_t*)pb.data + pc / 2 * pb.npad + r0 * ((kc + 1) / 2))
                            : (void*)((float*)pb.data + pc * pb.npad + r0 * kc);
     packPanels(t, j.bf16, j.native16, dst, j.X, r0, cnt, pc, kc, (int)NR);
@@ -35,9 +39,11 @@ void packThread(void* ctx, int tid) {
 }
 
 // Packs X (n × depth) into pb, (re)allocating when the size changed. Returns the change in bytes held.
-long packOperand(const KernelTable& t, int threads, bool bf16, bool native16, PackedB& pb, Mat X, long n, long depth) {
+long packOperand(const KernelTable& t, int threads, bool bf16, bool native16, bool half16, PackedB& pb, Mat X, long n,
+                 long depth) {
   const long npad = ceilDiv(n, t.NR) * t.NR;
-  const size_t bytes = native16 ? sizeof(uint32_t) * npad * ((depth + 1) / 2) : sizeof(float) * npad * depth;
+  const size_t bytes = native16 ? sizeof(uint32_t) * npad * ((depth + 1) / 2)
+                       : (half16 ? sizeof(uint16_t) : sizeof(float)) * npad * depth;
   long delta = 0;
   if (bytes != pb.bytes) {
     std::free(pb.data);
@@ -47,7 +53,7 @@ long packOperand(const KernelTable& t, int threads, bool bf16, bool native16, Pa
   }
   pb.n = n; pb.depth = depth; pb.npad = npad;
   if (!bytes) return delta;
-  PackJob j{&t, bf16, native16, &pb, X, 0};
+  PackJob j{&t, bf16, native16, half16, &pb, X, 0};
   const long panels = npad / t.NR;
   int nt = bytes >= (1 << 20) ? threads : 1;   // a wake-up pays for itself only on large copies
   if (nt > panels) nt = (int)panels;
@@ -63,7 +69,7 @@ struct SmallPackedJob {
   float* C;
   const void* A;   // fp32 (M,depth), or uint32 k-pairs (M, ceil(depth/2)) when native16
   long M, chunk;   // columns per thread (a multiple of NR)
-  bool native16;
+  bool native16, half16;
   int beta;
 };
 
@@ -75,6 +81,9 @@ void smallPackedThread(void* ctx, int tid) {
   if (s.native16)
     s.t->gemvPackedBf16(s.C, pb.n, (const uint32_t*)s.A, (const uint32_t*)pb.data, s.M, pb.npad, pb.depth, s.t->KC,
                         j0, j1, s.beta);
+  else if (s.half16)
+    s.t->gemvPacked16(s.C, pb.n, (const float*)s.A, (const uint16_t*)pb.data, s.M, pb.npad, pb.depth, s.t->KC, j0, j1,
+                      s.beta);
   else
     s.t->gemvPacked(s.C, pb.n, (const float*)s.A, (const float*)pb.data, s.M, pb.npad, pb.depth, s.t->KC, j0, j1,
                     s.beta);
@@ -85,10 +94,13 @@ long packWeights(const KernelTable& t, int threads, PackedW& pw, const float* W)
   if (threads < 1) threads = 1;
   pw.t = &t;
   pw.native16 = pw.bf16 && t.ukrBf16 != nullptr && t.gemvPackedBf16 != nullptr;
+  // Without vdpbf16ps, bf16 weights are still stored as 16-bit: the products are the same (bf16 values widened
+  // exactly), the bytes half those of bf16-rounded fp32 panels.
+  pw.half16 = pw.bf16 && !pw.native16 && t.gemvPacked16 != nullptr;
   long delta = 0;
   const long N = pw.N, K = pw.K;
-  if (pw.hasNt) delta += packOperand(t, threads, pw.bf16, pw.native16, pw.nt, Mat{W, K, 1}, N, K);
-  if (pw.hasNn) delta += packOperand(t, threads, pw.bf16, pw.native16, pw.nn, Mat{W, 1, K}, K, N);
+  if (pw.hasNt) delta += packOperand(t, threads, pw.bf16, pw.native16, pw.half16, pw.nt, Mat{W, K, 1}, N, K);
+  if (pw.hasNn) delta += packOperand(t, threads, pw.bf16, pw.native16, pw.half16, pw.nn, Mat{W, 1, K}, K, N);
   return delta;
 }
 
@@ -121,7 +133,7 @@ void sgemmPacked(const KernelTable& t, int threads, float* C, const float* A, co
       for (long i = 0; i < M * K; i++) s[i] = bf16Round(A[i]);
       Ak = s;
     }
-    SmallPackedJob s{&t, &pb, C, Ak, M, 0, pw.native16, acc ? 1 : 0};
+    SmallPackedJob s{&t, &pb, C, Ak, M, 0, pw.native16, pw.half16, acc ? 1 : 0};
     // Memory-bound: split the columns once the panels are big enough (>= 256 KB) to outlast a wake-up.
     const long panels = pb.npad / t.NR;
     int nt = pb.bytes >= (1 << 18) ? threads : 1;
@@ -132,7 +144,7 @@ void sgemmPacked(const KernelTable& t, int threads, float* C, const float* A, co
   }
 
   Job jb;
-  jb.t = &t; jb.bf16 = pw.bf16; jb.native16 = pw.native16;
+  jb.t = &t; jb.bf16 = pw.bf16; jb.native16 = pw.native16; jb.half16 = pw.half16;
   jb.C = C; jb.ldc = N; jb.M = M; jb.N = N; jb.K = K; jb.acc = acc;
   jb.A = Mat{A, K, 1};
   jb.B = Mat{nullptr, 0, 0};

@@ -94,8 +94,9 @@ static void gemvNN(float* C, long ldc, const float* A, const float* B, long M, l
 // C(M, j0..j1) (+)= A(M,depth) · B over pre-packed NR = 2W panels (gemm.h's PackedB, fp32). Blocks outermost so
 // each KC block streams as one contiguous run; per block the partial sums are added to C (the blocked GEMM's order).
 // M <= 2 splits k into even/odd accumulators: two FMA chains per vector hide the FMA latency at batch 1.
-template <int MM>
-static void gemvPackedM(float* C, long ldc, const float* A, const float* Bp, long npad, long depth, long KC, long j0,
+// E = float (fp32 / bf16-rounded panels) or uint16_t (half16 panels, widened as loaded): the same loop and order.
+template <int MM, typename E>
+static void gemvPackedM(float* C, long ldc, const float* A, const E* Bp, long npad, long depth, long KC, long j0,
                         long j1, int beta) {
   const long NR = 2 * W;
   constexpr int U = MM <= 2 ? 2 : 1;
@@ -104,12 +105,12 @@ static void gemvPackedM(float* C, long ldc, const float* A, const float* Bp, lon
     const int bt = pc > 0 ? 1 : beta;
     const float* a = A + pc;
     for (long j = j0; j < j1; j += NR) {
-      const float* b = Bp + pc * npad + j * kc;
+      const E* b = Bp + pc * npad + j * kc;
       vf acc[U][MM][2] = {};
       long k = 0;
       for (; k + U <= kc; k += U) {
         for (int u = 0; u < U; u++) {
-          const vf b0 = vload(b + (k + u) * NR), b1 = vload(b + (k + u) * NR + W);
+          const vf b0 = vloadB(b + (k + u) * NR), b1 = vloadB(b + (k + u) * NR + W);
           for (int i = 0; i < MM; i++) {
             const float ai = a[i * depth + k + u];
             acc[u][i][0] += ai * b0; acc[u][i][1] += ai * b1;
@@ -117,7 +118,7 @@ static void gemvPackedM(float* C, long ldc, const float* A, const float* Bp, lon
         }
       }
       for (; k < kc; k++) {
-        const vf b0 = vload(b + k * NR), b1 = vload(b + k * NR + W);
+        const vf b0 = vloadB(b + k * NR), b1 = vloadB(b + k * NR + W);
         for (int i = 0; i < MM; i++) {
           const float ai = a[i * depth + k];
           acc[0][i][0] += ai * b0; acc[0][i][1] += ai * b1;
@@ -140,14 +141,25 @@ static void gemvPackedM(float* C, long ldc, const float* A, const float* Bp, lon
   }
 }
 
-static void gemvPacked(float* C, long ldc, const float* A, const float* Bp, long M, long npad, long depth, long KC,
-                       long j0, long j1, int beta) {
+template <typename E>
+static void gemvPackedE(float* C, long ldc, const float* A, const E* Bp, long M, long npad, long depth, long KC,
+                        long j0, long j1, int beta) {
   switch (M) {
     case 1: gemvPackedM<1>(C, ldc, A, Bp, npad, depth, KC, j0, j1, beta); break;
     case 2: gemvPackedM<2>(C, ldc, A, Bp, npad, depth, KC, j0, j1, beta); break;
     case 3: gemvPackedM<3>(C, ldc, A, Bp, npad, depth, KC, j0, j1, beta); break;
     default: gemvPackedM<4>(C, ldc, A, Bp, npad, depth, KC, j0, j1, beta); break;
   }
+}
+
+static void gemvPacked(float* C, long ldc, const float* A, const float* Bp, long M, long npad, long depth, long KC,
+                       long j0, long j1, int beta) {
+  gemvPackedE(C, ldc, A, Bp, M, npad, depth, KC, j0, j1, beta);
+}
+
+static void gemvPacked16(float* C, long ldc, const float* A, const uint16_t* Bp, long M, long npad, long depth,
+                         long KC, long j0, long j1, int beta) {
+  gemvPackedE(C, ldc, A, Bp, M, npad, depth, KC, j0, j1, beta);
 }
 
 // Portable packed micro-kernel: MR × (NV vectors) accumulators; edge tiles go through a local tile.

@@ -9,6 +9,22 @@ typedef uint32_t vu __attribute__((vector_size(CHARLM_W * 4)));
 static const long W = CHARLM_W;
 
 static inline vf vload(const float* p) { vf v; __builtin_memcpy(&v, p, sizeof v); return v; }
+typedef uint16_t vh __attribute__((vector_size(CHARLM_W * 2)));
+// W bf16 values (16-bit bits) widened to fp32: zero-extend, shift into the high half (vpmovzxwd + vpslld).
+// (The generic form compiles to two half-width conversions and an insert on AVX-512; the intrinsics are one each.)
+static inline vf vloadh(const uint16_t* p) {
+#if CHARLM_W == 16 && defined(__AVX512F__)
+  return (vf)_mm512_slli_epi32(_mm512_cvtepu16_epi32(_mm256_loadu_si256((const __m256i*)p)), 16);
+#elif CHARLM_W == 8 && defined(__AVX2__)
+  return (vf)_mm256_slli_epi32(_mm256_cvtepu16_epi32(_mm_loadu_si128((const __m128i*)p)), 16);
+#else
+  vh h;
+  __builtin_memcpy(&h, p, sizeof h);
+  return (vf)(__builtin_convertvector(h, vu) << 16);
+#endif
+}
+static inline vf vloadB(const float* p) { return vload(p); }
+static inline vf vloadB(const uint16_t* p) { return vloadh(p); }
 static inline void vstore(float* p, vf v) { __builtin_memcpy(p, &v, sizeof v); }
 // Load/store of the first n <= W lanes (tails); missing lanes are zero. Whole vectors take the plain path: a
 // variable-length memcpy is a library call, which made every pointwise kernel ~5x slower than it needs to be.

@@ -38,8 +38,14 @@ export async function backendFor(name: BackendName, threads?: number, precision?
 }
 
 export async function loadForCli(path: string, backend: BackendName, threads?: number,
-                                 limits: Partial<LoadLimits> = {}): Promise<LoadedModel> {
-  return loadModelFile(path, await backendFor(backend, threads), limits);
+                                 limits: Partial<LoadLimits> = {}, precision?: 'fp32' | 'bf16'): Promise<LoadedModel> {
+  return loadModelFile(path, await backendFor(backend, threads, precision), limits);
+}
+
+/** --precision: fp32 or bf16 (a one-line error otherwise). */
+export function checkPrecision(raw: string): 'fp32' | 'bf16' {
+  if (raw !== 'fp32' && raw !== 'bf16') throw new CharlmError('BAD_OPTION', `--precision must be fp32 or bf16, got "${raw}"`, 'use --precision fp32');
+  return raw;
 }
 
 /** Adds the flags that raise the load limits (for genuinely huge models) to a command that reads model files. */

@@ -3,7 +3,7 @@
 import type { Command } from 'commander';
 import { CharlmError } from '../errors.js';
 import { generate, SAMPLE_DEFAULTS, validateSampleOptions } from '../sample/generate.js';
-import { backendOptions, limitsFrom, loadForCli, parseNumber, StdoutStream } from './common.js';
+import { backendOptions, checkPrecision, limitsFrom, loadForCli, parseNumber, StdoutStream } from './common.js';
 
 export function register(program: Command): void {
   backendOptions(program.command('sample')
@@ -16,7 +16,8 @@ export function register(program: Command): void {
     .option('--top-p <p>', 'sample only from the smallest set with this much probability (1 = off)', parseNumber('top-p'), 1)
     .option('--seed <n>', 'random seed (same seed + same model = same text)', parseNumber('seed', true), SAMPLE_DEFAULTS.seed)
     .option('--num-samples <n>', 'independent samples, separated by a blank line', parseNumber('num-samples', true), 1)
-    .option('--unknown <mode>', 'prime characters outside the vocabulary: error | skip', 'error'))
+    .option('--unknown <mode>', 'prime characters outside the vocabulary: error | skip', 'error')
+    .option('--precision <p>', 'fp32 | bf16 (native: weights and inputs rounded to bf16, fp32 sums; half the weight bytes, faster at batch 1)', checkPrecision, 'fp32'))
     .action(async (modelPath: string, o: Record<string, any>) => {
       if (o.unknown !== 'error' && o.unknown !== 'skip') {
         throw new CharlmError('BAD_OPTION', `--unknown must be error or skip, got "${o.unknown}"`, 'use --unknown skip to drop unknown prime characters');
@@ -27,7 +28,7 @@ export function register(program: Command): void {
       const opts = { prime: o.prime as string, length: o.length, temperature: o.temperature, topK: o.topK, topP: o.topP,
                      seed: o.seed, unknown: o.unknown as 'error' | 'skip' };
       validateSampleOptions(opts);
-      const lm = await loadForCli(modelPath, o.backend, o.threads, limitsFrom(o));
+      const lm = await loadForCli(modelPath, o.backend, o.threads, limitsFrom(o), o.precision);
       const shownPrime = opts.unknown === 'skip' ? lm.vocab.decode(lm.vocab.encode(opts.prime, 'skip')) : opts.prime;
       lm.vocab.encode(opts.prime, opts.unknown); // fail before printing anything
       const out = new StdoutStream();

@@ -10,14 +10,14 @@ import type { CharlmServer } from '../server/index.js';
 import { modelNameFromPath } from '../server/context.js';
 import { isLoopbackHost } from '../server/guard.js';
 import { LOG_LEVELS, type LogLevel } from '../server/app.js';
-import { limitOptions, limitsFrom } from './common.js';
+import { checkPrecision, limitOptions, limitsFrom } from './common.js';
 
 export interface ServeFlags {
   host: string; port: string; backend: string; threads?: string; maxBatch: string; timeout: string;
   requestTimeout?: string; maxConnections?: string; allowedHosts?: string; apiKey?: string;
   maxParams?: number; maxLayers?: number; maxHeaderBytes?: number;
   /** Defaults as on the command line: worker, info, 25. */
-  engine?: string; logLevel?: string; streamInterval?: string;
+  engine?: string; logLevel?: string; streamInterval?: string; precision?: string;
 }
 
 const BACKENDS = ['auto', 'native', 'wasm', 'ref', 'webgpu'];
@@ -62,7 +62,8 @@ export async function runServe(models: string[], flags: ServeFlags): Promise<Cha
     throw new CharlmError('BAD_OPTION', `--engine must be worker or inline, got "${engine}"`, 'use --engine worker');
   }
   const allowedHosts = flags.allowedHosts?.split(',').map((h) => h.trim()).filter(Boolean);
-  const backend = await createBackend(flags.backend as BackendName, { threads });
+  const precision = checkPrecision(flags.precision ?? 'fp32');
+  const backend = await createBackend(flags.backend as BackendName, { threads, precision });
   const loaded: { name: string; loaded: LoadedModel }[] = [];
   for (const arg of models) {
     const { name, path } = parseModelArg(arg);
@@ -106,6 +107,7 @@ export function register(program: Command): void {
     .option('--port <port>', 'port (0 = any free port)', '8080')
     .option('--backend <name>', 'compute backend: auto, native, wasm, ref or webgpu', 'auto')
     .option('--threads <n>', 'threads for the native backend')
+    .option('--precision <p>', 'fp32 | bf16 (native: weights and inputs rounded to bf16, fp32 sums; half the weight bytes, faster at batch 1)', 'fp32')
     .option('--max-batch <n>', 'most sequences stepped together (1 = no batching)', '64')
     .option('--log-level <level>', 'JSON request logs on stdout: fatal, error, warn, info, debug, trace or silent', 'info')
     .option('--stream-interval <ms>', 'how often streamed text is written to each client, in milliseconds (a sample\'s first characters and its end go out at once; 0 = after every slice of model steps)', '25')

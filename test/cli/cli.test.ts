@@ -66,6 +66,18 @@ test('--temperature 0 is greedy and --unknown skip drops unknown prime character
   assert.ok(s.out.startsWith('To') && !s.out.includes('😀'));
 });
 
+test('sample --precision bf16 runs the bf16 twin, repeatably; a bad --precision is a one-line error', () => {
+  const args = ['sample', model, '--prime', 'To', '--length', '40', '--seed', '5', '--backend', 'ref', '--precision', 'bf16'];
+  const a = run(args), b = run(args);
+  assert.equal(a.code, 0, a.err);
+  assert.ok(a.out.startsWith('To') && [...a.out].length === 2 + 40 + 1);
+  assert.equal(a.out, b.out, 'same seed → same text at bf16');
+  const bad = run(['sample', model, '--precision', 'fp16']);
+  assert.equal(bad.code, 2);
+  assert.match(bad.err, /^charlm: --precision must be fp32 or bf16, got "fp16" \(hint: /);
+  assert.equal(bad.err.trim().split('\n').length, 1);
+});
+
 const py = '/usr/bin/python3';
 const noTorch = skipWithout('torch', spawnSync(py, ['-c', 'import torch, numpy'], { encoding: 'utf8' }).status !== 0 &&
   `${py} cannot import torch/numpy (Debian python3-torch not installed)`);
