@@ -2,7 +2,9 @@
 // SIMD backend (relaxed-SIMD FMA when WebAssembly.validate accepts it, else plain SIMD128), fetched from next to the
 // script that asks (the worker bundle: `charlm serve` and exported sites put the .wasm files beside worker.js), and
 // falls back to `ref` with a note that says why. `wasm` insists (an error instead of the fallback); `ref` is the plain
-// TypeScript twin.
+// TypeScript twin. `webgpu` runs the WGSL kernels on navigator.gpu in a second worker (gpu-worker.js, beside this
+// script) that this one waits on with Atomics.wait; that needs a cross-origin-isolated page (COOP/COEP headers), so
+// `auto` never picks it (the kernels are untuned, and SwiftShader, a browser's CPU fallback, is slower than wasm).
 //
 // Memory is private (reserved up front, never grows): shared memory needs a cross-origin-isolated page (COOP/COEP
 // headers), and with no worker threads in the page (one compute Worker) shared memory would buy nothing but growth.
@@ -10,8 +12,9 @@ import type { Backend } from './backend.js';
 import { refBackend } from './ref/index.js';
 import { instantiateWasmBackend, relaxedSimdSupported, wasmFileName, type WasmSimd } from './wasm/backend.js';
 import { CharlmError } from '../errors.js';
+import { connectWebGpuBackend, gpuControl, type GpuHello } from './webgpu/client.js';
 
-export const BROWSER_BACKENDS = ['auto', 'wasm', 'ref'] as const;
+export const BROWSER_BACKENDS = ['auto', 'wasm', 'ref', 'webgpu'] as const;
 export type BrowserBackendName = (typeof BROWSER_BACKENDS)[number];
 
 /** The .wasm files a page may fetch (the private-memory builds): what `charlm serve` serves and sites copy. */
@@ -40,6 +43,7 @@ export async function browserBackend(name: string = 'auto', opts: BrowserBackend
     throw new CharlmError('BAD_OPTION', `unknown browser backend "${name}"`, `use one of ${BROWSER_BACKENDS.join(', ')}`);
   }
   if (name === 'ref') return { backend: refBackend, note: 'ref (plain TypeScript, one thread), as asked' };
+  if (name === 'webgpu') return loadWebGpu(opts);
   try {
     return await loadWasm(opts);
   } catch (e) {
@@ -67,6 +71,30 @@ async function loadWasm(opts: BrowserBackendOptions): Promise<BrowserBackendChoi
     } catch (e) { lastError = e; }  // RangeError: the tab could not reserve this much; try less
   }
   throw lastError instanceof Error ? lastError : new Error('could not reserve WebAssembly memory');
+}
+
+/** The webgpu backend over a GPU worker started beside this script (gpu-worker.js). */
+async function loadWebGpu(opts: BrowserBackendOptions): Promise<BrowserBackendChoice> {
+  const g = globalThis as { crossOriginIsolated?: boolean; navigator?: { gpu?: unknown } };
+  if (!g.crossOriginIsolated) {
+    throw new CharlmError('WEBGPU_UNAVAILABLE', 'webgpu in a page needs a cross-origin-isolated page (COOP/COEP headers): ' +
+      'the GPU runs in a second worker that this one waits on through shared memory',
+      'open the page from `charlm serve`, which sends the headers, or use ?backend=wasm');
+  }
+  if (!g.navigator?.gpu) {
+    throw new CharlmError('NO_WEBGPU_ADAPTER', 'no WebGPU adapter found: this browser has no WebGPU in workers',
+      'use a browser with WebGPU (Chrome, Edge), or ?backend=wasm');
+  }
+  const shared = gpuControl();
+  const worker = new Worker(new URL('gpu-worker.js', opts.wasmBase ?? scriptBase()));
+  const hello = new Promise<GpuHello>((resolve, reject) => {
+    worker.onmessage = (e: MessageEvent) => resolve(e.data as GpuHello);
+    worker.onerror = (e: ErrorEvent) => reject(new Error(`the GPU worker failed to start: ${e.message || 'gpu-worker.js did not load'}`));
+  });
+  worker.postMessage({ gpuInit: shared });
+  const backend = await connectWebGpuBackend({ post: (m) => worker.postMessage(m), terminate: async () => worker.terminate() },
+    shared, hello);
+  return { backend, note: `webgpu (${backend.adapterName}; a second worker runs the GPU)` };
 }
 
 /** The folder of the running script: the worker's own URL in a Web Worker, the document's in a page. */

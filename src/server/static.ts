@@ -1,6 +1,7 @@
 // Serves the browser pages at /: the playground (web/index.html, app.js), the in-browser trainer (train.html,
-// train.js), the compute worker they share (dist/browser/worker.js, bundled at build time) and the WebAssembly kernels
-// it fetches from beside itself (wasm/build/, the private-memory builds). A fixed list of files, read on request, so
+// train.js), the compute worker they share (dist/browser/worker.js, bundled at build time), the GPU worker it starts
+// for ?backend=webgpu (dist/browser/gpu-worker.js) and the WebAssembly kernels it fetches from beside itself
+// (wasm/build/, the private-memory builds). Every file is sent with COOP/COEP headers (cross-origin isolation). A fixed list of files, read on request, so
 // there is no path to traverse.
 import { readFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
@@ -32,6 +33,7 @@ const FILES: Record<string, [string, string]> = {
 /** Built files, from WEB_BUNDLE_DIR. */
 const BUILT: Record<string, [string, string]> = {
   '/worker.js': ['worker.js', 'text/javascript; charset=utf-8'],
+  '/gpu-worker.js': ['gpu-worker.js', 'text/javascript; charset=utf-8'],
 };
 
 /** The kernels the worker fetches (it falls back to plain TypeScript without them). */
@@ -52,8 +54,11 @@ export function registerStatic(app: FastifyInstance, webDir: string, bundleDir =
           : dir === wasmDir ? `the page file ${file} is missing from ${dir}: build it with \`npm run build\``
           : `the page file ${file} is missing from ${dir}`);
       }
+      // Cross-origin isolation (COOP + COEP): the webgpu backend's compute worker waits on its GPU worker through
+      // SharedArrayBuffer, which a page only gets when isolated. Everything the pages load is same-origin.
       return reply.header('content-type', type).header('cache-control', 'no-cache')
-        .header('x-content-type-options', 'nosniff').send(body);
+        .header('x-content-type-options', 'nosniff')
+        .header('cross-origin-opener-policy', 'same-origin').header('cross-origin-embedder-policy', 'require-corp').send(body);
     });
   }
 }

@@ -17,7 +17,7 @@ import { MAX_CHECKPOINT_BYTES } from './limits.js';
 const PAGE_FILES: [string, 'web' | 'bundle' | 'wasm', string][] = [
   ['index.html', 'web', 'site.html'], ['site.js', 'web', 'site.js'], ['compute.js', 'web', 'compute.js'],
   ['views.js', 'web', 'views.js'], ['chart.js', 'web', 'chart.js'], ['style.css', 'web', 'style.css'],
-  ['worker.js', 'bundle', 'worker.js'], ...BROWSER_WASM_FILES.map((f): [string, 'wasm', string] => [f, 'wasm', f]),
+  ['worker.js', 'bundle', 'worker.js'], ['gpu-worker.js', 'bundle', 'gpu-worker.js'], ...BROWSER_WASM_FILES.map((f): [string, 'wasm', string] => [f, 'wasm', f]),
 ];
 export const SITE_FILES = [...PAGE_FILES.map(([f]) => f), 'model.safetensors'];
 

@@ -55,7 +55,7 @@ test('an exported site samples in the browser, equal to charlm sample', { skip: 
   assert.equal(e.code, 0, e.err);
   console.log(`# ${e.out.trim().split('\n').slice(0, 2).join(' | ')}`);
   assert.deepEqual(readdirSync(dir).sort(), ['charlm-relaxed-private.wasm', 'charlm-simd128-private.wasm', 'chart.js', 'compute.js',
-                                              'index.html', 'model.safetensors', 'site.js', 'style.css', 'views.js', 'worker.js']);
+                                              'gpu-worker.js', 'index.html', 'model.safetensors', 'site.js', 'style.css', 'views.js', 'worker.js']);
   const { url, server } = await staticServer(dir);
   const browser = await launch();
   try {

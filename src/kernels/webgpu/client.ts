@@ -1,0 +1,188 @@
+// The `webgpu` backend's front half, for Node and the browser alike: the Backend interface over WGSL kernels that run
+// in a worker (gpu-core.ts) that owns the device. Memory is backend-owned: alloc returns a host shadow (a
+// Float32Array over a SharedArrayBuffer) whose GPUBuffer lives in the worker; kernels run on the GPU copies,
+// read(view) downloads and write(view) uploads. Arrays that this backend did not allocate still work, coherently but
+// slowly: each call uploads them to temporary GPU buffers and copies its outputs back (so the shared kernel suite and
+// code written before the memory seam run unchanged). The caller blocks (Atomics.wait) only where a result must come
+// back, so this half runs where blocking is allowed: a Node thread, a Web Worker of a cross-origin-isolated page.
+// index.ts starts the worker in Node (worker_threads), src/kernels/browser.ts in a page (a nested Web Worker).
+import type { Backend, F32, I32 } from '../backend.js';
+import { CharlmError } from '../../errors.js';
+import type { Msg, WireArg } from './protocol.js';
+
+type View = F32 | I32;
+
+/** Which arguments each kernel writes (positions in the Backend signature): foreign outputs are copied back. */
+const WRITES: Record<string, number[]> = {
+  matmul: [0], addRowVector: [0], sumRows: [0], embeddingForward: [0], embeddingBackward: [0],
+  lstmCellForward: [0, 1, 2, 3], lstmCellBackward: [0, 1, 3], gruCellForward: [0, 1], gruCellBackward: [0, 1, 2],
+  tanhForward: [0], tanhBackward: [0], softmaxXent: [0], adam: [0, 2, 3], sumSquares: [], scale: [0], mul: [0],
+  add: [0], fill: [0], copy: [0], layerNormForward: [0, 1, 2], layerNormBackward: [0, 1, 2], geluForward: [0],
+  geluBackward: [0], dropout: [0], attentionForward: [0, 1], attentionBackward: [0], attentionDecode: [0],
+};
+/** Kernels whose result (a number) the caller needs now. */
+const RETURNS = new Set(['softmaxXent', 'sumSquares']);
+export const WEBGPU_KERNELS = Object.keys(WRITES);
+
+export interface WebGpuBackend extends Backend {
+  readonly adapterName: string;
+  alloc(n: number): F32;
+  allocI32(n: number): I32;
+  free(buf: View): void;
+  fill(buf: F32, v: number, start?: number, end?: number): void;
+  copy(dst: F32, src: F32, n: number, dstOff?: number, srcOff?: number): void;
+  read(view: View): void;
+  write(view: View): void;
+  /**
+   * Host↔GPU traffic since creation: downloads (read, a returned loss or Σx², foreign outputs) and uploads (write,
+   * foreign inputs), with bytes; foreignCalls counts kernel calls that touched an array this backend did not allocate.
+   */
+  readonly traffic: { downloads: number; downloadBytes: number; uploads: number; uploadBytes: number; foreignCalls: number };
+  /** Waits for every queued kernel and surfaces any GPU error. */
+  sync(): void;
+  /** Stops the worker (the device goes with it). */
+  close(): Promise<void>;
+}
+
+/** What the GPU worker says first: ready with its adapter, or why it cannot run. */
+export interface GpuHello { ready?: boolean; adapterName?: string; error?: { code: string; message: string; hint: string } }
+
+/** A started GPU worker, whichever runtime: posts messages to it, stops it. */
+export interface GpuWorkerPort {
+  post(m: Msg): void;
+  terminate(): Promise<void>;
+}
+
+/** The control memory the client and the worker share (see gpu-core.ts for the layout). */
+export function gpuControl(): { ctrl: SharedArrayBuffer; err: SharedArrayBuffer } {
+  return { ctrl: new SharedArrayBuffer(32), err: new SharedArrayBuffer(4096) };
+}
+
+/**
+ * The Backend over a started worker: `shared` is what gpuControl() made (and the worker was given), `hello` the
+ * worker's first message.
+ */
+export async function connectWebGpuBackend(port: GpuWorkerPort, shared: { ctrl: SharedArrayBuffer; err: SharedArrayBuffer },
+                                           hello: Promise<GpuHello>): Promise<WebGpuBackend> {
+  const ctrlSab = shared.ctrl, errSab = shared.err;
+  // ctrl: [0] status (0 waiting, 1 done, 2 error), [1] error length, [2] worker dead; result: a float64 at byte 16.
+  const ctrl = new Int32Array(ctrlSab, 0, 4), result = new Float64Array(ctrlSab, 16, 1);
+  const h = await hello;
+  if (h.error) {
+    await port.terminate();
+    throw new CharlmError(h.error.code, h.error.message, h.error.hint);
+  }
+  const worker = { postMessage: (m: Msg) => port.post(m), terminate: () => port.terminate() };
+
+  const traffic = { downloads: 0, downloadBytes: 0, uploads: 0, uploadBytes: 0, foreignCalls: 0 };
+  const ids = new WeakMap<ArrayBufferLike, number>();
+  let nextId = 1;
+  const freed = new FinalizationRegistry<number>((id) => worker.postMessage({ k: 'free', id } satisfies Msg));
+  const post = (m: Msg) => worker.postMessage(m);
+  const deadError = () => new Error(`webgpu: ${new TextDecoder().decode(new Uint8Array(errSab, 0, ctrl[1]).slice())}`);
+  function syncPost(m: Msg): number {
+    if (ctrl[2] === 1) throw deadError();   // ctrl[2]: the worker died (gpu-core.ts, an uncaught error)
+    Atomics.store(ctrl, 0, 0);
+    post({ ...m, sync: true });
+    for (let waited = 0; Atomics.wait(ctrl, 0, 0, 1000) === 'timed-out'; waited++) {
+      if (ctrl[2] === 1) throw deadError();
+      if (waited >= 600) throw new Error('webgpu: the GPU worker did not answer in 600 s');
+    }
+    if (ctrl[0] === 2) {
+      const msg = new TextDecoder().decode(new Uint8Array(errSab, 0, ctrl[1]).slice());
+      throw new Error(`webgpu: ${msg}`);
+    }
+    return result[0];
+  }
+
+  function register(sab: SharedArrayBuffer, init: boolean): number {
+    const id = nextId++;
+    ids.set(sab, id);
+    post({ k: 'alloc', id, sab, init });
+    return id;
+  }
+  function allocBytes(bytes: number): SharedArrayBuffer {
+    const sab = new SharedArrayBuffer(Math.max(4, bytes));
+    freed.register(sab, register(sab, false), sab);
+    return sab;
+  }
+
+  /** Runs one kernel; foreign arrays go through temporary GPU buffers and their outputs are copied back. */
+  function call(op: string, args: unknown[]): number {
+    const temps: { id: number; sab: SharedArrayBuffer; orig: ArrayBufferLike; out: boolean }[] = [];
+    const writes = WRITES[op];
+    const wire: WireArg[] = args.map((a, k) => {
+      if (!ArrayBuffer.isView(a)) return a as WireArg;
+      const v = a as View;
+      let id = ids.get(v.buffer);
+      if (id === undefined) {
+        let t = temps.find((x) => x.orig === v.buffer);
+        if (!t) {
+          const sab = new SharedArrayBuffer(Math.max(4, v.buffer.byteLength));
+          new Uint8Array(sab).set(new Uint8Array(v.buffer));
+          t = { id: nextId++, sab, orig: v.buffer, out: false };
+          post({ k: 'alloc', id: t.id, sab, init: true });
+          temps.push(t);
+          traffic.uploads++; traffic.uploadBytes += sab.byteLength;
+        }
+        t.out ||= writes.includes(k);
+        id = t.id;
+      }
+      return { id, off: v.byteOffset / 4 };
+    });
+    if (temps.length) traffic.foreignCalls++;
+    if (RETURNS.has(op)) { traffic.downloads++; traffic.downloadBytes += 4; }
+    let value = 0;
+    if (RETURNS.has(op) || temps.some((t) => t.out)) value = syncPost({ k: 'call', op, args: wire });
+    else post({ k: 'call', op, args: wire });
+    for (const t of temps) {
+      if (t.out) {
+        syncPost({ k: 'read', id: t.id, byteOff: 0, bytes: t.sab.byteLength });
+        traffic.downloads++; traffic.downloadBytes += t.sab.byteLength;
+        new Uint8Array(t.orig).set(new Uint8Array(t.sab).subarray(0, t.orig.byteLength));
+      }
+      post({ k: 'free', id: t.id });
+    }
+    return value;
+  }
+  const owned = (v: View, what: string): number => {
+    const id = ids.get(v.buffer);
+    if (id === undefined) throw new Error(`webgpu: ${what} of an array this backend did not allocate`);
+    return id;
+  };
+
+  const kernels = Object.fromEntries(WEBGPU_KERNELS.filter((k) => k !== 'fill' && k !== 'copy')
+    .map((op) => [op, (...args: unknown[]) => call(op, args)]));
+
+  return {
+    name: 'webgpu',
+    adapterName: h.adapterName ?? 'unknown adapter',
+    traffic,
+    ...(kernels as unknown as Omit<Backend, 'name'>),
+    alloc: (n: number) => new Float32Array(allocBytes(n * 4), 0, n) as F32,
+    allocI32: (n: number) => new Int32Array(allocBytes(n * 4), 0, n) as I32,
+    free(buf: View) {
+      const id = ids.get(buf.buffer);
+      if (id === undefined) return;
+      freed.unregister(buf.buffer);
+      ids.delete(buf.buffer);
+      post({ k: 'free', id });
+    },
+    fill(buf: F32, v: number, start = 0, end = buf.length) {
+      if (end > start) call('fill', [buf.subarray(start, end), end - start, v]);
+    },
+    copy(dst: F32, src: F32, n: number, dstOff = 0, srcOff = 0) {
+      if (n > 0) call('copy', [dst.subarray(dstOff, dstOff + n), src.subarray(srcOff, srcOff + n), n]);
+    },
+    read(view: View) {
+      traffic.downloads++; traffic.downloadBytes += view.byteLength;
+      syncPost({ k: 'read', id: owned(view, 'read'), byteOff: view.byteOffset, bytes: view.byteLength });
+    },
+    write(view: View) {
+      traffic.uploads++; traffic.uploadBytes += view.byteLength;
+      syncPost({ k: 'write', id: owned(view, 'write'), byteOff: view.byteOffset, bytes: view.byteLength });
+    },
+    sync() { syncPost({ k: 'sync' }); },
+    async close() { await worker.terminate(); },
+  } as WebGpuBackend;
+}

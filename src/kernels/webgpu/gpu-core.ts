@@ -1,0 +1,113 @@
+// The GPU side of the webgpu backend, for Node and the browser alike: it owns the GPUDevice, the GPU buffers and the
+// runner, and runs the kernel calls client.ts posts, in order. The client blocks (Atomics.wait) only where a result
+// must come back: a loss, Σx², or a read/write of host shadows. WebGPU's readback is asynchronous (mapAsync), and this
+// is how the synchronous Backend interface gets a value out of it. worker.ts runs it in a Node worker thread on Dawn,
+// src/web/gpu-worker.ts in a page's Web Worker on navigator.gpu.
+/// <reference types="@webgpu/types" />
+import type { GpuDevice } from './device.js';
+import { GpuRunner, type GpuArg } from './runner.js';
+import { gpuOps } from './ops.js';
+import type { Msg, WireArg } from './protocol.js';
+import type { GpuHello } from './client.js';
+
+/** What the runtime gives the core: the shared control memory, its message channel and its device. */
+export interface GpuWorkerIo {
+  ctrl: SharedArrayBuffer;
+  err: SharedArrayBuffer;
+  /** Sends the hello (the only message this side sends). */
+  post(m: GpuHello): void;
+  /** Registers the handler of the client's messages. */
+  onMessage(handler: (m: Msg) => void): void;
+  openDevice(): Promise<GpuDevice>;
+}
+
+/** A fatal error in the worker: marks it dead and wakes a waiting client with the message (then the runtime exits). */
+export function gpuWorkerFailed(io: Pick<GpuWorkerIo, 'ctrl' | 'err'>, message: string): void {
+  const ctrl = new Int32Array(io.ctrl, 0, 4);
+  Atomics.store(ctrl, 2, 1);
+  finish(io, 2, 0, `the GPU worker failed: ${message}`);
+}
+
+function finish(io: Pick<GpuWorkerIo, 'ctrl' | 'err'>, status: 1 | 2, value = 0, message = ''): void {
+  const ctrl = new Int32Array(io.ctrl, 0, 4), result = new Float64Array(io.ctrl, 16, 1), errBytes = new Uint8Array(io.err);
+  result[0] = value;
+  if (status === 2) {
+    const b = new TextEncoder().encode(message.slice(0, 2000));
+    errBytes.set(b.subarray(0, errBytes.length));
+    ctrl[1] = Math.min(b.length, errBytes.length);
+  }
+  Atomics.store(ctrl, 0, status);
+  Atomics.notify(ctrl, 0);
+}
+
+interface Held { buf: GPUBuffer; sab: SharedArrayBuffer }
+
+export async function runGpuWorker(io: GpuWorkerIo): Promise<void> {
+  const held = new Map<number, Held>();
+  let pendingError: string | null = null;
+  const result = new Float64Array(io.ctrl, 16, 1);
+  const done = (status: 1 | 2, value = 0, message = '') => finish(io, status, value, message);
+  let gpu;
+  try {
+    gpu = await io.openDevice();
+  } catch (e) {
+    const err = e as { code?: string; message: string; hint?: string };
+    io.post({ error: { code: err.code ?? 'WEBGPU_FAILED', message: err.message, hint: err.hint ?? '' } });
+    return;
+  }
+  const { device } = gpu;
+  device.addEventListener('uncapturederror', (ev) => { pendingError ??= (ev as GPUUncapturedErrorEvent).error.message; });
+  const runner = new GpuRunner(device, gpu.gpu, gpu.adapter);
+  const ops = gpuOps(runner) as unknown as Record<string, (...a: unknown[]) => unknown>;
+  const arg = (a: WireArg): unknown => {
+    if (a === null || typeof a !== 'object') return a;
+    const h = held.get(a.id);
+    if (!h) throw new Error(`webgpu: buffer ${a.id} was freed or never allocated`);
+    return { buf: h.buf, off: a.off } satisfies GpuArg;
+  };
+
+  async function handle(m: Msg): Promise<void> {
+    switch (m.k) {
+      case 'alloc': {
+        const buf = runner.createBuffer(m.sab.byteLength);
+        held.set(m.id, { buf, sab: m.sab });
+        if (m.init) runner.upload(buf, 0, new Uint8Array(m.sab));
+        return;
+      }
+      case 'free':   // submit first: a recorded but unsubmitted kernel may still use the buffer
+        runner.flush(); held.get(m.id)?.buf.destroy(); held.delete(m.id); return;
+      case 'write': {
+        const h = held.get(m.id)!;
+        runner.upload(h.buf, m.byteOff, new Uint8Array(h.sab, m.byteOff, m.bytes));
+        return;
+      }
+      case 'read': {
+        const h = held.get(m.id)!;
+        if (m.bytes > 0) new Uint8Array(h.sab, m.byteOff, m.bytes).set(new Uint8Array(await runner.download(h.buf, m.byteOff, m.bytes)));
+        return;
+      }
+      case 'sync': await runner.download(runner.scratch('sync', 1).buf, 0, 4); return;
+      case 'call': {
+        const v = await ops[m.op](...m.args.map(arg));
+        if (typeof v === 'number') result[0] = v;
+        return;
+      }
+    }
+  }
+
+  let chain = Promise.resolve();
+  io.onMessage((m: Msg) => {
+    chain = chain.then(async () => {
+      try {
+        await handle(m);
+        if (m.sync) {
+          if (pendingError) { const e = pendingError; pendingError = null; done(2, 0, e); } else done(1, result[0]);
+        }
+      } catch (e) {
+        const msg = `${(m as { op?: string }).op ?? m.k}: ${(e as Error).message}`;
+        if (m.sync) done(2, 0, msg); else pendingError ??= msg;
+      }
+    });
+  });
+  io.post({ ready: true, adapterName: gpu.adapterName });
+}
