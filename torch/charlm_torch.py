@@ -965,7 +965,9 @@ def train(args):
         save_model(last_path, raw, chars, summary())
         flat = lambda key: torch.cat([opt.state[p][key].reshape(-1).float().cpu() if p in opt.state else torch.zeros(p.numel()) for p in params])
         meta = dict(step=step, rng=rng.get_state(), batcher=batcher.get_state(), schedule=sched, bestVal=best_val,
-                    evalsWithoutImprovement=no_improve, history=history, config=cfg, corpus=corpus_name, charsSeen=chars_seen)
+                    evalsWithoutImprovement=no_improve, history=history, config=cfg, corpus=corpus_name, charsSeen=chars_seen,
+                    # the file itself, as charlm's engine records it: `charlm train --resume DIR` finds it without a corpus
+                    corpusSpec=dict(paths=[os.path.abspath(corpus_path)]))
         save_state(state_path, meta, flat('exp_avg'), flat('exp_avg_sq'), full_carry)
 
     while step < total:

@@ -103,7 +103,8 @@ export function register(program: Command): void {
       console.log(`config ${JSON.stringify(familyConfig(shown))}`);
     }
     if (o.engine === 'torch') {
-      await trainWithTorch({ config, corpus, out, nproc: Number(o.nproc), resume: !!o.resume, initFrom: o.initFrom as string | undefined, quiet });
+      // On resume, the merged config: charlm_torch.py lets every resumable key it is given replace the saved value.
+      await trainWithTorch({ config: shown, corpus, out, nproc: Number(o.nproc), resume: !!o.resume, initFrom: o.initFrom as string | undefined, quiet });
       return;
     }
     const backend = await backendFor(config.backend, config.threads || undefined, config.precision);

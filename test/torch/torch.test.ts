@@ -153,6 +153,25 @@ test('round trip: charlm train --engine torch --nproc 2 (rnn) and a gpt run, the
   assert.match(html, /<svg/);
 });
 
+test('charlm train --engine torch --resume keeps the saved run\'s eval and log intervals unless given again', { skip }, () => {
+  const out = path.join(tmp, 'torch-resume-cli');
+  const cli = (args: string[]) => {
+    const r = spawnSync(process.execPath, [path.join(ROOT, 'bin', 'charlm.js'), 'train', ...args, '--engine', 'torch', '--quiet'],
+                        { encoding: 'utf8', env: { ...process.env, OMP_NUM_THREADS: '1', CHARLM_QUIET_NATIVE: '1' }, timeout: 300_000 });
+    assert.equal(r.status, 0, r.stderr);
+  };
+  cli([corpusPath, '--out', out, '--embedding-dim', '12', '--hidden-size', '24', '--num-layers', '1', '--seq-length', '24',
+       '--batch-size', '8', '--steps', '4', '--eval-interval', '2', '--log-interval', '2', '--eval-chars', '2000']);
+  cli(['--resume', out, '--steps', '6']);
+  const passed = JSON.parse(fs.readFileSync(path.join(out, 'torch-config.json'), 'utf8')) as TrainConfig;
+  assert.equal(passed.steps, 6, 'a flag given on resume still applies');
+  assert.equal(passed.evalInterval, 2, 'the saved eval interval (not the default) goes to the torch engine');
+  assert.equal(passed.logInterval, 2);
+  const evals = fs.readFileSync(path.join(out, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l))
+    .filter((r) => r.type === 'eval').map((r) => r.step as number);
+  assert.deepEqual(evals, [2, 4, 6], 'evaluations every 2 steps before and after the resume');
+});
+
 test('an interrupted run resumes exactly (dropout on, cosine schedule mid-way)', { skip }, () => {
   const cfg = writeConfig('resume', { steps: 6, logInterval: 2, evalInterval: 3, dropout: 0.2, embedDropout: 0.1, schedule: 'cosine', warmupSteps: 2 });
   const whole = path.join(tmp, 'whole'), split = path.join(tmp, 'split'), stop = path.join(tmp, 'stop-now');
