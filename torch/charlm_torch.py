@@ -394,9 +394,9 @@ class CharRNN(nn.Module):
     def decays(self, name):
         return True
 
-    def dropout_draws(self, B, T, parts):
-        n = B * T * self.mc['embeddingDim'] if self.mc['embedDropout'] > 0 else 0
-        return n + ((self.mc['numLayers'] - 1) * B * T * self.mc['hiddenSize'] if self.mc['dropout'] > 0 else 0)
+    def dropout_draws(self, B, T, parts):  # charlm draws one seed per dropout mask per forward call
+        n = 1 if self.mc['embedDropout'] > 0 else 0
+        return (n + (self.mc['numLayers'] - 1 if self.mc['dropout'] > 0 else 0)) * parts
 
 
 class LayerNorm(nn.Module):

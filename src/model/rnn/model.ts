@@ -2,14 +2,14 @@
 // with parameters named and shaped as its PyTorch state_dict. Forward/backward run over a Backend; all buffers for
 // a given (B,T) are allocated once (Workspace) and reused, so training and sampling steps allocate nothing.
 // Weight matrices are pre-packed for the backend's GEMM (when it can) once per weight change, not once per product.
-// Every buffer a kernel sees is the backend's (BackendMemory); the host writes only ids, targets and dropout masks
-// (then write()), and reads only the logits it returns (after read()).
+// Every buffer a kernel sees is the backend's (BackendMemory); the host writes only ids and targets (then write();
+// dropout masks are made by the backend's hash kernel), and reads only the logits it returns (after read()).
 import type { Backend, BackendMemory, F32, I32 } from '../../kernels/backend.js';
 import type { PackedWeight } from '../../nn/packed.js';
 import { ParamStore, type ParamSpec } from '../../nn/params.js';
 import { GATES, LayerWorkspace, RecurrentLayer, sharedGrads } from '../../nn/recurrent.js';
 import { Linear } from '../../nn/linear.js';
-import { fillDropoutMask } from '../../nn/dropout.js';
+import { makeDropoutMask } from '../../nn/dropout.js';
 import type { Rng } from '../../util/rng.js';
 import { cellPrefix, type RnnConfig } from '../config.js';
 import type { LanguageModel, MicroBatchOptions, ModelDescription, ModelState } from '../model.js';
@@ -237,8 +237,7 @@ export class RnnModel implements LanguageModel {
     be.write(ws.ids);
     be.embeddingForward(ws.emb, this.params.value('embed.weight'), ws.ids, N, cfg.embeddingDim);
     if (ws.embMask.length) {
-      fillDropoutMask(ws.embMask, cfg.embedDropout, need(rng));
-      be.write(ws.embMask);
+      makeDropoutMask(be, ws.embMask, cfg.embedDropout, need(rng));
       be.mul(ws.embIn, ws.emb, ws.embMask, ws.emb.length);
     }
     let x = ws.embIn;
@@ -256,8 +255,7 @@ export class RnnModel implements LanguageModel {
       }
       x = lw.out;
       if (l < cfg.numLayers - 1 && ws.masks[l].length) {
-        fillDropoutMask(ws.masks[l], cfg.dropout, need(rng));
-        be.write(ws.masks[l]);
+        makeDropoutMask(be, ws.masks[l], cfg.dropout, need(rng));
         be.mul(ws.dropped[l], lw.out, ws.masks[l], N * H);
         x = ws.dropped[l];
       }
