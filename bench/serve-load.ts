@@ -20,6 +20,7 @@ import { createBackend, type BackendName } from '../src/kernels/registry.js';
 import { Rng } from '../src/util/rng.js';
 import { startServer } from '../src/server/index.js';
 import { Picker } from '../src/sample/pick.js';
+import { sampleSteps } from '../src/cli/bench.js';
 
 const PROMPTS = ['ROMEO:\n', 'First Citizen:\nBefore we proceed', 'KING RICHARD III:\nNow is the winter', 'O, ', 'JULIET:\nWhat'];
 
@@ -38,14 +39,8 @@ async function serverMain(a: ServerArgs): Promise<void> {
   /** chars/s of the raw sampling step at batch B for about `seconds` (the loop of `charlm bench`'s sampling figure). */
   const raw = (B: number, seconds: number): number => {
     const rng = new Rng(7), state = model.createState(B), ids = Int32Array.from({ length: B }, () => rng.int(vocab.size));
-    const picker = new Picker(vocab.size, vocab.bannedIds, backend), opts = { temperature: 0.8, topK: 0, topP: 1 };
-    const run = (n: number) => {
-      for (let i = 0; i < n; i++) {
-        const logits = model.step(ids, state);
-        for (let b = 0; b < B; b++) picker.setRow(b, opts, rng);
-        picker.pickRows(ids, logits, B);
-      }
-    };
+    const picker = new Picker(vocab.size, vocab.bannedIds, backend);
+    const run = (n: number) => sampleSteps(model, picker, rng, ids, state, n);
     run(5);
     let steps = 0;
     const t0 = performance.now();

@@ -6,7 +6,7 @@
 import type { Command } from 'commander';
 import { resolveConfig } from '../config.js';
 import { createModel, family } from '../model/registry.js';
-import type { LanguageModel } from '../model/model.js';
+import type { LanguageModel, ModelState } from '../model/model.js';
 import { Adam } from '../train/optimizer.js';
 import { Rng } from '../util/rng.js';
 import { Picker } from '../sample/pick.js';
@@ -57,19 +57,28 @@ export function benchTrain(be: Backend, o: BenchOptions): number {
   return (B * T * o.steps) / ((performance.now() - t) / 1000);
 }
 
+const SAMPLE_OPTS = { temperature: 0.8, topK: 0, topP: 1 };
+
+/**
+ * n sampling steps of ids.length rows (the loop `charlm bench` times): one model.step, then every row's next
+ * character at temperature 0.8 in one pickRows call, fed back as the next ids.
+ */
+export function sampleSteps(m: LanguageModel, picker: Picker, rng: Rng, ids: Int32Array, state: ModelState, n: number): void {
+  const B = ids.length;
+  for (let i = 0; i < n; i++) {
+    const logits = m.step(ids, state);
+    for (let b = 0; b < B; b++) picker.setRow(b, SAMPLE_OPTS, rng);
+    picker.pickRows(ids, logits, B);
+  }
+}
+
 export function benchSample(be: Backend, o: BenchOptions, batch: number): number {
   const { m, cfg } = benchModel(be, o);
   const rng = new Rng(1);
   m.initialize(rng);
   const state = m.createState(batch), ids = Int32Array.from({ length: batch }, () => rng.int(o.vocab));
-  const picker = new Picker(o.vocab, [], be), opts = { temperature: 0.8, topK: 0, topP: 1 };
-  const run = (n: number) => {
-    for (let i = 0; i < n; i++) {
-      const logits = m.step(ids, state);
-      for (let b = 0; b < batch; b++) picker.setRow(b, opts, rng);
-      picker.pickRows(ids, logits, batch);
-    }
-  };
+  const picker = new Picker(o.vocab, [], be);
+  const run = (n: number) => sampleSteps(m, picker, rng, ids, state, n);
   let steps = o.sampleSteps;
   if (cfg.family === 'gpt') {
     // Start from a full context (block_size characters) and time at least one whole slide cycle, so the figure is

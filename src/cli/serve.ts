@@ -16,7 +16,7 @@ export interface ServeFlags {
   host: string; port: string; backend: string; threads?: string; maxBatch: string; timeout: string;
   requestTimeout?: string; maxConnections?: string; allowedHosts?: string; apiKey?: string;
   maxParams?: number; maxLayers?: number; maxHeaderBytes?: number;
-  /** Defaults as on the command line: worker, info, 25. */
+  /** Defaults as on the command line: worker, info; streamInterval: the Batcher's (25). */
   engine?: string; logLevel?: string; streamInterval?: string; precision?: string;
 }
 
@@ -49,7 +49,7 @@ export async function runServe(models: string[], flags: ServeFlags): Promise<Cha
   const timeoutS = Math.max(1, posInt('--timeout', flags.timeout, 86400));
   const receiveS = Math.max(1, posInt('--request-timeout', flags.requestTimeout ?? '30', 86400));
   const maxConnections = Math.max(1, posInt('--max-connections', flags.maxConnections ?? '1024', 1_000_000));
-  const streamMs = posInt('--stream-interval', flags.streamInterval ?? '25', 10_000);
+  const streamMs = flags.streamInterval === undefined ? undefined : posInt('--stream-interval', flags.streamInterval, 10_000);
   const apiKey = flags.apiKey ?? process.env.CHARLM_API_KEY ?? undefined;
   if (apiKey !== undefined && apiKey.trim().length < 8) {
     throw new CharlmError('BAD_OPTION', 'the API key (--api-key or CHARLM_API_KEY) must be at least 8 characters', 'e.g. --api-key "$(openssl rand -hex 16)"');
@@ -78,7 +78,8 @@ export async function runServe(models: string[], flags: ServeFlags): Promise<Cha
   try {
     server = await startServer({ models: loaded, host: flags.host, port,
       limits: { maxBatch, requestTimeoutMs: timeoutS * 1000, receiveTimeoutMs: receiveS * 1000, maxConnections },
-      guard: { allowedHosts, apiKey: apiKey?.trim() }, engine, threads, logLevel: logLevel as LogLevel, batcher: { streamMs } });
+      guard: { allowedHosts, apiKey: apiKey?.trim() }, engine, threads, logLevel: logLevel as LogLevel,
+      batcher: streamMs === undefined ? {} : { streamMs } });
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
     if (code === 'EADDRINUSE' || code === 'EACCES' || code === 'EADDRNOTAVAIL' || code === 'ENOTFOUND') {

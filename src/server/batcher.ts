@@ -243,9 +243,14 @@ export class Batcher {
     });
   }
 
-  /** How many characters left make a prompt a rider now (see RIDE_CHARS_BUSY). */
+  /** Sequences are running or waiting, or several prompts are: new prompts share the batch (RIDE_CHARS_BUSY). */
+  private busy(): boolean {
+    return this.active.length > 0 || this.queue.length > 0 || this.primes.length > 1;
+  }
+
+  /** How many characters left make a prompt a rider now. */
   private rideChars(): number {
-    return this.active.length > 0 || this.queue.length > 0 || this.primes.length > 1 ? RIDE_CHARS_BUSY : RIDE_CHARS;
+    return this.busy() ? RIDE_CHARS_BUSY : RIDE_CHARS;
   }
 
   /** One B = 1 forward over the next chunk of the first long prompt, stopping rideChars() short of its end. */
@@ -254,7 +259,7 @@ export class Batcher {
     if (job.cancelled()) { this.primes.shift(); job.reject(new PrimeCancelled()); return; }
     // As many characters as fit in the slice at the measured speed (half of it when sequences are running too; 1
     // until measured), at most primeChunk.
-    const ride = this.rideChars(), budget = ride === RIDE_CHARS ? this.opts.sliceMs : this.opts.sliceMs / 2;
+    const busy = this.busy(), ride = busy ? RIDE_CHARS_BUSY : RIDE_CHARS, budget = busy ? this.opts.sliceMs / 2 : this.opts.sliceMs;
     const fit = this.msPerPrimeChar > 0 ? Math.floor(budget / this.msPerPrimeChar) : 1;
     const T = Math.max(1, Math.min(this.opts.primeChunk, fit, job.ids.length - job.pos - ride));
     const t0 = performance.now();

@@ -38,7 +38,7 @@ function schedule(): void {
 /** The counters changed: send them with the next event, or within streamMs. */
 function scheduleLazy(): void {
   if (scheduled || lazy) return;
-  lazy = setTimeout(flush, init.batcher.streamMs ?? 25);
+  lazy = setTimeout(flush, engine!.batcher.opts.streamMs);
 }
 function emit(e: WorkerEvent): void { events.push(e); schedule(); }
 

@@ -72,13 +72,12 @@ export async function connectWebGpuBackend(port: GpuWorkerPort, shared: { ctrl: 
     await port.terminate();
     throw new CharlmError(h.error.code, h.error.message, h.error.hint);
   }
-  const worker = { postMessage: (m: Msg) => port.post(m), terminate: () => port.terminate() };
 
   const traffic = { downloads: 0, downloadBytes: 0, uploads: 0, uploadBytes: 0, foreignCalls: 0 };
   const ids = new WeakMap<ArrayBufferLike, number>();
   let nextId = 1;
-  const freed = new FinalizationRegistry<number>((id) => worker.postMessage({ k: 'free', id } satisfies Msg));
-  const post = (m: Msg) => worker.postMessage(m);
+  const post = (m: Msg) => port.post(m);
+  const freed = new FinalizationRegistry<number>((id) => post({ k: 'free', id }));
   const deadError = () => new Error(`webgpu: ${new TextDecoder().decode(new Uint8Array(errSab, 0, ctrl[1]).slice())}`);
   function syncPost(m: Msg): number {
     if (ctrl[2] === 1) throw deadError();   // ctrl[2]: the worker died (gpu-core.ts, an uncaught error)
@@ -183,6 +182,6 @@ export async function connectWebGpuBackend(port: GpuWorkerPort, shared: { ctrl: 
       syncPost({ k: 'write', id: owned(view, 'write'), byteOff: view.byteOffset, bytes: view.byteLength });
     },
     sync() { syncPost({ k: 'sync' }); },
-    async close() { await worker.terminate(); },
+    close: () => port.terminate(),
   } as WebGpuBackend;
 }

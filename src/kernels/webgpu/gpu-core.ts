@@ -21,23 +21,29 @@ export interface GpuWorkerIo {
   openDevice(): Promise<GpuDevice>;
 }
 
-/** A fatal error in the worker: marks it dead and wakes a waiting client with the message (then the runtime exits). */
-export function gpuWorkerFailed(io: Pick<GpuWorkerIo, 'ctrl' | 'err'>, message: string): void {
-  const ctrl = new Int32Array(io.ctrl, 0, 4);
-  Atomics.store(ctrl, 2, 1);
-  finish(io, 2, 0, `the GPU worker failed: ${message}`);
+/** Views of the shared control memory (layout: client.ts): made once per worker, not per answer. */
+interface Control { ctrl: Int32Array; result: Float64Array; errBytes: Uint8Array }
+function control(io: Pick<GpuWorkerIo, 'ctrl' | 'err'>): Control {
+  return { ctrl: new Int32Array(io.ctrl, 0, 4), result: new Float64Array(io.ctrl, 16, 1), errBytes: new Uint8Array(io.err) };
 }
 
-function finish(io: Pick<GpuWorkerIo, 'ctrl' | 'err'>, status: 1 | 2, value = 0, message = ''): void {
-  const ctrl = new Int32Array(io.ctrl, 0, 4), result = new Float64Array(io.ctrl, 16, 1), errBytes = new Uint8Array(io.err);
-  result[0] = value;
+/** A fatal error in the worker: marks it dead and wakes a waiting client with the message (then the runtime exits). */
+export function gpuWorkerFailed(io: Pick<GpuWorkerIo, 'ctrl' | 'err'>, message: string): void {
+  const c = control(io);
+  Atomics.store(c.ctrl, 2, 1);
+  finish(c, 2, 0, `the GPU worker failed: ${message}`);
+}
+
+/** Answers a waiting client: status 1 with a value, or 2 with an error message. */
+function finish(c: Control, status: 1 | 2, value = 0, message = ''): void {
+  c.result[0] = value;
   if (status === 2) {
     const b = new TextEncoder().encode(message.slice(0, 2000));
-    errBytes.set(b.subarray(0, errBytes.length));
-    ctrl[1] = Math.min(b.length, errBytes.length);
+    c.errBytes.set(b.subarray(0, c.errBytes.length));
+    c.ctrl[1] = Math.min(b.length, c.errBytes.length);
   }
-  Atomics.store(ctrl, 0, status);
-  Atomics.notify(ctrl, 0);
+  Atomics.store(c.ctrl, 0, status);
+  Atomics.notify(c.ctrl, 0);
 }
 
 interface Held { buf: GPUBuffer; sab: SharedArrayBuffer }
@@ -45,8 +51,8 @@ interface Held { buf: GPUBuffer; sab: SharedArrayBuffer }
 export async function runGpuWorker(io: GpuWorkerIo): Promise<void> {
   const held = new Map<number, Held>();
   let pendingError: string | null = null;
-  const result = new Float64Array(io.ctrl, 16, 1);
-  const done = (status: 1 | 2, value = 0, message = '') => finish(io, status, value, message);
+  const c = control(io), result = c.result;
+  const done = (status: 1 | 2, value = 0, message = '') => finish(c, status, value, message);
   let gpu;
   try {
     gpu = await io.openDevice();
