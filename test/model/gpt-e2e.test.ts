@@ -99,12 +99,13 @@ test('the server batches gpt sequences (KV caches) and a seeded text is the same
   const loaded = loadModelFile(savedGpt(), refBackend);
   const s = await startServer({ models: [{ name: 'g', loaded }], host: '127.0.0.1', port: 0 });
   try {
-    const body = (seed: number) => ({ prompt: 'First', length: 60, seed, temperature: 0.9 }); // 60 > block 16: slides
+    const body = (seed: number) => ({ prompt: 'First', length: 400, seed, temperature: 0.9 }); // 400 > block 16: slides; long enough that 6 requests overlap
     const alone = (await post(`${s.url}/v1/generate`, body(42))).json.samples[0].text;
-    const lib = generate(loaded.model, loaded.vocab, { prime: 'First', length: 60, seed: 42, temperature: 0.9, topK: 0, topP: 1, unknown: 'error' });
+    const lib = generate(loaded.model, loaded.vocab, { prime: 'First', length: 400, seed: 42, temperature: 0.9, topK: 0, topP: 1, unknown: 'error' });
     assert.equal(alone, lib, 'server and library generate the same text for the same seed');
     const rs = await Promise.all([42, 1, 2, 3, 4, 5].map((seed) => post(`${s.url}/v1/generate`, body(seed))));
     assert.equal(rs[0].json.samples[0].text, alone);
+    console.log(`# 6 concurrent gpt requests × 400 chars: max batch ${s.stats().maxBatchSeen}`);
     assert.ok(s.stats().maxBatchSeen >= 3, `max batch ${s.stats().maxBatchSeen}`);
     const next = await post(`${s.url}/v1/next`, { prompt: 'Fir', top: 3 });
     assert.equal(next.status, 200);
