@@ -2,11 +2,11 @@
 // webgpu), on navigator.gpu. The compute worker waits on it with Atomics.wait over shared memory, so the page must be
 // cross-origin isolated (COOP/COEP headers; `charlm serve` sends them). Bundled by scripts/build-web.mjs into
 // dist/browser/gpu-worker.js. Its first message is { gpuInit: { ctrl, err } } (the shared control memory); every later
-// one is a client.ts kernel call.
+// one is a batch of client.ts messages (protocol.ts).
 /// <reference types="@webgpu/types" />
 import { openDevice } from '../kernels/webgpu/device.js';
 import { gpuWorkerFailed, runGpuWorker } from '../kernels/webgpu/gpu-core.js';
-import type { Msg } from '../kernels/webgpu/protocol.js';
+import type { Batch } from '../kernels/webgpu/protocol.js';
 
 interface Shared { ctrl: SharedArrayBuffer; err: SharedArrayBuffer }
 interface GpuScope {
@@ -17,13 +17,13 @@ interface GpuScope {
 }
 declare const self: GpuScope;
 
-let handler: ((m: Msg) => void) | null = null;
-const early: Msg[] = [];
+let handler: ((b: Batch) => void) | null = null;
+const early: Batch[] = [];
 
 self.onmessage = (e) => {
-  const d = e.data as { gpuInit?: Shared } | Msg;
-  if ('gpuInit' in d && d.gpuInit) { start(d.gpuInit); return; }
-  if (handler) handler(d as Msg); else early.push(d as Msg);
+  const d = e.data as { gpuInit?: Shared } | Batch;
+  if (!Array.isArray(d)) { if (d.gpuInit) start(d.gpuInit); return; }
+  if (handler) handler(d); else early.push(d);
 };
 
 function start(shared: Shared): void {

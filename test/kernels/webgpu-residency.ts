@@ -3,6 +3,8 @@
 // and the backend's traffic counters must show: no call on arrays the backend did not allocate (parameters,
 // optimizer state, activations are all on the GPU), exactly two scalar downloads (the loss and the squared gradient
 // norm, both reduced on the GPU), and uploads of only the step's inputs (ids, targets): dropout masks are made on the GPU.
+// The worker's counters show what a step costs the host: no bind group is created after the warm-up step (they are
+// cached per kernel and buffers), and the calls travel in batches, not a message each.
 // Then a mixed call: a host array in, a backend array out.
 import assert from 'node:assert/strict';
 import { resolveConfig } from '../../src/config.js';
@@ -27,9 +29,14 @@ for (const cfg of [RNN, GPT]) {
     return { loss, norm };
   };
   step(2);
-  const t0 = { ...be.traffic };
+  const t0 = { ...be.traffic }, w0 = be.workerStats();
   const { loss, norm } = step(3);
   const d = Object.fromEntries(Object.entries(be.traffic).map(([k, v]) => [k, v - t0[k as keyof typeof t0]]));
+  const w1 = be.workerStats(), dw = Object.fromEntries(Object.entries(w1).map(([k, v]) => [k, v - w0[k as keyof typeof w0]]));
+  console.log(`  ${tc.family}: the worker recorded ${dw.dispatches} dispatches in ${dw.submits} submits, from ${dw.messages} ` +
+    `messages in ${dw.batches} batches; ${dw.bindGroups} new bind groups; ${dw.busyMs.toFixed(1)} ms inside the messages`);
+  assert.equal(dw.bindGroups, 0, 'bind groups were created in a step after the warm-up');
+  assert.ok(dw.dispatches > 20 && dw.batches * 4 < dw.messages, `${dw.messages} messages in ${dw.batches} batches`);
   console.log(`  ${tc.family}: one step (loss ${loss.toFixed(4)}, grad norm ${norm.toFixed(4)}): ${d.downloads} downloads ` +
     `(${d.downloadBytes} bytes), ${d.uploads} uploads (${d.uploadBytes} bytes), ${d.foreignCalls} calls on foreign arrays`);
   assert.equal(d.foreignCalls, 0);

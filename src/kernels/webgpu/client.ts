@@ -8,7 +8,9 @@
 // index.ts starts the worker in Node (worker_threads), src/kernels/browser.ts in a page (a nested Web Worker).
 import type { Backend, F32, I32 } from '../backend.js';
 import { CharlmError } from '../../errors.js';
-import type { Msg, WireArg } from './protocol.js';
+import { BATCH, STATS, type Batch, type GpuWorkerStats, type Msg, type WireArg } from './protocol.js';
+
+export type { GpuWorkerStats } from './protocol.js';
 
 type View = F32 | I32;
 
@@ -40,6 +42,8 @@ export interface WebGpuBackend extends Backend {
   readonly traffic: { downloads: number; downloadBytes: number; uploads: number; uploadBytes: number; foreignCalls: number };
   /** Waits for every queued kernel and surfaces any GPU error. */
   sync(): void;
+  /** The worker's counters (after the messages sent before this call). */
+  workerStats(): GpuWorkerStats;
   /** Stops the worker (the device goes with it). */
   close(): Promise<void>;
 }
@@ -47,15 +51,20 @@ export interface WebGpuBackend extends Backend {
 /** What the GPU worker says first: ready with its adapter, or why it cannot run. */
 export interface GpuHello { ready?: boolean; adapterName?: string; error?: { code: string; message: string; hint: string } }
 
-/** A started GPU worker, whichever runtime: posts messages to it, stops it. */
+/** A started GPU worker, whichever runtime: posts batches of messages to it, stops it. */
 export interface GpuWorkerPort {
-  post(m: Msg): void;
+  post(batch: Batch): void;
   terminate(): Promise<void>;
+}
+
+export interface WebGpuOptions {
+  /** Most messages per postMessage to the worker (default BATCH; 1 sends each at once: bench/webgpu-dispatch.ts). */
+  batch?: number;
 }
 
 /** The control memory the client and the worker share (see gpu-core.ts for the layout). */
 export function gpuControl(): { ctrl: SharedArrayBuffer; err: SharedArrayBuffer } {
-  return { ctrl: new SharedArrayBuffer(32), err: new SharedArrayBuffer(4096) };
+  return { ctrl: new SharedArrayBuffer(16 + 8 * STATS.length), err: new SharedArrayBuffer(4096) };
 }
 
 /**
@@ -63,10 +72,12 @@ export function gpuControl(): { ctrl: SharedArrayBuffer; err: SharedArrayBuffer 
  * worker's first message.
  */
 export async function connectWebGpuBackend(port: GpuWorkerPort, shared: { ctrl: SharedArrayBuffer; err: SharedArrayBuffer },
-                                           hello: Promise<GpuHello>): Promise<WebGpuBackend> {
+                                           hello: Promise<GpuHello>, opts: WebGpuOptions = {}): Promise<WebGpuBackend> {
+  const batchMax = opts.batch ?? BATCH;
   const ctrlSab = shared.ctrl, errSab = shared.err;
-  // ctrl: [0] status (0 waiting, 1 done, 2 error), [1] error length, [2] worker dead; result: a float64 at byte 16.
-  const ctrl = new Int32Array(ctrlSab, 0, 4), result = new Float64Array(ctrlSab, 16, 1);
+  // ctrl: [0] status (0 waiting, 1 done, 2 error), [1] error length, [2] worker dead; result: a float64 at byte 16
+  // (a stats answer fills STATS.length of them).
+  const ctrl = new Int32Array(ctrlSab, 0, 4), result = new Float64Array(ctrlSab, 16, STATS.length);
   const h = await hello;
   if (h.error) {
     await port.terminate();
@@ -76,13 +87,28 @@ export async function connectWebGpuBackend(port: GpuWorkerPort, shared: { ctrl: 
   const traffic = { downloads: 0, downloadBytes: 0, uploads: 0, uploadBytes: 0, foreignCalls: 0 };
   const ids = new WeakMap<ArrayBufferLike, number>();
   let nextId = 1;
-  const post = (m: Msg) => port.post(m);
+  // Messages queue here and go out together (a postMessage each cost the worker more than recording the dispatch):
+  // when BATCH are queued, when an answer is needed (syncPost), or when this thread yields (a microtask).
+  let queue: Msg[] = [], scheduled = false;
+  const send = () => {
+    scheduled = false;
+    if (queue.length === 0) return;
+    const batch = queue;
+    queue = [];
+    port.post(batch);
+  };
+  const post = (m: Msg) => {
+    queue.push(m);
+    if (queue.length >= batchMax) send();
+    else if (!scheduled) { scheduled = true; queueMicrotask(send); }
+  };
   const freed = new FinalizationRegistry<number>((id) => post({ k: 'free', id }));
   const deadError = () => new Error(`webgpu: ${new TextDecoder().decode(new Uint8Array(errSab, 0, ctrl[1]).slice())}`);
   function syncPost(m: Msg): number {
     if (ctrl[2] === 1) throw deadError();   // ctrl[2]: the worker died (gpu-core.ts, an uncaught error)
     Atomics.store(ctrl, 0, 0);
     post({ ...m, sync: true });
+    send();
     for (let waited = 0; Atomics.wait(ctrl, 0, 0, 1000) === 'timed-out'; waited++) {
       if (ctrl[2] === 1) throw deadError();
       if (waited >= 600) throw new Error('webgpu: the GPU worker did not answer in 600 s');
@@ -182,6 +208,10 @@ export async function connectWebGpuBackend(port: GpuWorkerPort, shared: { ctrl: 
       syncPost({ k: 'write', id: owned(view, 'write'), byteOff: view.byteOffset, bytes: view.byteLength });
     },
     sync() { syncPost({ k: 'sync' }); },
+    workerStats() {
+      syncPost({ k: 'stats' });
+      return Object.fromEntries(STATS.map((k, i) => [k, result[i]])) as unknown as GpuWorkerStats;
+    },
     close: () => port.terminate(),
   } as WebGpuBackend;
 }

@@ -7,7 +7,7 @@
 import type { GpuDevice } from './device.js';
 import { GpuRunner, type GpuArg } from './runner.js';
 import { gpuOps } from './ops.js';
-import type { Msg, WireArg } from './protocol.js';
+import { STATS, type Batch, type Msg, type WireArg } from './protocol.js';
 import type { GpuHello } from './client.js';
 
 /** What the runtime gives the core: the shared control memory, its message channel and its device. */
@@ -16,15 +16,15 @@ export interface GpuWorkerIo {
   err: SharedArrayBuffer;
   /** Sends the hello (the only message this side sends). */
   post(m: GpuHello): void;
-  /** Registers the handler of the client's messages. */
-  onMessage(handler: (m: Msg) => void): void;
+  /** Registers the handler of the client's batches of messages. */
+  onMessage(handler: (batch: Batch) => void): void;
   openDevice(): Promise<GpuDevice>;
 }
 
 /** Views of the shared control memory (layout: client.ts): made once per worker, not per answer. */
 interface Control { ctrl: Int32Array; result: Float64Array; errBytes: Uint8Array }
 function control(io: Pick<GpuWorkerIo, 'ctrl' | 'err'>): Control {
-  return { ctrl: new Int32Array(io.ctrl, 0, 4), result: new Float64Array(io.ctrl, 16, 1), errBytes: new Uint8Array(io.err) };
+  return { ctrl: new Int32Array(io.ctrl, 0, 4), result: new Float64Array(io.ctrl, 16, STATS.length), errBytes: new Uint8Array(io.err) };
 }
 
 /** A fatal error in the worker: marks it dead and wakes a waiting client with the message (then the runtime exits). */
@@ -72,7 +72,8 @@ export async function runGpuWorker(io: GpuWorkerIo): Promise<void> {
     return { buf: h.buf, off: a.off } satisfies GpuArg;
   };
 
-  async function handle(m: Msg): Promise<void> {
+  /** Runs one message; only a read, a sync and a kernel that returns a number (it reads back) need awaiting. */
+  function handle(m: Msg): Promise<void> | void {
     switch (m.k) {
       case 'alloc': {
         const buf = runner.createBuffer(m.sab.byteLength);
@@ -80,8 +81,12 @@ export async function runGpuWorker(io: GpuWorkerIo): Promise<void> {
         if (m.init) runner.upload(buf, 0, new Uint8Array(m.sab));
         return;
       }
-      case 'free':   // submit first: a recorded but unsubmitted kernel may still use the buffer
-        runner.flush(); held.get(m.id)?.buf.destroy(); held.delete(m.id); return;
+      case 'free': {   // destroyBuffer submits first: a recorded but unsubmitted kernel may still use the buffer
+        const h = held.get(m.id);
+        if (h) runner.destroyBuffer(h.buf);
+        held.delete(m.id);
+        return;
+      }
       case 'write': {
         const h = held.get(m.id)!;
         runner.upload(h.buf, m.byteOff, new Uint8Array(h.sab, m.byteOff, m.bytes));
@@ -89,23 +94,33 @@ export async function runGpuWorker(io: GpuWorkerIo): Promise<void> {
       }
       case 'read': {
         const h = held.get(m.id)!;
-        if (m.bytes > 0) new Uint8Array(h.sab, m.byteOff, m.bytes).set(new Uint8Array(await runner.download(h.buf, m.byteOff, m.bytes)));
+        if (m.bytes === 0) return;
+        return runner.download(h.buf, m.byteOff, m.bytes).then((b) => { new Uint8Array(h.sab, m.byteOff, m.bytes).set(new Uint8Array(b)); });
+      }
+      case 'stats': {
+        const s = { ...runner.counts, ...received };
+        STATS.forEach((k, i) => { result[i] = s[k]; });
         return;
       }
-      case 'sync': await runner.download(runner.scratch('sync', 1).buf, 0, 4); return;
+      case 'sync': return runner.download(runner.scratch('sync', 1).buf, 0, 4).then(() => undefined);
       case 'call': {
-        const v = await ops[m.op](...m.args.map(arg));
-        if (typeof v === 'number') result[0] = v;
+        const v = ops[m.op](...m.args.map(arg));
+        if (v instanceof Promise) return v.then((x: unknown) => { if (typeof x === 'number') result[0] = x; });
         return;
       }
     }
   }
 
-  let chain = Promise.resolve();
-  io.onMessage((m: Msg) => {
-    chain = chain.then(async () => {
+  const received = { batches: 0, messages: 0, busyMs: 0 };
+  async function run(batch: Batch): Promise<void> {
+    received.batches++;
+    received.messages += batch.length;
+    for (const m of batch) {
       try {
-        await handle(m);
+        const t0 = performance.now();
+        const p = handle(m);
+        received.busyMs += performance.now() - t0;
+        if (p) await p;
         if (m.sync) {
           if (pendingError) { const e = pendingError; pendingError = null; done(2, 0, e); } else done(1, result[0]);
         }
@@ -113,7 +128,9 @@ export async function runGpuWorker(io: GpuWorkerIo): Promise<void> {
         const msg = `${(m as { op?: string }).op ?? m.k}: ${(e as Error).message}`;
         if (m.sync) done(2, 0, msg); else pendingError ??= msg;
       }
-    });
-  });
+    }
+  }
+  let chain = Promise.resolve();
+  io.onMessage((batch: Batch) => { chain = chain.then(() => run(batch)); });
   io.post({ ready: true, adapterName: gpu.adapterName });
 }

@@ -47,14 +47,32 @@ export class GpuRunner {
   readonly device: GPUDevice;
   private pipelines = new Map<string, { pipeline: GPUComputePipeline; layout: GPUBindGroupLayout }>();
   private uniforms: GPUBuffer;
+  /** The uniform ring's host copy: dispatches fill slots here, and flush() uploads the used part in one write. */
+  private uniHost = new ArrayBuffer(SLOT * SLOTS);
+  private uniU32 = new Uint32Array(this.uniHost);
+  private uniF32 = new Float32Array(this.uniHost);
   private slot = 0;
   private encoder: GPUCommandEncoder | null = null;
+  /** The open compute pass: consecutive dispatches share one (each dispatch is its own usage scope in WebGPU). */
+  private pass: GPUComputePassEncoder | null = null;
   private staging: GPUBuffer | null = null;
   private dummy: GPUBuffer;
-  /** Objects the GPU may still use: kept reachable until the queue is known idle (see keepAlive). */
+  /**
+   * Bind groups by (pipeline layout, distinct buffers): the uniform slot is a dynamic offset, so a kernel called
+   * again on the same buffers (every time step of a recurrent layer, every training step) reuses its bind group.
+   * Creating one cost ~18 µs of the ~36 µs a dispatch took on Dawn (measured on SwiftShader, bench/webgpu-dispatch.ts).
+   */
+  private bindGroups = new Map<string, GPUBindGroup>();
+  /** Which cached bind groups name each buffer (dropped when it is destroyed). */
+  private groupsOf = new Map<number, string[]>();
+  private bufIds = new WeakMap<GPUBuffer, number>();
+  private nextBufId = 1;
+  /** Objects the GPU may still use: kept reachable until a download shows the queue has passed them. */
   private inFlight: unknown[] = [];
   /** Dispatches recorded since the last submit. */
   pending = 0;
+  /** Dispatches recorded and command buffers submitted since creation (bench/webgpu-dispatch.ts reports them). */
+  readonly counts = { dispatches: 0, submits: 0, bindGroups: 0 };
 
   /** Whatever must outlive the device (GpuDevice.gpu and .adapter: see device.ts). */
   private readonly owners: unknown[];
@@ -71,7 +89,7 @@ export class GpuRunner {
   scratch(name: string, n: number): GpuArg {
     let b = this.scratchBufs.get(name);
     if (!b || b.size < n * 4) {
-      if (b) { this.flush(); b.destroy(); }
+      if (b) this.destroyBuffer(b);
       b = this.createBuffer(Math.max(n, 256) * 4);
       this.scratchBufs.set(name, b);
     }
@@ -79,14 +97,28 @@ export class GpuRunner {
   }
 
   createBuffer(bytes: number): GPUBuffer {
-    return this.device.createBuffer({ size: Math.max(16, Math.ceil(bytes / 16) * 16), usage: STORAGE_USAGE });
+    const buf = this.device.createBuffer({ size: Math.max(16, Math.ceil(bytes / 16) * 16), usage: STORAGE_USAGE });
+    this.bufIds.set(buf, this.nextBufId++);
+    return buf;
+  }
+
+  /** Destroys a buffer after submitting what was recorded (a recorded kernel may use it), and forgets its bind groups. */
+  destroyBuffer(buf: GPUBuffer): void {
+    this.flush();
+    const id = this.bufIds.get(buf);
+    if (id !== undefined) {
+      for (const key of this.groupsOf.get(id) ?? []) this.bindGroups.delete(key);
+      this.groupsOf.delete(id);
+    }
+    buf.destroy();
   }
 
   private pipelineFor(def: KernelDef, slot: number[], nBindings: number) {
     const key = `${def.name}|${slot.join(',')}`;
     let p = this.pipelines.get(key);
     if (!p) {
-      const entries: GPUBindGroupLayoutEntry[] = [{ binding: 0, visibility: COMPUTE, buffer: { type: 'uniform' } }];
+      const entries: GPUBindGroupLayoutEntry[] = [
+        { binding: 0, visibility: COMPUTE, buffer: { type: 'uniform', hasDynamicOffset: true } }];
       for (let b = 0; b < nBindings; b++) entries.push({ binding: b + 1, visibility: COMPUTE, buffer: { type: 'storage' } });
       const layout = this.device.createBindGroupLayout({ entries });
       const module = this.device.createShaderModule({ code: prelude(def, slot) + def.body, label: def.name });
@@ -100,6 +132,35 @@ export class GpuRunner {
     return p;
   }
 
+  private bindGroupFor(pipeKey: string, layout: GPUBindGroupLayout, distinct: GPUBuffer[]): GPUBindGroup {
+    const ids = distinct.map((b) => this.bufIds.get(b));
+    if (ids.includes(undefined)) {   // a buffer the runner did not make (tests may pass their own): not cached
+      this.counts.bindGroups++;
+      const g = this.createBindGroup(layout, distinct);
+      this.inFlight.push(g);
+      return g;
+    }
+    const key = `${pipeKey}#${ids.join(',')}`;
+    let g = this.bindGroups.get(key);
+    if (!g) {
+      g = this.createBindGroup(layout, distinct);
+      this.counts.bindGroups++;
+      this.bindGroups.set(key, g);
+      for (const id of new Set(ids as number[])) {
+        let list = this.groupsOf.get(id);
+        if (!list) this.groupsOf.set(id, list = []);
+        list.push(key);
+      }
+    }
+    return g;
+  }
+
+  private createBindGroup(layout: GPUBindGroupLayout, distinct: GPUBuffer[]): GPUBindGroup {
+    const entries: GPUBindGroupEntry[] = [{ binding: 0, resource: { buffer: this.uniforms, offset: 0, size: SLOT } }];
+    distinct.forEach((buf, b) => entries.push({ binding: b + 1, resource: { buffer: buf } }));
+    return this.device.createBindGroup({ layout, entries });
+  }
+
   /** Records one dispatch (submitted at the next flush). A null argument binds a dummy buffer (an absent bias). */
   dispatch(def: KernelDef, args: (GpuArg | null)[], ints: number[], floats: number[], groups: [number, number?, number?]): void {
     const distinct: GPUBuffer[] = [], slot: number[] = [];
@@ -109,34 +170,43 @@ export class GpuRunner {
       if (s < 0) { s = distinct.length; distinct.push(buf); }
       slot.push(s);
     }
+    const pipeKey = `${def.name}|${slot.join(',')}`;
     const { pipeline, layout } = this.pipelineFor(def, slot, distinct.length);
-    const u = new Uint32Array(SLOT / 4), f = new Float32Array(u.buffer);
-    args.forEach((a, k) => { u[k] = a ? a.off : 0; });
-    let k = args.length;
-    for (const v of ints) u[k++] = v >>> 0;
-    for (const v of floats) f[k++] = v;
+    const bindGroup = this.bindGroupFor(pipeKey, layout, distinct);
     if (this.slot === SLOTS) this.flush();
-    const uOff = this.slot++ * SLOT;
-    this.device.queue.writeBuffer(this.uniforms, uOff, u, 0, Math.ceil(k / 4) * 4 || 4);
-    const entries: GPUBindGroupEntry[] = [{ binding: 0, resource: { buffer: this.uniforms, offset: uOff, size: SLOT } }];
-    distinct.forEach((buf, b) => entries.push({ binding: b + 1, resource: { buffer: buf } }));
-    const bindGroup = this.device.createBindGroup({ layout, entries });
-    this.inFlight.push(bindGroup);
+    const uOff = this.slot++ * SLOT, u = this.uniU32, f = this.uniF32, base = uOff / 4;
+    let k = 0;
+    for (const a of args) u[base + k++] = a ? a.off : 0;
+    for (const v of ints) u[base + k++] = v >>> 0;
+    for (const v of floats) f[base + k++] = v;
     this.encoder ??= this.device.createCommandEncoder();
-    const pass = this.encoder.beginComputePass();
-    pass.setPipeline(pipeline);
-    pass.setBindGroup(0, bindGroup);
-    pass.dispatchWorkgroups(groups[0], groups[1] ?? 1, groups[2] ?? 1);
-    pass.end();
+    this.pass ??= this.encoder.beginComputePass();
+    this.pass.setPipeline(pipeline);
+    this.pass.setBindGroup(0, bindGroup, [uOff]);
+    this.pass.dispatchWorkgroups(groups[0], groups[1] ?? 1, groups[2] ?? 1);
     this.pending++;
+    this.counts.dispatches++;
   }
 
-  /** Submits what was recorded. Uploads (queue.writeBuffer) flush first, so they land after earlier kernels. */
+  /** Ends the open compute pass (before a copy is recorded, or the encoder is finished). */
+  private endPass(): void {
+    this.pass?.end();
+    this.pass = null;
+  }
+
+  /**
+   * Submits what was recorded. The used part of the uniform ring is uploaded first (queue operations run in order,
+   * so a later upload into the ring waits for the command buffers submitted before it), and uploads of data
+   * (queue.writeBuffer) flush first, so they land after earlier kernels.
+   */
   flush(): void {
     if (this.encoder) {
+      this.endPass();
+      if (this.slot > 0) this.device.queue.writeBuffer(this.uniforms, 0, this.uniHost, 0, this.slot * SLOT);
       const cb = this.encoder.finish();
       this.inFlight.push(cb);
       this.device.queue.submit([cb]);
+      this.counts.submits++;
     }
     this.encoder = null;
     this.slot = 0;
@@ -160,6 +230,7 @@ export class GpuRunner {
     }
     const staging = this.staging;
     this.encoder ??= this.device.createCommandEncoder();
+    this.endPass();
     this.encoder.copyBufferToBuffer(buf, byteOffset, staging, 0, Math.ceil(bytes / 4) * 4);
     this.flush();
     await staging.mapAsync(1 /* GPUMapMode.READ */, 0, size);

@@ -2,7 +2,7 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { openNodeDevice } from './node-gpu.js';
 import { gpuWorkerFailed, runGpuWorker } from './gpu-core.js';
-import type { Msg } from './protocol.js';
+import type { Batch } from './protocol.js';
 
 const shared = workerData as { ctrl: SharedArrayBuffer; err: SharedArrayBuffer };
 
@@ -15,6 +15,6 @@ process.on('uncaughtException', (e) => {
 void runGpuWorker({
   ...shared,
   post: (m) => parentPort!.postMessage(m),
-  onMessage: (h) => parentPort!.on('message', (m: Msg) => h(m)),
+  onMessage: (h) => parentPort!.on('message', (b: Batch) => h(b)),
   openDevice: openNodeDevice,
 });
