@@ -71,6 +71,12 @@ export class GpuRunner {
   private inFlight: unknown[] = [];
   /** Dispatches recorded since the last submit. */
   pending = 0;
+  /**
+   * Dispatches per command buffer: a submit every so many lets the GPU start on a step while the worker is still
+   * recording the rest of it (a training step waits for its loss, so without this the GPU idles while a whole
+   * forward pass is recorded, then the worker idles while it runs). At most SLOTS (the uniform ring).
+   */
+  submitEvery = 64;
   /** Dispatches recorded and command buffers submitted since creation (bench/webgpu-dispatch.ts reports them). */
   readonly counts = { dispatches: 0, submits: 0, bindGroups: 0 };
 
@@ -173,7 +179,7 @@ export class GpuRunner {
     const pipeKey = `${def.name}|${slot.join(',')}`;
     const { pipeline, layout } = this.pipelineFor(def, slot, distinct.length);
     const bindGroup = this.bindGroupFor(pipeKey, layout, distinct);
-    if (this.slot === SLOTS) this.flush();
+    if (this.slot >= Math.min(this.submitEvery, SLOTS)) this.flush();
     const uOff = this.slot++ * SLOT, u = this.uniU32, f = this.uniF32, base = uOff / 4;
     let k = 0;
     for (const a of args) u[base + k++] = a ? a.off : 0;

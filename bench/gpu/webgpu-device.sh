@@ -1,0 +1,83 @@
+#!/bin/bash
+# The webgpu figures on a GPU machine that has no Node (the device tool's H100/H200), in one prepared run.
+# Here first: npm install && node scripts/device-kit.mjs --corpus PATH/tinyshakespeare.txt   (makes .device-kit/)
+# Then one device call, from the repository root, carrying the kit:
+#   run(command="bash bench/gpu/webgpu-device.sh", carry=[".device-kit"], timeout_s=560)
+# It unpacks Node and the app (dist/, node_modules/, the addon) into the tree, makes sure a Vulkan loader is there,
+# and writes everything under $OUT (or ./device-out when OUT is unset), most important first, each step under its own
+# timeout so a slow one cannot eat the rest:
+#   env.txt           GPU, driver, Vulkan loader, adapter Dawn picked
+#   gemm-wgsl.jsonl   the WGSL SGEMM on large squares and the models' products (bench/gpu/webgpu-gemm.mjs)
+#   gemm-torch.jsonl  cuBLAS SGEMM on the same shapes, TF32 off, and the GPU's fp32 peak (bench/gpu/torch_gemm.py)
+#   bench-webgpu.jsonl  charlm bench --backend webgpu: seed, gpt-tiny, shakespeare-gpt
+#   torch-rate.jsonl  PyTorch eager training on the same shapes, fp32 and TF32 (bench/gpu/torch_rate.py)
+#   agreement.txt     20 training steps, webgpu against native on this machine's CPU, every step's loss
+#   dispatch.txt      the cost per kernel call (bench/gpu/webgpu-dispatch.mjs)
+#   summary.md        the tables (bench/gpu/webgpu-summary.mjs)
+# Locally, to check the script itself on SwiftShader (no CUDA: the PyTorch steps say so and are skipped):
+#   VK_ICD_FILENAMES=/usr/lib/chromium/vk_swiftshader_icd.json LD_LIBRARY_PATH=/usr/lib/chromium QUICK=1 bash bench/gpu/webgpu-device.sh
+set -u
+K=.device-kit
+O=${OUT:-./device-out}
+mkdir -p "$O"
+T=/tmp/charlm-node; mkdir -p $T
+[ -d $K ] || { echo "no $K: run node scripts/device-kit.mjs here first and carry .device-kit"; exit 2; }
+xz -dc $K/node.xz > $T/node && chmod +x $T/node && export PATH=$T:$PATH
+tar -xJf $K/app.tar.xz || { echo "could not unpack $K/app.tar.xz"; exit 2; }
+if ! ldconfig -p | grep -q 'libvulkan.so.1'; then for f in $K/vulkan/*.deb; do dpkg -x "$f" /; done; ldconfig; fi
+NV=/usr/local/nvidia/share/vulkan/icd.d/nvidia_icd.json
+if [ -z "${VK_ICD_FILENAMES:-}" ] && [ -f $NV ]; then export VK_DRIVER_FILES=$NV; fi
+Q=${QUICK:-0}
+# Every step has its own limit and all of them one deadline (BUDGET seconds, default 420: pass timeout_s ≥ 480), so
+# the summary is always written; a step the deadline cuts short is marked in log.txt.
+END=$((SECONDS + ${BUDGET:-420}))
+step() {
+  local secs=$1; shift
+  local left=$((END - SECONDS)); [ $left -lt $secs ] && secs=$left
+  if [ $secs -le 5 ]; then echo "## skipped (deadline): $*" >>"$O/log.txt"; return 0; fi
+  echo "## $(date -u +%T) (limit ${secs}s) $*" | tee -a "$O/log.txt" >&2
+  timeout "$secs" "$@" 2>>"$O/log.txt"; echo "## exit $?" >>"$O/log.txt"
+}
+{
+  nvidia-smi -L 2>&1; nvidia-smi --query-gpu=name,driver_version,clocks.max.sm --format=csv 2>&1
+  node -v; ldconfig -p | grep -i vulkan; echo "VK_DRIVER_FILES=${VK_DRIVER_FILES:-} VK_ICD_FILENAMES=${VK_ICD_FILENAMES:-}"
+  node --input-type=module -e "const m = await import('./dist/kernels/webgpu/node-gpu.js'); const d = await m.openNodeDevice(); console.log('adapter: ' + d.adapterName); process.exit(0)" 2>&1
+} > "$O/env.txt"
+cat "$O/env.txt"
+HAVE_CUDA=0; python3 -c 'import torch, sys; sys.exit(0 if torch.cuda.is_available() else 1)' 2>/dev/null && HAVE_CUDA=1
+if [ "$Q" = 1 ]; then GEMM="--quick --reps 2"; STEPS=2; SSTEPS=10; else GEMM="--reps 20"; STEPS=20; SSTEPS=200; fi
+# QUICK (SwiftShader): the agreement runs on small models of each family; on a GPU, the presets themselves.
+SMALL=(); [ "$Q" = 1 ] && SMALL=(--batch-size 2 --seq-length 16)
+small() { [ "$Q" = 1 ] || return 0; if [ "$1" = seed ]; then echo "--hidden-size 16 --embedding-dim 8"; else echo "--n-embd 16 --n-layer 1 --n-head 2 --block-size 16"; fi; }
+smallbench() { [ "$Q" = 1 ] || return 0; if [ "$1" = seed ]; then echo "--hidden 16 --batch-size 2 --seq-length 16"; else echo "--n-embd 16 --n-layer 1 --n-head 2 --block-size 16 --batch-size 2 --seq-length 16"; fi; }
+
+step 60 node bench/gpu/webgpu-gemm.mjs $GEMM > "$O/gemm-wgsl.jsonl"
+[ $HAVE_CUDA = 1 ] && step 60 python3 bench/gpu/torch_gemm.py > "$O/gemm-torch.jsonl"
+for p in seed shakespeare-gpt gpt-tiny; do
+  step 90 node bin/charlm.js bench --preset $p --backend webgpu --steps $STEPS --sample-steps $SSTEPS --json $(smallbench $p) >> "$O/bench-webgpu.jsonl"
+done
+[ $HAVE_CUDA = 1 ] && step 90 python3 bench/gpu/torch_rate.py bench/gpu/seed.json bench/gpu/shakespeare-gpt.json bench/gpu/gpt-tiny.json --steps 30 > "$O/torch-rate.jsonl"
+if [ -f $K/corpus.txt ]; then
+  AG=$(mktemp -d)   # fresh run folders: a folder left by an earlier call must not stand in for this one's run
+  for pre in seed shakespeare-gpt; do
+    for be in native webgpu; do
+      step 60 node bin/charlm.js train $K/corpus.txt --preset $pre --steps 20 --log-interval 1 --eval-interval 20 \
+        --val-fraction 0.1 --eval-chars 2000 --sample-chars 0 --seed 7 --no-cache --quiet --backend $be \
+        --out $AG/$pre-$be ${SMALL[@]+"${SMALL[@]}"} $(small $pre) >/dev/null
+    done
+  done
+  node --input-type=module -e "
+    import { readFileSync } from 'node:fs';
+    const L = (d) => readFileSync('$AG/' + d + '/metrics.jsonl', 'utf8').trim().split('\n').map(JSON.parse).filter((e) => e.type === 'train').map((e) => e.loss);
+    for (const p of ['seed', 'shakespeare-gpt']) {
+      try {
+        const a = L(p + '-native'), b = L(p + '-webgpu');
+        const rel = a.map((x, i) => Math.abs(b[i] - x) / Math.abs(x));
+        console.log(p + ': ' + a.length + '/' + b.length + ' steps; native ' + a[0].toFixed(5) + ' → ' + a.at(-1).toFixed(5) + ', webgpu ' + b[0].toFixed(5) + ' → ' + b.at(-1).toFixed(5) + '; max relative difference ' + Math.max(...rel).toExponential(2));
+      } catch (e) { console.log(p + ': ' + e.message); }
+    }" > "$O/agreement.txt" 2>&1
+  cat "$O/agreement.txt"
+fi
+step 40 node bench/gpu/webgpu-dispatch.mjs --calls $([ "$Q" = 1 ] && echo 2000 || echo 20000) --rounds 3 > "$O/dispatch.txt"
+node bench/gpu/webgpu-summary.mjs "$O" > "$O/summary.md" 2>>"$O/log.txt"
+cat "$O/summary.md"

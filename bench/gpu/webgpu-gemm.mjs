@@ -1,0 +1,47 @@
+// The WGSL SGEMM (src/kernels/webgpu/wgsl/matmul.ts, through the GpuRunner as training calls it) on large squares and
+// on the models' large products, in GFLOP/s. Plain node over dist/ (npm run build first), so it runs on a GPU
+// machine that has only node and the webgpu package (bench/gpu/webgpu-device.sh). Each shape: 2 warm-up products,
+// then `reps` products timed from the first dispatch to a 4-byte readback after the last (GPU work only waits on
+// the queue; the readback's round trip is ~0.2 ms, under 2% of the shortest timed batch here).
+//   node bench/gpu/webgpu-gemm.mjs [--reps 20] [--quick]
+import { openNodeDevice } from '../../dist/kernels/webgpu/node-gpu.js';
+import { GpuRunner } from '../../dist/kernels/webgpu/runner.js';
+import { gpuOps } from '../../dist/kernels/webgpu/ops.js';
+
+const arg = (name, d) => { const i = process.argv.indexOf(name); return i > 0 ? Number(process.argv[i + 1]) : d; };
+const reps = arg('--reps', 20), quick = process.argv.includes('--quick');
+// [what, M, N, K, transA, transB]
+const SHAPES = [
+  ['square 4096', 4096, 4096, 4096, false, false],
+  ['square 2048', 2048, 2048, 2048, false, false],
+  ['seed input projection (6400×256 · 256×2048)', 6400, 2048, 256, false, true],
+  ['seed recurrent step (64×512 · 512×2048)', 64, 2048, 512, false, true],
+  ['seed dW_ih (2048×6400 · 6400×256)', 2048, 256, 6400, true, false],
+  ['shakespeare-gpt MLP up (4096×192 · 192×768)', 4096, 768, 192, false, true],
+  ['shakespeare-gpt MLP down (4096×768 · 768×192)', 4096, 192, 768, false, true],
+  ['shakespeare-gpt qkv (4096×192 · 192×576)', 4096, 576, 192, false, true],
+];
+const g = await openNodeDevice();
+const r = new GpuRunner(g.device, g.gpu, g.adapter);
+const ops = gpuOps(r);
+console.log(`# WGSL SGEMM on ${g.adapterName}; ${reps} timed products per shape`);
+const rows = [];
+for (const [what, M0, N0, K0, tA, tB] of SHAPES) {
+  const s = quick ? 8 : 1, M = Math.max(1, M0 / s | 0), N = Math.max(1, N0 / s | 0), K = Math.max(1, K0 / s | 0);
+  const A = { buf: r.createBuffer(M * K * 4), off: 0 }, B = { buf: r.createBuffer(K * N * 4), off: 0 };
+  const C = { buf: r.createBuffer(M * N * 4), off: 0 };
+  const fill = (a, n) => r.upload(a.buf, 0, Float32Array.from({ length: n }, (_, i) => ((i * 7919) % 1000) / 1000 - 0.5));
+  fill(A, M * K); fill(B, K * N);
+  for (let i = 0; i < 2; i++) ops.matmul(C, A, B, M, N, K, tA, tB, false);
+  await r.download(C.buf, 0, 4);
+  const t = performance.now();
+  for (let i = 0; i < reps; i++) ops.matmul(C, A, B, M, N, K, tA, tB, false);
+  await r.download(C.buf, 0, 4);
+  const s_ = (performance.now() - t) / 1000;
+  const gflops = 2 * M * N * K * reps / s_ / 1e9;
+  rows.push({ what, M, N, K, transA: tA, transB: tB, ms_per_product: +(s_ * 1000 / reps).toFixed(4), gflops: +gflops.toFixed(1) });
+  console.log(JSON.stringify({ engine: 'wgsl sgemm', adapter: g.adapterName, ...rows.at(-1) }));
+  for (const x of [A, B, C]) r.destroyBuffer(x.buf);
+}
+g.device.destroy();
+process.exit(0);

@@ -1,0 +1,44 @@
+// Turns bench/gpu/webgpu-device.sh's output folder into markdown tables with the ratios the webgpu issue's targets
+// are stated in: WGSL SGEMM as a share of the GPU's fp32 peak (and of cuBLAS), webgpu training against PyTorch eager
+// on the same GPU and against charlm native on the 2-core CPU where the kit was built (.device-kit/native.jsonl,
+// measured by scripts/device-kit.mjs --baseline on that machine: a cross-machine ratio, as the target is defined).
+//   node bench/gpu/webgpu-summary.mjs OUT_DIR [KIT_DIR]
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+
+const out = process.argv[2], kit = process.argv[3] ?? '.device-kit';
+const jsonl = (f) => existsSync(f) ? readFileSync(f, 'utf8').split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l)) : [];
+const n = (x) => x === undefined || Number.isNaN(x) ? '–' : Math.round(x).toLocaleString('en-US');
+const pct = (x) => Number.isFinite(x) ? `${(100 * x).toFixed(1)}%` : '–';
+const ratio = (x) => Number.isFinite(x) ? `${x.toFixed(2)}×` : '–';
+const lines = [];
+const env = existsSync(join(out, 'env.txt')) ? readFileSync(join(out, 'env.txt'), 'utf8') : '';
+lines.push(`GPU: ${(env.match(/^GPU 0: .*/m) ?? ['(nvidia-smi: none)'])[0]}; ${(env.match(/^adapter: .*/m) ?? ['adapter: ?'])[0]}`, '');
+
+const wg = jsonl(join(out, 'gemm-wgsl.jsonl')), tg = jsonl(join(out, 'gemm-torch.jsonl'));
+const peak = tg.find((r) => r.fp32_peak_gflops)?.fp32_peak_gflops;
+lines.push(`### WGSL SGEMM (fp32 peak ${peak ? `${n(peak)} GFLOP/s` : 'unknown'})`, '',
+  '| product | M×N×K | WGSL GFLOP/s | cuBLAS (TF32 off) GFLOP/s | WGSL share of fp32 peak | WGSL / cuBLAS |', '|---|---|---:|---:|---:|---:|');
+for (const w of wg) {
+  const t = tg.find((r) => r.what === w.what && r.M === w.M);
+  lines.push(`| ${w.what} | ${w.M}×${w.N}×${w.K} | ${n(w.gflops)} | ${n(t?.gflops)} | ${pct(w.gflops / peak)} | ${ratio(w.gflops / t?.gflops)} |`);
+}
+
+const bw = jsonl(join(out, 'bench-webgpu.jsonl')), tr = jsonl(join(out, 'torch-rate.jsonl')), nat = jsonl(join(kit, 'native.jsonl'));
+const cpu = nat[0]?.cpu ?? 'not measured';
+lines.push('', `### Training (chars/s); native: charlm native on ${cpu}`, '',
+  '| preset | batch × seq | webgpu | PyTorch eager fp32 | PyTorch eager TF32 | webgpu / PyTorch fp32 | webgpu / PyTorch TF32 | native (CPU) | webgpu / native |',
+  '|---|---|---:|---:|---:|---:|---:|---:|---:|');
+for (const b of bw) {
+  const p = b.config.preset, tf = tr.filter((r) => r.config === `${p}.json`);
+  const f32 = tf.find((r) => r.matmul === 'fp32')?.train_chars_per_s, t32 = tf.find((r) => r.matmul === 'tf32')?.train_chars_per_s;
+  const nv = nat.find((r) => r.config?.preset === p)?.train_chars_per_s;
+  lines.push(`| ${p} | ${b.config.batch} × ${b.config.seq} | ${n(b.train_chars_per_s)} | ${n(f32)} | ${n(t32)} | ${pct(b.train_chars_per_s / f32)} | ` +
+    `${pct(b.train_chars_per_s / t32)} | ${n(nv)} | ${ratio(b.train_chars_per_s / nv)} |`);
+}
+lines.push('', '### Sampling on webgpu (chars/s)', '', '| preset | batch 1 | batch 32 |', '|---|---:|---:|');
+for (const b of bw) lines.push(`| ${b.config.preset} | ${n(b.sample_chars_per_s_b1)} | ${n(b.sample_chars_per_s_b32)} |`);
+for (const f of ['agreement.txt', 'dispatch.txt']) {
+  if (existsSync(join(out, f))) lines.push('', `### ${f}`, '', '```', readFileSync(join(out, f), 'utf8').trim(), '```');
+}
+console.log(lines.join('\n'));
