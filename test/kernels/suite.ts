@@ -18,7 +18,7 @@ const TOL_SUM = 1e-5;
 
 export const MATMUL_SHAPES: [number, number, number][] = [
   [1, 1, 1], [3, 17, 65], [17, 3, 129], [65, 129, 17], [129, 65, 3], [4, 300, 129], [2, 65, 17], [1, 129, 512],
-  [64, 65, 33], [33, 100, 300],
+  [64, 65, 33], [33, 100, 300], [130, 140, 33],   // the last: over 128 rows and columns (webgpu's 128-tile kernel)
 ];
 
 /** Checks backend.matmul on one shape and all 4 transposes × accumulate against float64 and against ref. */

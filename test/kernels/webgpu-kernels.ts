@@ -4,7 +4,7 @@
 // Tolerances are suite.ts's: elementwise 1e-5·(1+|ref|), reductions 1e-5·Σ|terms|.
 import { openNodeDevice } from '../../src/kernels/webgpu/node-gpu.js';
 import { GpuRunner, type GpuArg } from '../../src/kernels/webgpu/runner.js';
-import { gpuOps } from '../../src/kernels/webgpu/ops.js';
+import { dispatchMatmul, gpuOps } from '../../src/kernels/webgpu/ops.js';
 import { refBackend as ref } from '../../src/kernels/ref/index.js';
 import { copyView, exactEntries, expectClose, randView, rng } from './check.js';
 
@@ -37,6 +37,20 @@ for (const [M, N, K] of [[1, 1, 1], [3, 17, 65], [17, 3, 29], [65, 33, 17], [2, 
     const all = Array.from({ length: M * N }, (_, i) => i);
     const { scale } = exactEntries(A, B, acc ? C0 : null, M, N, K, tA, tB, all);
     expectClose(`webgpu matmul ${M}x${N}x${K} ${tA ? 'T' : 'N'}${tB ? 'T' : 'N'}${acc ? ' acc' : ''}`,
+      await down(c, M * N), Cr, TOL, scale);
+  }
+}
+// The 128-tile kernel directly (ops.matmul takes it from 128×128 up): shapes around and across its tile and K-step edges,
+// and small ones it is never chosen for.
+rr = rng(12);
+for (const [M, N, K] of [[1, 1, 1], [3, 17, 9], [130, 129, 17], [129, 260, 8], [17, 131, 33]]) {
+  for (const tA of [false, true]) for (const tB of [false, true]) for (const acc of [false, true]) {
+    const A = randView(M * K, rr), B = randView(K * N, rr), C0 = randView(M * N, rr), Cr = copyView(C0);
+    const c = up(C0);
+    dispatchMatmul(r, 128, c, up(A), up(B), M, N, K, tA, tB, acc);
+    ref.matmul(Cr, A, B, M, N, K, tA, tB, acc);
+    const { scale } = exactEntries(A, B, acc ? C0 : null, M, N, K, tA, tB, Array.from({ length: M * N }, (_, i) => i));
+    expectClose(`webgpu matmul128 ${M}x${N}x${K} ${tA ? 'T' : 'N'}${tB ? 'T' : 'N'}${acc ? ' acc' : ''}`,
       await down(c, M * N), Cr, TOL, scale);
   }
 }

@@ -3,7 +3,7 @@
 // return a number (the loss, Σx²) reduce on the GPU and read back one float.
 /// <reference types="@webgpu/types" />
 import { grid, type GpuArg, type GpuRunner } from './runner.js';
-import { matmul } from './wgsl/matmul.js';
+import { matmul, matmul128 } from './wgsl/matmul.js';
 import * as pw from './wgsl/pointwise.js';
 import * as cells from './wgsl/cells.js';
 import { adam, softmaxXentRows } from './wgsl/loss-optim.js';
@@ -20,15 +20,29 @@ function checkHd(hd: number): void {
   if (hd > tf.MAX_HD) throw new Error(`webgpu attention: head size ${hd} > ${tf.MAX_HD} is not supported`);
 }
 
+/**
+ * The SGEMM kernels, by tile. ops.matmul takes the 128×128 tile (8×8 outputs per thread) when C has at least 128 rows
+ * and 128 columns, else the 64×64 tile (4×4 per thread), which leaves fewer idle threads on small products and makes
+ * 4× more workgroups for a product with few rows (the recurrent step's 64 × 4H). On SwiftShader the 128 tile ran the
+ * large products 2.7-2.9× faster (docs/performance.md); on a GPU both are timed by bench/gpu/webgpu-gemm.mjs.
+ */
+export const MATMUL_TILES = { 64: matmul, 128: matmul128 } as const;
+
+/** C (+)= op(A)·op(B) with one SGEMM kernel, one workgroup per tile of C. */
+export function dispatchMatmul(r: GpuRunner, tile: keyof typeof MATMUL_TILES, C: GpuArg, Am: GpuArg, B: GpuArg, M: number,
+                               N: number, K: number, transA: boolean, transB: boolean, accumulate: boolean): void {
+  if (M === 0 || N === 0) return;
+  r.dispatch(MATMUL_TILES[tile], [C, Am, B], [M, N, K, b2u(transA), b2u(transB), b2u(accumulate)], [],
+    [Math.ceil(N / tile), Math.ceil(M / tile)]);
+}
+
 export function gpuOps(r: GpuRunner) {
   const ew = (def: Parameters<GpuRunner['dispatch']>[0], args: (A | null)[], n: number, ints: number[] = [], floats: number[] = []) => {
     if (n > 0) r.dispatch(def, args, [n, ...ints], floats, grid(n));
   };
   return {
     matmul(C: A, Am: A, B: A, M: number, N: number, K: number, transA: boolean, transB: boolean, accumulate: boolean) {
-      if (M === 0 || N === 0) return;
-      r.dispatch(matmul, [C, Am, B], [M, N, K, b2u(transA), b2u(transB), b2u(accumulate)], [],
-        [Math.ceil(N / 64), Math.ceil(M / 64)]);   // 16×16 threads × 4×4 outputs = 64×64 of C per workgroup
+      dispatchMatmul(r, M >= 128 && N >= 128 ? 128 : 64, C, Am, B, M, N, K, transA, transB, accumulate);
     },
     addRowVector(Y: A, b: A, M: number, N: number) { ew(pw.addRowVector, [Y, b], M * N, [N]); },
     sumRows(db: A, dY: A, M: number, N: number) { ew(pw.sumRows, [db, dY], N, [M]); },

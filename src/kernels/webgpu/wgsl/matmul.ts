@@ -56,3 +56,67 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_id) lid: vec
 }
 `,
 };
+
+/**
+ * The larger-tile SGEMM, for products with at least 128 rows and columns (ops.ts chooses). A 128×128 tile of C
+ * per workgroup of 16×16 threads, 8×8 outputs per thread (rows 8·ty…+7, columns 4·tx…+3 and 64 + 4·tx…+3), K in steps
+ * of 8 staged through workgroup memory held as vec4s so each thread reads its 8 rows of A and 8 columns of B in four
+ * vector loads per k. Each output still sums over k in order, as `matmul` does.
+ */
+export const matmul128: KernelDef = {
+  name: 'matmul128',
+  bufs: [['C', 'f32'], ['A', 'f32'], ['B', 'f32']],
+  ints: ['M', 'N', 'K', 'tA', 'tB', 'acc'],
+  body: `
+var<workgroup> As: array<vec4<f32>, 256>;   // [8 k][128 rows], 4 consecutive rows per vec4: kk * 32 + row / 4
+var<workgroup> Bs: array<vec4<f32>, 256>;   // [8 k][128 cols], 4 consecutive cols per vec4: kk * 32 + col / 4
+@compute @workgroup_size(16, 16)
+fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_id) lid: vec3u) {
+  let M = d_M(); let N = d_N(); let K = d_K();
+  let tA = d_tA() != 0u; let tB = d_tB() != 0u;
+  let row0 = wg.y * 128u; let col0 = wg.x * 128u;
+  let tid = lid.y * 16u + lid.x;
+  var c: array<vec4<f32>, 16>;   // c[2 i + j]: row 8·ty + i, columns 64 j + 4 tx … + 3
+  for (var k0 = 0u; k0 < K; k0 += 8u) {
+    for (var r = 0u; r < 4u; r++) {
+      let e = tid + r * 256u;
+      var ii: u32; var kk: u32;
+      if (tA) { ii = e % 128u; kk = e / 128u; } else { ii = e / 8u; kk = e % 8u; }
+      let gi = row0 + ii; let gk = k0 + kk;
+      var a = 0.0;
+      if (gi < M && gk < K) { if (tA) { a = ld_A(gk * M + gi); } else { a = ld_A(gi * K + gk); } }
+      As[kk * 32u + ii / 4u][ii % 4u] = a;
+      var jj: u32; var kb: u32;
+      if (tB) { jj = e / 8u; kb = e % 8u; } else { jj = e % 128u; kb = e / 128u; }
+      let gj = col0 + jj; let gkb = k0 + kb;
+      var b = 0.0;
+      if (gj < N && gkb < K) { if (tB) { b = ld_B(gj * K + gkb); } else { b = ld_B(gkb * N + gj); } }
+      Bs[kb * 32u + jj / 4u][jj % 4u] = b;
+    }
+    workgroupBarrier();
+    for (var kk = 0u; kk < 8u; kk++) {
+      let a0 = As[kk * 32u + lid.y * 2u]; let a1 = As[kk * 32u + lid.y * 2u + 1u];
+      let b0 = Bs[kk * 32u + lid.x]; let b1 = Bs[kk * 32u + lid.x + 16u];
+      for (var i = 0u; i < 4u; i++) {
+        c[2u * i] += a0[i] * b0; c[2u * i + 1u] += a0[i] * b1;
+        c[2u * (i + 4u)] += a1[i] * b0; c[2u * (i + 4u) + 1u] += a1[i] * b1;
+      }
+    }
+    workgroupBarrier();
+  }
+  for (var i = 0u; i < 8u; i++) {
+    let row = row0 + lid.y * 8u + i;
+    if (row >= M) { continue; }
+    for (var j = 0u; j < 2u; j++) {
+      for (var q = 0u; q < 4u; q++) {
+        let col = col0 + 64u * j + lid.x * 4u + q;
+        if (col >= N) { continue; }
+        var v = c[2u * i + j][q];
+        if (d_acc() != 0u) { v += ld_C(row * N + col); }
+        st_C(row * N + col, v);
+      }
+    }
+  }
+}
+`,
+};
