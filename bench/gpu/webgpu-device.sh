@@ -9,6 +9,7 @@
 #   env.txt           GPU, driver, Vulkan loader, adapter Dawn picked
 #   gemm-wgsl.jsonl   the WGSL SGEMM on large squares and the models' products (bench/gpu/webgpu-gemm.mjs)
 #   gemm-torch.jsonl  cuBLAS SGEMM on the same shapes, TF32 off, and the GPU's fp32 peak (bench/gpu/torch_gemm.py)
+#   colsum.jsonl      column sums in one pass against two (bench/gpu/webgpu-colsum.mjs)
 #   bench-webgpu.jsonl  charlm bench --backend webgpu: seed, gpt-tiny, shakespeare-gpt
 #   torch-rate.jsonl  PyTorch eager training on the same shapes, fp32 and TF32 (bench/gpu/torch_rate.py)
 #   agreement.txt     20 training steps, webgpu against native on this machine's CPU, every step's loss
@@ -53,6 +54,7 @@ smallbench() { [ "$Q" = 1 ] || return 0; if [ "$1" = seed ]; then echo "--hidden
 
 step 60 node bench/gpu/webgpu-gemm.mjs $GEMM > "$O/gemm-wgsl.jsonl"
 [ $HAVE_CUDA = 1 ] && step 60 python3 bench/gpu/torch_gemm.py > "$O/gemm-torch.jsonl"
+step 30 node bench/gpu/webgpu-colsum.mjs $([ "$Q" = 1 ] && echo "--quick --reps 2") > "$O/colsum.jsonl"
 for p in seed shakespeare-gpt gpt-tiny; do
   step 90 node bin/charlm.js bench --preset $p --backend webgpu --steps $STEPS --sample-steps $SSTEPS --json $(smallbench $p) >> "$O/bench-webgpu.jsonl"
 done

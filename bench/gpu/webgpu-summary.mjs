@@ -27,6 +27,11 @@ for (const w of wg) {
     `${pct(w.gflops / peak)} | ${ratio(w.gflops / t?.gflops)} |`);
 }
 
+const cs = jsonl(join(out, 'colsum.jsonl'));
+if (cs.length) {
+  lines.push('', '### Column sums (ms): one pass against two (in use above 64 rows)', '', '| sum | rows × columns | one pass | two passes | speed-up |', '|---|---|---:|---:|---:|');
+  for (const c of cs) lines.push(`| ${c.what} | ${c.M} × ${c.N} | ${c.ms_one_pass} | ${c.ms_two_pass} | ${ratio(c.speedup)} |`);
+}
 const bw = jsonl(join(out, 'bench-webgpu.jsonl')), tr = jsonl(join(out, 'torch-rate.jsonl')), nat = jsonl(join(kit, 'native.jsonl'));
 const cpu = nat[0]?.cpu ?? 'not measured';
 lines.push('', `### Training (chars/s); native: charlm native on ${cpu}`, '',

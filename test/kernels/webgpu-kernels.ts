@@ -56,7 +56,7 @@ for (const [M, N, K] of [[1, 1, 1], [3, 17, 9], [130, 129, 17], [129, 260, 8], [
 }
 
 rr = rng(2);
-for (const [M, N] of [[1, 1], [3, 17], [17, 65]]) {
+for (const [M, N] of [[1, 1], [3, 17], [17, 65], [65, 7], [1000, 65], [5000, 3]]) {   // over 64 rows: two passes
   const Y = randView(M * N, rr), b = randView(N, rr), Yr = copyView(Y), y = up(Y);
   ops.addRowVector(y, up(b), M, N); ref.addRowVector(Yr, b, M, N);
   expectClose(`webgpu addRowVector ${M}x${N}`, await down(y, M * N), Yr, TOL);

@@ -36,6 +36,19 @@ export function dispatchMatmul(r: GpuRunner, tile: keyof typeof MATMUL_TILES, C:
     [Math.ceil(N / tile), Math.ceil(M / tile)]);
 }
 
+/**
+ * Rows per chunk for a column sum over M rows: one pass (a thread per column walking all rows) up to COL_CHUNK rows,
+ * else chunks of COL_CHUNK or more, at most COL_CHUNKS of them, summed by a second pass. The seed's bias gradient
+ * (6,400 rows × 2,048 columns) becomes 131,072 threads of 100 rows and a LayerNorm's dw/db (4,096 × 192) 12,288
+ * threads of 64, instead of 2,048 and 192 threads walking every row.
+ */
+const COL_CHUNK = 64, COL_CHUNKS = 64;
+export function colChunks(M: number): { rows: number; R: number } {
+  if (M <= COL_CHUNK) return { rows: M, R: 1 };
+  const rows = Math.max(COL_CHUNK, Math.ceil(M / COL_CHUNKS));
+  return { rows, R: Math.ceil(M / rows) };
+}
+
 export function gpuOps(r: GpuRunner) {
   const ew = (def: Parameters<GpuRunner['dispatch']>[0], args: (A | null)[], n: number, ints: number[] = [], floats: number[] = []) => {
     if (n > 0) r.dispatch(def, args, [n, ...ints], floats, grid(n));
@@ -45,7 +58,13 @@ export function gpuOps(r: GpuRunner) {
       dispatchMatmul(r, M >= 128 && N >= 128 ? 128 : 64, C, Am, B, M, N, K, transA, transB, accumulate);
     },
     addRowVector(Y: A, b: A, M: number, N: number) { ew(pw.addRowVector, [Y, b], M * N, [N]); },
-    sumRows(db: A, dY: A, M: number, N: number) { ew(pw.sumRows, [db, dY], N, [M]); },
+    sumRows(db: A, dY: A, M: number, N: number) {
+      const { rows, R } = colChunks(M);
+      if (R === 1) return ew(pw.sumRows, [db, dY], N, [M]);
+      const part = r.scratch('colPartial', R * N);
+      ew(pw.colPartial, [part, dY], R * N, [N, M, rows]);
+      ew(pw.colFinish, [db, part], N, [R]);
+    },
     embeddingForward(out: A, table: A, ids: A, N: number, E: number) { ew(pw.embeddingForward, [out, table, ids], N * E, [E]); },
     embeddingBackward(dT: A, dOut: A, ids: A, N: number, E: number) { ew(pw.embeddingBackward, [dT, dOut, ids], E, [N]); },
     lstmCellForward(h: A, c: A, tanhC: A, gates: A, cPrev: A, B: number, H: number) {
@@ -94,7 +113,12 @@ export function gpuOps(r: GpuRunner) {
     },
     layerNormBackward(dx: A, dw: A, db: A | null, dout: A, x: A, w: A, mean: A, rstd: A, N: number, C: number) {
       ew(tf.layerNormBackwardDx, [dx, dout, x, w, mean, rstd], N, [C]);
-      ew(tf.layerNormBackwardDw, [dw, db, dout, x, mean, rstd], C, [N, b2u(db !== null)]);
+      const { rows, R } = colChunks(N);
+      if (R === 1) return ew(tf.layerNormBackwardDw, [dw, db, dout, x, mean, rstd], C, [N, b2u(db !== null)]);
+      const pW = r.scratch('lnPartialW', R * C), pB = r.scratch('lnPartialB', R * C);
+      ew(tf.layerNormDwPartial, [pW, pB, dout, x, mean, rstd], R * C, [C, N, rows]);
+      ew(pw.colFinish, [dw, pW], C, [R]);
+      if (db) ew(pw.colFinish, [db, pB], C, [R]);
     },
     geluForward(out: A, x: A, n: number) { ew(tf.geluForward, [out, x], n); },
     geluBackward(dx: A, dout: A, x: A, n: number) { ew(tf.geluBackward, [dx, dout, x], n); },

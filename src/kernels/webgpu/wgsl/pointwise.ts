@@ -1,7 +1,9 @@
 // Elementwise and small-reduction kernels: bias rows, embedding gather/scatter, tanh, scale, mul, add, fill, copy,
 // and Σx² (per-workgroup partial sums, then one workgroup sums those: deterministic, no atomics).
-// Column reductions (sumRows, embedding scatter-add) give each thread one column and walk the rows in order, so
-// repeated ids accumulate without atomics and results do not depend on scheduling.
+// Column reductions: the embedding scatter-add gives each thread one column and walks the rows in order, so repeated
+// ids accumulate without atomics. sumRows over many rows runs in two passes (colPartial: a thread per column and
+// chunk of rows; colFinish: a thread per column sums the chunks in order), so a GPU gets columns × chunks threads
+// instead of one per column walking every row. Every order is fixed: results do not depend on scheduling.
 import { elementwise, type KernelDef } from '../runner.js';
 import { MATH } from './common.js';
 
@@ -15,6 +17,19 @@ export const sumRows = ew('sumRows', [['db', 'f32'], ['dY', 'f32']], `
   var s = 0.0;
   for (var r = 0u; r < d_M(); r++) { s += ld_dY(r * d_n() + i); }
   st_db(i, ld_db(i) + s);`, [], ['M']);   // n = N columns
+
+/** Pass 1 of a column sum: part[r·N + c] = Σ of column c over rows [r·rows, (r+1)·rows) ∩ [0, M); n = N·chunks. */
+export const colPartial = ew('colPartial', [['part', 'f32'], ['dY', 'f32']], `
+  let N = d_N(); let c = i % N; let r0 = (i / N) * d_rows(); let r1 = min(r0 + d_rows(), d_M());
+  var s = 0.0;
+  for (var r = r0; r < r1; r++) { s += ld_dY(r * N + c); }
+  st_part(i, s);`, [], ['N', 'M', 'rows']);
+
+/** Pass 2: out[c] += Σ_r part[r·n + c] over R chunks, in order (n = N columns). */
+export const colFinish = ew('colFinish', [['out', 'f32'], ['part', 'f32']], `
+  var s = 0.0;
+  for (var r = 0u; r < d_R(); r++) { s += ld_part(r * d_n() + i); }
+  st_out(i, ld_out(i) + s);`, [], ['R']);
 
 export const embeddingForward = ew('embeddingForward', [['out', 'f32'], ['table', 'f32'], ['ids', 'i32']], `
   let E = d_E();

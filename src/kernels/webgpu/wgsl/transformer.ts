@@ -1,4 +1,5 @@
-// Transformer kernels (the gpt family): LayerNorm (a thread per row; dw/db a thread per column, rows in order),
+// Transformer kernels (the gpt family): LayerNorm (a thread per row; dw/db a thread per column and chunk of rows, then
+// the chunks summed in order),
 // exact-erf GELU, hash-seeded dropout (bit-identical to ref), and causal attention, flash-style: forward keeps only
 // the per-row log-sum-exp, backward recomputes scores, no (T,T) matrix exists. Attention threads own one query row
 // (forward, dq) or one key row (dk, dv), so nothing is accumulated across threads. Head size up to 128 (private
@@ -48,6 +49,25 @@ export const layerNormBackwardDx: KernelDef = {
 };
 
 /** dw(C) += Σ_n dout·x̂, db(C) += Σ_n dout: a thread per column. */
+/**
+ * dw/db over many rows, pass 1 (pass 2 is pointwise.ts's colFinish, once for dw and once for db): thread i sums
+ * column c = i % C over its chunk of rows into pw[i] and pb[i].
+ */
+export const layerNormDwPartial: KernelDef = {
+  name: 'layerNormDwPartial', bufs: [['pw', 'f32'], ['pb', 'f32'], ['dout', 'f32'], ['x', 'f32'], ['mean', 'f32'], ['rstd', 'f32']],
+  ints: ['n', 'C', 'N', 'rows'],
+  body: elementwise('n', `
+  let C = d_C(); let c = i % C; let n0 = (i / C) * d_rows(); let n1 = min(n0 + d_rows(), d_N());
+  var sw = 0.0; var sb = 0.0;
+  for (var n = n0; n < n1; n++) {
+    let d = ld_dout(n * C + c);
+    sw += d * (ld_x(n * C + c) - ld_mean(n)) * ld_rstd(n);
+    sb += d;
+  }
+  st_pw(i, sw);
+  st_pb(i, sb);`),
+};
+
 export const layerNormBackwardDw: KernelDef = {
   name: 'layerNormBackwardDw', bufs: [['dw', 'f32'], ['db', 'f32'], ['dout', 'f32'], ['x', 'f32'], ['mean', 'f32'], ['rstd', 'f32']],
   ints: ['C', 'N', 'hasB'],
