@@ -16,6 +16,7 @@ SHAPES = [  # what, M, N, K, transA, transB: the same list as webgpu-gemm.mjs
     ('square 2048', 2048, 2048, 2048, False, False),
     ('seed input projection (6400×256 · 256×2048)', 6400, 2048, 256, False, True),
     ('seed recurrent step (64×512 · 512×2048)', 64, 2048, 512, False, True),
+    ('seed recurrent backward dh (64×2048 · 2048×512)', 64, 512, 2048, False, False),
     ('seed dW_ih (2048×6400 · 6400×256)', 2048, 256, 6400, True, False),
     ('shakespeare-gpt MLP up (4096×192 · 192×768)', 4096, 768, 192, False, True),
     ('shakespeare-gpt MLP down (4096×768 · 768×192)', 4096, 192, 768, False, True),

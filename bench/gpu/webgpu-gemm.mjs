@@ -1,13 +1,14 @@
 // The WGSL SGEMMs (src/kernels/webgpu/wgsl/matmul.ts, through the GpuRunner as training calls them) on large squares
-// and on the models' large products, in GFLOP/s: the 64×64 and the 128×128 tile (ops.matmul takes the 128 tile when C
-// has at least 128 rows and columns), each shape timed with both, alternating, so a GPU run says whether that rule holds. Plain node over dist/ (npm run build first), so it runs on a GPU
+// and on the models' large products, in GFLOP/s: the 64×64 tile, the 64 tile with K split into slices where ops.ts
+// splits that shape, and the 128×128 tile (ops.matmul takes it when C has at least 128 rows and columns), each shape
+// timed with every variant, alternating, so a GPU run says whether ops.ts's rules hold. `in_use` marks ops.ts's choice. Plain node over dist/ (npm run build first), so it runs on a GPU
 // machine that has only node and the webgpu package (bench/gpu/webgpu-device.sh). Each shape: 2 warm-up products,
 // then `reps` products timed from the first dispatch to a 4-byte readback after the last (GPU work only waits on
 // the queue; the readback's round trip is ~0.2 ms, under 2% of the shortest timed batch here).
 //   node bench/gpu/webgpu-gemm.mjs [--reps 20] [--quick]
 import { openNodeDevice } from '../../dist/kernels/webgpu/node-gpu.js';
 import { GpuRunner } from '../../dist/kernels/webgpu/runner.js';
-import { dispatchMatmul } from '../../dist/kernels/webgpu/ops.js';
+import { dispatchMatmul, splitK } from '../../dist/kernels/webgpu/ops.js';
 
 const arg = (name, d) => { const i = process.argv.indexOf(name); return i > 0 ? Number(process.argv[i + 1]) : d; };
 const reps = arg('--reps', 20), quick = process.argv.includes('--quick');
@@ -17,6 +18,7 @@ const SHAPES = [
   ['square 2048', 2048, 2048, 2048, false, false],
   ['seed input projection (6400×256 · 256×2048)', 6400, 2048, 256, false, true],
   ['seed recurrent step (64×512 · 512×2048)', 64, 2048, 512, false, true],
+  ['seed recurrent backward dh (64×2048 · 2048×512)', 64, 512, 2048, false, false],
   ['seed dW_ih (2048×6400 · 6400×256)', 2048, 256, 6400, true, false],
   ['shakespeare-gpt MLP up (4096×192 · 192×768)', 4096, 768, 192, false, true],
   ['shakespeare-gpt MLP down (4096×768 · 768×192)', 4096, 192, 768, false, true],
@@ -32,20 +34,26 @@ for (const [what, M0, N0, K0, tA, tB] of SHAPES) {
   const C = { buf: r.createBuffer(M * N * 4), off: 0 };
   const fill = (a, n) => r.upload(a.buf, 0, Float32Array.from({ length: n }, (_, i) => ((i * 7919) % 1000) / 1000 - 0.5));
   fill(A, M * K); fill(B, K * N);
-  const best = { 64: Infinity, 128: Infinity };
+  // Variants: [tile, K slices]; the 64 tile with ops.ts's K split too where its rule splits this shape.
+  const S = splitK(M, N, K), inUse = M >= 128 && N >= 128 ? '128/1' : `64/${S}`;
+  const variants = [[64, 1], ...(S > 1 ? [[64, S]] : []), [128, 1]];
+  const best = new Map(variants.map((v) => [v.join('/'), Infinity]));
   for (let round = 0; round < 2; round++) {
-    for (const tile of [64, 128]) {
-      for (let i = 0; i < 2; i++) dispatchMatmul(r, tile, C, A, B, M, N, K, tA, tB, false);
+    for (const [tile, slices] of variants) {
+      const run = () => dispatchMatmul(r, tile, C, A, B, M, N, K, tA, tB, false, slices);
+      for (let i = 0; i < 2; i++) run();
       await r.download(C.buf, 0, 4);
       const t = performance.now();
-      for (let i = 0; i < reps; i++) dispatchMatmul(r, tile, C, A, B, M, N, K, tA, tB, false);
+      for (let i = 0; i < reps; i++) run();
       await r.download(C.buf, 0, 4);
-      best[tile] = Math.min(best[tile], (performance.now() - t) / 1000);
+      const key = `${tile}/${slices}`;
+      best.set(key, Math.min(best.get(key), (performance.now() - t) / 1000));
     }
   }
-  for (const tile of [64, 128]) {
-    const s_ = best[tile], gflops = 2 * M * N * K * reps / s_ / 1e9;
-    rows.push({ what, tile, M, N, K, transA: tA, transB: tB, ms_per_product: +(s_ * 1000 / reps).toFixed(4), gflops: +gflops.toFixed(1) });
+  for (const [tile, slices] of variants) {
+    const key = `${tile}/${slices}`, s_ = best.get(key), gflops = 2 * M * N * K * reps / s_ / 1e9;
+    rows.push({ what, tile, k_slices: slices, in_use: key === inUse, M, N, K, transA: tA, transB: tB,
+      ms_per_product: +(s_ * 1000 / reps).toFixed(4), gflops: +gflops.toFixed(1) });
     console.log(JSON.stringify({ engine: 'wgsl sgemm', adapter: g.adapterName, ...rows.at(-1) }));
   }
   for (const x of [A, B, C]) r.destroyBuffer(x.buf);

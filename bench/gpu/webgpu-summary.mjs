@@ -18,12 +18,11 @@ lines.push(`GPU: ${(env.match(/^GPU 0: .*/m) ?? ['(nvidia-smi: none)'])[0]}; ${(
 const wg = jsonl(join(out, 'gemm-wgsl.jsonl')), tg = jsonl(join(out, 'gemm-torch.jsonl'));
 const peak = tg.find((r) => r.fp32_peak_gflops)?.fp32_peak_gflops;
 lines.push(`### WGSL SGEMM (fp32 peak ${peak ? `${n(peak)} GFLOP/s` : 'unknown'})`, '',
-  '| product | M×N×K | WGSL tile | WGSL GFLOP/s | cuBLAS (TF32 off) GFLOP/s | WGSL share of fp32 peak | WGSL / cuBLAS |',
+  '| product | M×N×K | WGSL tile / K slices | WGSL GFLOP/s | cuBLAS (TF32 off) GFLOP/s | WGSL share of fp32 peak | WGSL / cuBLAS |',
   '|---|---|---:|---:|---:|---:|---:|');
 for (const w of wg) {
   const t = tg.find((r) => r.what === w.what && r.M === w.M);
-  const inUse = (w.M >= 128 && w.N >= 128 ? 128 : 64) === w.tile;   // ops.ts's choice
-  lines.push(`| ${w.what} | ${w.M}×${w.N}×${w.K} | ${w.tile}${inUse ? ' (in use)' : ''} | ${n(w.gflops)} | ${n(t?.gflops)} | ` +
+  lines.push(`| ${w.what} | ${w.M}×${w.N}×${w.K} | ${w.tile} / ${w.k_slices}${w.in_use ? ' (in use)' : ''} | ${n(w.gflops)} | ${n(t?.gflops)} | ` +
     `${pct(w.gflops / peak)} | ${ratio(w.gflops / t?.gflops)} |`);
 }
 

@@ -40,6 +40,19 @@ for (const [M, N, K] of [[1, 1, 1], [3, 17, 65], [17, 3, 29], [65, 33, 17], [2, 
       await down(c, M * N), Cr, TOL, scale);
   }
 }
+// Split K (the 64 tile, K in slices summed by a second pass; ops.matmul splits few-tile, long-K products), directly.
+rr = rng(13);
+for (const [M, N, K, S] of [[1, 1, 513, 2], [3, 17, 600, 3], [65, 70, 1000, 8], [64, 130, 2048, 5]]) {
+  for (const tA of [false, true]) for (const tB of [false, true]) for (const acc of [false, true]) {
+    const A = randView(M * K, rr), B = randView(K * N, rr), C0 = randView(M * N, rr), Cr = copyView(C0);
+    const c = up(C0);
+    dispatchMatmul(r, 64, c, up(A), up(B), M, N, K, tA, tB, acc, S);
+    ref.matmul(Cr, A, B, M, N, K, tA, tB, acc);
+    const { scale } = exactEntries(A, B, acc ? C0 : null, M, N, K, tA, tB, Array.from({ length: M * N }, (_, i) => i));
+    expectClose(`webgpu matmul split K ${S} ${M}x${N}x${K} ${tA ? 'T' : 'N'}${tB ? 'T' : 'N'}${acc ? ' acc' : ''}`,
+      await down(c, M * N), Cr, TOL, scale);
+  }
+}
 // The 128-tile kernel directly (ops.matmul takes it from 128×128 up): shapes around and across its tile and K-step edges,
 // and small ones it is never chosen for.
 rr = rng(12);

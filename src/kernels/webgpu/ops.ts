@@ -3,7 +3,7 @@
 // return a number (the loss, Σx²) reduce on the GPU and read back one float.
 /// <reference types="@webgpu/types" />
 import { grid, type GpuArg, type GpuRunner } from './runner.js';
-import { matmul, matmul128 } from './wgsl/matmul.js';
+import { matmul, matmul128, splitKFinish } from './wgsl/matmul.js';
 import * as pw from './wgsl/pointwise.js';
 import * as cells from './wgsl/cells.js';
 import { adam, softmaxXentRows } from './wgsl/loss-optim.js';
@@ -28,12 +28,29 @@ function checkHd(hd: number): void {
  */
 export const MATMUL_TILES = { 64: matmul, 128: matmul128 } as const;
 
-/** C (+)= op(A)·op(B) with one SGEMM kernel, one workgroup per tile of C. */
+/**
+ * Slices of K for a 64-tile product with few tiles and a long K: the LSTM backward's dh = dG·W (64 × H from K = 4H)
+ * is 8 tiles for H = 512, 8 workgroups each walking K = 2,048 on a GPU of 100+ cores. Split into S slices of at
+ * least 256, it is 8·S workgroups, then one elementwise pass sums the slices in order. 1 = no split.
+ */
+export function splitK(M: number, N: number, K: number): number {
+  const tiles = Math.ceil(M / 64) * Math.ceil(N / 64);
+  if (tiles >= 64 || K < 512) return 1;
+  return Math.max(1, Math.min(8, Math.floor(K / 256), Math.ceil(128 / tiles)));
+}
+
+/** C (+)= op(A)·op(B) with one SGEMM kernel, one workgroup per tile of C (and per K slice: `slices`, 64 tile only). */
 export function dispatchMatmul(r: GpuRunner, tile: keyof typeof MATMUL_TILES, C: GpuArg, Am: GpuArg, B: GpuArg, M: number,
-                               N: number, K: number, transA: boolean, transB: boolean, accumulate: boolean): void {
+                               N: number, K: number, transA: boolean, transB: boolean, accumulate: boolean, slices = 1): void {
   if (M === 0 || N === 0) return;
-  r.dispatch(MATMUL_TILES[tile], [C, Am, B], [M, N, K, b2u(transA), b2u(transB), b2u(accumulate)], [],
-    [Math.ceil(N / tile), Math.ceil(M / tile)]);
+  const groups: [number, number, number] = [Math.ceil(N / tile), Math.ceil(M / tile), 1];
+  const ints = [M, N, K, b2u(transA), b2u(transB), b2u(accumulate)];
+  if (tile === 128) return r.dispatch(matmul128, [C, Am, B], ints, [], groups);
+  if (slices <= 1) return r.dispatch(matmul, [C, Am, B], [...ints, K], [], groups);
+  const kLen = Math.ceil(K / slices / 16) * 16, S = Math.ceil(K / kLen);
+  const part = r.scratch('splitK', S * M * N);
+  r.dispatch(matmul, [part, Am, B], [M, N, K, b2u(transA), b2u(transB), 0, kLen], [], [groups[0], groups[1], S]);
+  r.dispatch(splitKFinish, [C, part], [M * N, S, b2u(accumulate)], [], grid(M * N));
 }
 
 /**
@@ -55,7 +72,8 @@ export function gpuOps(r: GpuRunner) {
   };
   return {
     matmul(C: A, Am: A, B: A, M: number, N: number, K: number, transA: boolean, transB: boolean, accumulate: boolean) {
-      dispatchMatmul(r, M >= 128 && N >= 128 ? 128 : 64, C, Am, B, M, N, K, transA, transB, accumulate);
+      if (M >= 128 && N >= 128) dispatchMatmul(r, 128, C, Am, B, M, N, K, transA, transB, accumulate);
+      else dispatchMatmul(r, 64, C, Am, B, M, N, K, transA, transB, accumulate, splitK(M, N, K));
     },
     addRowVector(Y: A, b: A, M: number, N: number) { ew(pw.addRowVector, [Y, b], M * N, [N]); },
     sumRows(db: A, dY: A, M: number, N: number) {

@@ -2,12 +2,14 @@
 // (rows ty + 16·x, columns tx + 16·y, so neighbouring threads touch neighbouring columns), K in steps of 16 staged
 // through workgroup memory. Each operand's tile is loaded in whichever order makes neighbouring threads read
 // neighbouring addresses of its stored layout (plain or transposed).
-import type { KernelDef } from '../runner.js';
+import { elementwise, type KernelDef } from '../runner.js';
 
+// Split K: workgroup z takes k in [z·kLen, (z+1)·kLen) and writes its partial product at C + z·M·N (ops.ts then sums
+// the slices with splitKFinish); unsplit, kLen = K and z = 0.
 export const matmul: KernelDef = {
   name: 'matmul',
   bufs: [['C', 'f32'], ['A', 'f32'], ['B', 'f32']],
-  ints: ['M', 'N', 'K', 'tA', 'tB', 'acc'],
+  ints: ['M', 'N', 'K', 'tA', 'tB', 'acc', 'kLen'],
   body: `
 var<workgroup> As: array<f32, 1024>;   // [16 k][64 rows]
 var<workgroup> Bs: array<f32, 1024>;   // [16 k][64 cols]
@@ -17,22 +19,23 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_id) lid: vec
   let tA = d_tA() != 0u; let tB = d_tB() != 0u;
   let row0 = wg.y * 64u; let col0 = wg.x * 64u;
   let tid = lid.y * 16u + lid.x;
+  let kBeg = wg.z * d_kLen(); let kEnd = min(K, kBeg + d_kLen()); let cOff = wg.z * M * N;
   var c: array<f32, 16>;
   var av: array<f32, 4>; var bv: array<f32, 4>;
-  for (var k0 = 0u; k0 < K; k0 += 16u) {
+  for (var k0 = kBeg; k0 < kEnd; k0 += 16u) {
     for (var r = 0u; r < 4u; r++) {
       let e = tid + r * 256u;
       var ii: u32; var kk: u32;
       if (tA) { ii = e % 64u; kk = e / 64u; } else { ii = e / 16u; kk = e % 16u; }
       let gi = row0 + ii; let gk = k0 + kk;
       var a = 0.0;
-      if (gi < M && gk < K) { if (tA) { a = ld_A(gk * M + gi); } else { a = ld_A(gi * K + gk); } }
+      if (gi < M && gk < kEnd) { if (tA) { a = ld_A(gk * M + gi); } else { a = ld_A(gi * K + gk); } }
       As[kk * 64u + ii] = a;
       var jj: u32; var kb: u32;
       if (tB) { jj = e / 16u; kb = e % 16u; } else { jj = e % 64u; kb = e / 64u; }
       let gj = col0 + jj; let gkb = k0 + kb;
       var b = 0.0;
-      if (gj < N && gkb < K) { if (tB) { b = ld_B(gj * K + gkb); } else { b = ld_B(gkb * N + gj); } }
+      if (gj < N && gkb < kEnd) { if (tB) { b = ld_B(gj * K + gkb); } else { b = ld_B(gkb * N + gj); } }
       Bs[kb * 64u + jj] = b;
     }
     workgroupBarrier();
@@ -49,12 +52,24 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_id) lid: vec
       let j = col0 + lid.x + 16u * y;
       if (j >= N) { continue; }
       var v = c[x * 4u + y];
-      if (d_acc() != 0u) { v += ld_C(i * N + j); }
-      st_C(i * N + j, v);
+      if (d_acc() != 0u) { v += ld_C(cOff + i * N + j); }
+      st_C(cOff + i * N + j, v);
     }
   }
 }
 `,
+};
+
+/** Sums split-K slices: C[i] = (acc ? C[i] : 0) + Σ_s part[s·n + i] over S slices, in order (n = M·N). */
+export const splitKFinish: KernelDef = {
+  name: 'splitKFinish',
+  bufs: [['C', 'f32'], ['part', 'f32']],
+  ints: ['n', 'S', 'acc'],
+  body: elementwise('n', `
+  var s = 0.0;
+  for (var z = 0u; z < d_S(); z++) { s += ld_part(z * d_n() + i); }
+  if (d_acc() != 0u) { s = ld_C(i) + s; }
+  st_C(i, s);`),
 };
 
 /**
