@@ -8,7 +8,7 @@ import { join } from 'node:path';
 
 const out = process.argv[2], kit = process.argv[3] ?? '.device-kit';
 const jsonl = (f) => existsSync(f) ? readFileSync(f, 'utf8').split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l)) : [];
-const n = (x) => x === undefined || Number.isNaN(x) ? '–' : Math.round(x).toLocaleString('en-US');
+const n = (x) => x === undefined || Number.isNaN(x) ? '–' : x < 100 ? String(+x.toFixed(2)) : Math.round(x).toLocaleString('en-US');
 const pct = (x) => Number.isFinite(x) ? `${(100 * x).toFixed(1)}%` : '–';
 const ratio = (x) => Number.isFinite(x) ? `${x.toFixed(2)}×` : '–';
 const lines = [];
