@@ -58,7 +58,7 @@ export interface GpuWorkerPort {
 }
 
 export interface WebGpuOptions {
-  /** Most messages per postMessage to the worker (default BATCH; 1 sends each at once: bench/webgpu-dispatch.ts). */
+  /** Most messages per postMessage to the worker (default BATCH; 1 sends each at once: bench/gpu/webgpu-dispatch.mjs). */
   batch?: number;
 }
 
