@@ -60,7 +60,7 @@ export class GpuRunner {
   /**
    * Bind groups by (pipeline layout, distinct buffers): the uniform slot is a dynamic offset, so a kernel called
    * again on the same buffers (every time step of a recurrent layer, every training step) reuses its bind group.
-   * Creating one cost ~18 µs of the ~36 µs a dispatch took on Dawn (measured on SwiftShader, bench/webgpu-dispatch.ts).
+   * Creating one cost ~18 µs of the ~36 µs a dispatch took on Dawn (measured on SwiftShader, bench/gpu/webgpu-dispatch.mjs).
    */
   private bindGroups = new Map<string, GPUBindGroup>();
   /** Which cached bind groups name each buffer (dropped when it is destroyed). */
@@ -77,7 +77,7 @@ export class GpuRunner {
    * forward pass is recorded, then the worker idles while it runs). At most SLOTS (the uniform ring).
    */
   submitEvery = 64;
-  /** Dispatches recorded and command buffers submitted since creation (bench/webgpu-dispatch.ts reports them). */
+  /** Dispatches recorded and command buffers submitted since creation (bench/gpu/webgpu-dispatch.mjs reports them). */
   readonly counts = { dispatches: 0, submits: 0, bindGroups: 0 };
 
   /** Whatever must outlive the device (GpuDevice.gpu and .adapter: see device.ts). */
