@@ -119,8 +119,8 @@ export class GpuRunner {
     buf.destroy();
   }
 
-  private pipelineFor(def: KernelDef, slot: number[], nBindings: number) {
-    const key = `${def.name}|${slot.join(',')}`;
+  /** The pipeline for one kernel and aliasing pattern; `key` is `${def.name}|${slot}` (dispatch() makes it once). */
+  private pipelineFor(key: string, def: KernelDef, slot: number[], nBindings: number) {
     let p = this.pipelines.get(key);
     if (!p) {
       const entries: GPUBindGroupLayoutEntry[] = [
@@ -177,7 +177,7 @@ export class GpuRunner {
       slot.push(s);
     }
     const pipeKey = `${def.name}|${slot.join(',')}`;
-    const { pipeline, layout } = this.pipelineFor(def, slot, distinct.length);
+    const { pipeline, layout } = this.pipelineFor(pipeKey, def, slot, distinct.length);
     const bindGroup = this.bindGroupFor(pipeKey, layout, distinct);
     if (this.slot >= Math.min(this.submitEvery, SLOTS)) this.flush();
     const uOff = this.slot++ * SLOT, u = this.uniU32, f = this.uniF32, base = uOff / 4;

@@ -1,8 +1,31 @@
 // Tiled SGEMM: C(M,N) (+)= op(A)·op(B). A 64×64 tile of C per workgroup of 16×16 threads, 4×4 outputs per thread
 // (rows ty + 16·x, columns tx + 16·y, so neighbouring threads touch neighbouring columns), K in steps of 16 staged
-// through workgroup memory. Each operand's tile is loaded in whichever order makes neighbouring threads read
-// neighbouring addresses of its stored layout (plain or transposed).
+// through workgroup memory (stageTiles).
 import { elementwise, type KernelDef } from '../runner.js';
+
+/**
+ * WGSL that stages one K step of both operands into workgroup memory: a `tile`-row slab of op(A) and a `tile`-column
+ * slab of op(B), `kStep` deep (tile · kStep = 1,024 elements each: 4 per thread of 256). Each operand is read in
+ * whichever order makes neighbouring threads read neighbouring addresses of its stored layout (plain or transposed);
+ * out-of-range elements (past M, N or `kEnd`) are 0. `putA` / `putB` are the stores' left sides, in kk, ii / kb, jj.
+ */
+function stageTiles(tile: number, kStep: number, kEnd: string, putA: string, putB: string): string {
+  return `    for (var r = 0u; r < 4u; r++) {
+      let e = tid + r * 256u;
+      var ii: u32; var kk: u32;
+      if (tA) { ii = e % ${tile}u; kk = e / ${tile}u; } else { ii = e / ${kStep}u; kk = e % ${kStep}u; }
+      let gi = row0 + ii; let gk = k0 + kk;
+      var a = 0.0;
+      if (gi < M && gk < ${kEnd}) { if (tA) { a = ld_A(gk * M + gi); } else { a = ld_A(gi * K + gk); } }
+      ${putA} = a;
+      var jj: u32; var kb: u32;
+      if (tB) { jj = e / ${kStep}u; kb = e % ${kStep}u; } else { jj = e % ${tile}u; kb = e / ${tile}u; }
+      let gj = col0 + jj; let gkb = k0 + kb;
+      var b = 0.0;
+      if (gj < N && gkb < ${kEnd}) { if (tB) { b = ld_B(gj * K + gkb); } else { b = ld_B(gkb * N + gj); } }
+      ${putB} = b;
+    }`;
+}
 
 // Split K: workgroup z takes k in [z·kLen, (z+1)·kLen) and writes its partial product at C + z·M·N (ops.ts then sums
 // the slices with splitKFinish); unsplit, kLen = K and z = 0.
@@ -23,21 +46,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_id) lid: vec
   var c: array<f32, 16>;
   var av: array<f32, 4>; var bv: array<f32, 4>;
   for (var k0 = kBeg; k0 < kEnd; k0 += 16u) {
-    for (var r = 0u; r < 4u; r++) {
-      let e = tid + r * 256u;
-      var ii: u32; var kk: u32;
-      if (tA) { ii = e % 64u; kk = e / 64u; } else { ii = e / 16u; kk = e % 16u; }
-      let gi = row0 + ii; let gk = k0 + kk;
-      var a = 0.0;
-      if (gi < M && gk < kEnd) { if (tA) { a = ld_A(gk * M + gi); } else { a = ld_A(gi * K + gk); } }
-      As[kk * 64u + ii] = a;
-      var jj: u32; var kb: u32;
-      if (tB) { jj = e / 16u; kb = e % 16u; } else { jj = e % 64u; kb = e / 64u; }
-      let gj = col0 + jj; let gkb = k0 + kb;
-      var b = 0.0;
-      if (gj < N && gkb < kEnd) { if (tB) { b = ld_B(gj * K + gkb); } else { b = ld_B(gkb * N + gj); } }
-      Bs[kb * 64u + jj] = b;
-    }
+${stageTiles(64, 16, 'kEnd', 'As[kk * 64u + ii]', 'Bs[kb * 64u + jj]')}
     workgroupBarrier();
     for (var kk = 0u; kk < 16u; kk++) {
       for (var x = 0u; x < 4u; x++) { av[x] = As[kk * 64u + lid.y + 16u * x]; bv[x] = Bs[kk * 64u + lid.x + 16u * x]; }
@@ -93,21 +102,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_id) lid: vec
   let tid = lid.y * 16u + lid.x;
   var c: array<vec4<f32>, 16>;   // c[2 i + j]: row 8·ty + i, columns 64 j + 4 tx … + 3
   for (var k0 = 0u; k0 < K; k0 += 8u) {
-    for (var r = 0u; r < 4u; r++) {
-      let e = tid + r * 256u;
-      var ii: u32; var kk: u32;
-      if (tA) { ii = e % 128u; kk = e / 128u; } else { ii = e / 8u; kk = e % 8u; }
-      let gi = row0 + ii; let gk = k0 + kk;
-      var a = 0.0;
-      if (gi < M && gk < K) { if (tA) { a = ld_A(gk * M + gi); } else { a = ld_A(gi * K + gk); } }
-      As[kk * 32u + ii / 4u][ii % 4u] = a;
-      var jj: u32; var kb: u32;
-      if (tB) { jj = e / 8u; kb = e % 8u; } else { jj = e % 128u; kb = e / 128u; }
-      let gj = col0 + jj; let gkb = k0 + kb;
-      var b = 0.0;
-      if (gj < N && gkb < K) { if (tB) { b = ld_B(gj * K + gkb); } else { b = ld_B(gkb * N + gj); } }
-      Bs[kb * 32u + jj / 4u][jj % 4u] = b;
-    }
+${stageTiles(128, 8, 'K', 'As[kk * 32u + ii / 4u][ii % 4u]', 'Bs[kb * 32u + jj / 4u][jj % 4u]')}
     workgroupBarrier();
     for (var kk = 0u; kk < 8u; kk++) {
       let a0 = As[kk * 32u + lid.y * 2u]; let a1 = As[kk * 32u + lid.y * 2u + 1u];
