@@ -6,12 +6,13 @@
 //   node.xz       this Node binary (needs glibc ≥ 2.28 there), xz-compressed;
 //   app.tar.xz    dist/, the native addon, and the production node_modules without what a benchmark never loads
 //                 (the `webgpu` package's other platforms, the SOTU corpus package);
-//   vulkan/*.deb  the Vulkan loader (libvulkan1), which a bare GPU machine may lack (apt-get download, amd64);
+//   vulkan/*.deb  the Vulkan loader (libvulkan1) and the GL dispatch libraries NVIDIA's Vulkan driver links to
+//                 (libglvnd0 and friends), which a bare GPU machine may lack (apt-get download, amd64);
 //   corpus.txt    the corpus for the 20-step loss check, when --corpus is given;
-//   native.jsonl  with --baseline: `charlm bench --backend native` here (this CPU, all its cores) for the presets the
+//   native.jsonl  with --baseline (else the kit's earlier one is kept): `charlm bench --backend native` here (this CPU, all its cores) for the presets the
 //                 device run times, the "charlm native on the 2-core CPU" side of the webgpu issue's ratio.
 import { execFileSync } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 
 const root = new URL('..', import.meta.url).pathname;
@@ -19,6 +20,9 @@ const kit = join(root, '.device-kit');
 const fail = (m) => { console.error(`device-kit: ${m}`); process.exit(1); };
 if (!existsSync(join(root, 'dist/cli/main.js')) && !existsSync(join(root, 'dist/node.js'))) fail('no dist/: run npm install (or npm run build) first');
 if (!existsSync(join(root, 'node_modules/webgpu/dist/linux-x64/dawn.node'))) fail('node_modules/webgpu is missing its linux-x64 dawn.node: npm install webgpu');
+// A baseline measured earlier in this session is kept when this run makes none (--baseline remeasures it).
+const oldBaseline = existsSync(join(kit, 'native.jsonl')) && !process.argv.includes('--baseline')
+  ? readFileSync(join(kit, 'native.jsonl')) : null;
 rmSync(kit, { recursive: true, force: true });
 mkdirSync(join(kit, 'vulkan'), { recursive: true });
 const sh = (cmd, args, opts = {}) => execFileSync(cmd, args, { stdio: ['ignore', 'pipe', 'inherit'], cwd: root, ...opts });
@@ -41,7 +45,7 @@ mkdirSync(join(lists, 'partial'), { recursive: true });
 const apt = ['-oAPT::Architecture=amd64', '-oAPT::Architectures=amd64', `-oDir::State::Lists=${lists}`];
 try {
   sh('apt-get', [...apt, '-qq', 'update']);
-  sh('apt-get', [...apt, '-qq', 'download', 'libvulkan1'], { cwd: join(kit, 'vulkan') });
+  sh('apt-get', [...apt, '-qq', 'download', 'libvulkan1', 'libglvnd0', 'libglx0', 'libegl1', 'libopengl0', 'libgl1'], { cwd: join(kit, 'vulkan') });
 } catch (e) {
   console.error(`device-kit: could not download libvulkan1 (${e.message.split('\n')[0]}); the kit will rely on the machine's loader`);
 }
@@ -61,7 +65,7 @@ if (process.argv.includes('--baseline')) {
     console.log(`  native ${preset}: ${JSON.parse(line).train_chars_per_s} training chars/s`);
   }
   writeFileSync(join(kit, 'native.jsonl'), rows.join('\n') + '\n');
-}
+} else if (oldBaseline) writeFileSync(join(kit, 'native.jsonl'), oldBaseline);
 
 let total = 0;
 for (const f of readdirSync(kit, { recursive: true })) {

@@ -4,8 +4,8 @@
 # Then one device call, from the repository root, carrying the kit:
 #   run(command="bash bench/gpu/webgpu-device.sh", carry=[".device-kit"], timeout_s=560)
 # It unpacks Node and the app (dist/, node_modules/, the addon) into the tree, makes sure a Vulkan loader is there,
-# and writes everything under $OUT (or ./device-out when OUT is unset), most important first, each step under its own
-# timeout so a slow one cannot eat the rest:
+# and measures, most important first, each step under its own timeout so a slow one cannot eat the rest, into these
+# files, packed into raw.tgz under $OUT (or ./device-out when OUT is unset) beside summary.md and log.txt:
 #   env.txt           GPU, driver, Vulkan loader, adapter Dawn picked
 #   gemm-wgsl.jsonl   the WGSL SGEMM on large squares and the models' products (bench/gpu/webgpu-gemm.mjs)
 #   gemm-torch.jsonl  cuBLAS SGEMM on the same shapes, TF32 off, and the GPU's fp32 peak (bench/gpu/torch_gemm.py)
@@ -13,21 +13,29 @@
 #   bench-webgpu.jsonl  charlm bench --backend webgpu: seed, gpt-tiny, shakespeare-gpt
 #   torch-rate.jsonl  PyTorch eager training on the same shapes, fp32 and TF32 (bench/gpu/torch_rate.py)
 #   agreement.txt     20 training steps, webgpu against native on this machine's CPU, every step's loss
+#   profile-*.md      GPU time per kernel of 12 training steps (seed, shakespeare-gpt), CHARLM_WEBGPU_PROFILE
 #   dispatch.txt      the cost per kernel call (bench/gpu/webgpu-dispatch.mjs)
 #   summary.md        the tables (bench/gpu/webgpu-summary.mjs)
 # Locally, to check the script itself on SwiftShader (no CUDA: the PyTorch steps say so and are skipped):
 #   VK_ICD_FILENAMES=/usr/lib/chromium/vk_swiftshader_icd.json LD_LIBRARY_PATH=/usr/lib/chromium QUICK=1 bash bench/gpu/webgpu-device.sh
 set -u
 K=.device-kit
-O=${OUT:-./device-out}
-mkdir -p "$O"
+# What comes back (the device tool returns at most 8 files): summary.md, log.txt and raw.tgz, every raw file below,
+# re-packed after each step so a cut-short run still returns what it measured.
+R=${OUT:-./device-out}
+O=$(mktemp -d)
+mkdir -p "$R"
+pack() { tar -czf "$R/raw.tgz" -C "$O" . 2>/dev/null; cp "$O/log.txt" "$R/" 2>/dev/null; [ -f "$O/summary.md" ] && cp "$O/summary.md" "$R/"; return 0; }
 T=/tmp/charlm-node; mkdir -p $T
 [ -d $K ] || { echo "no $K: run node scripts/device-kit.mjs here first and carry .device-kit"; exit 2; }
 xz -dc $K/node.xz > $T/node && chmod +x $T/node && export PATH=$T:$PATH
 tar -xJf $K/app.tar.xz || { echo "could not unpack $K/app.tar.xz"; exit 2; }
-if ! ldconfig -p | grep -q 'libvulkan.so.1'; then for f in $K/vulkan/*.deb; do dpkg -x "$f" /; done; ldconfig; fi
+# The Vulkan loader and the GL dispatch libraries NVIDIA's Vulkan driver (libGLX_nvidia) links to, where missing.
 NV=/usr/local/nvidia/share/vulkan/icd.d/nvidia_icd.json
-if [ -z "${VK_ICD_FILENAMES:-}" ] && [ -f $NV ]; then export VK_DRIVER_FILES=$NV; fi
+if ! ldconfig -p | grep -q 'libvulkan.so.1' || { [ -f $NV ] && ! ldconfig -p | grep -q 'libGLdispatch.so.0'; }; then
+  for f in $K/vulkan/*.deb; do dpkg -x "$f" /; done; ldconfig
+fi
+if [ -z "${VK_ICD_FILENAMES:-}" ] && [ -f $NV ]; then export VK_DRIVER_FILES=$NV VK_ICD_FILENAMES=$NV; fi
 Q=${QUICK:-0}
 # Every step has its own limit and all of them one deadline (BUDGET seconds, default 420: pass timeout_s ≥ 480), so
 # the summary is always written; a step the deadline cuts short is marked in log.txt.
@@ -38,13 +46,20 @@ step() {
   if [ $secs -le 5 ]; then echo "## skipped (deadline): $*" >>"$O/log.txt"; return 0; fi
   echo "## $(date -u +%T) (limit ${secs}s) $*" | tee -a "$O/log.txt" >&2
   timeout "$secs" "$@" 2>>"$O/log.txt"; echo "## exit $?" >>"$O/log.txt"
+  pack
 }
 {
   nvidia-smi -L 2>&1; nvidia-smi --query-gpu=name,driver_version,clocks.max.sm --format=csv 2>&1
   node -v; ldconfig -p | grep -i vulkan; echo "VK_DRIVER_FILES=${VK_DRIVER_FILES:-} VK_ICD_FILENAMES=${VK_ICD_FILENAMES:-}"
-  node --input-type=module -e "const m = await import('./dist/kernels/webgpu/node-gpu.js'); const d = await m.openNodeDevice(); console.log('adapter: ' + d.adapterName); process.exit(0)" 2>&1
+  timeout 60 node --input-type=module -e "const m = await import('./dist/kernels/webgpu/node-gpu.js'); const d = await m.openNodeDevice(); console.log('adapter: ' + d.adapterName); process.exit(0)" 2>&1
 } > "$O/env.txt"
 cat "$O/env.txt"
+# No adapter: say why as far as the loader can tell, and stop at once so the device time is left for a rerun.
+if ! grep -q '^adapter: ' "$O/env.txt"; then
+  { echo "## no WebGPU adapter"; cat $NV 2>&1; ls /usr/local/nvidia/lib64 2>&1 | grep -i -E 'glx|vulkan|dispatch'
+    VK_LOADER_DEBUG=error,warn,driver timeout 60 node --input-type=module -e "const m = await import('./dist/kernels/webgpu/node-gpu.js'); await m.openNodeDevice()" 2>&1 | tail -40
+  } >> "$O/env.txt"; cat "$O/env.txt"; cp "$O/env.txt" "$R/"; exit 3
+fi
 HAVE_CUDA=0; python3 -c 'import torch, sys; sys.exit(0 if torch.cuda.is_available() else 1)' 2>/dev/null && HAVE_CUDA=1
 if [ "$Q" = 1 ]; then GEMM="--quick --reps 2"; STEPS=2; SSTEPS=10; else GEMM="--reps 20"; STEPS=20; SSTEPS=200; fi
 # QUICK (SwiftShader): the agreement runs on small models of each family; on a GPU, the presets themselves.
@@ -80,6 +95,15 @@ if [ -f $K/corpus.txt ]; then
     }" > "$O/agreement.txt" 2>&1
   cat "$O/agreement.txt"
 fi
+# Where a training step's GPU time goes: every kernel timed on the GPU (CHARLM_WEBGPU_PROFILE; one pass per kernel,
+# so these runs' own rates are not the figures above), over a short `train` run (clipping, no sampling).
+for p in seed shakespeare-gpt; do
+  [ -f $K/corpus.txt ] || break
+  CHARLM_WEBGPU_PROFILE="$O/profile-$p.md" step 60 node bin/charlm.js train $K/corpus.txt --preset $p --steps $([ "$Q" = 1 ] && echo 2 || echo 12) \
+    --log-interval 1000 --eval-interval 100000 --eval-chars 1000 --val-fraction 0.1 --sample-chars 0 --seed 7 --no-cache --quiet \
+    --backend webgpu --out "$(mktemp -d)/run" ${SMALL[@]+"${SMALL[@]}"} $(small $p) > /dev/null
+done
 step 40 node bench/gpu/webgpu-dispatch.mjs --calls $([ "$Q" = 1 ] && echo 2000 || echo 20000) --rounds 3 > "$O/dispatch.txt"
 node bench/gpu/webgpu-summary.mjs "$O" > "$O/summary.md" 2>>"$O/log.txt"
+pack
 cat "$O/summary.md"

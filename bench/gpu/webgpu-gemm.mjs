@@ -1,14 +1,15 @@
 // The WGSL SGEMMs (src/kernels/webgpu/wgsl/matmul.ts, through the GpuRunner as training calls them) on large squares
-// and on the models' large products, in GFLOP/s: the 64×64 tile, the 64 tile with K split into slices where ops.ts
-// splits that shape, and the 128×128 tile (ops.matmul takes it when C has at least 128 rows and columns), each shape
-// timed with every variant, alternating, so a GPU run says whether ops.ts's rules hold. `in_use` marks ops.ts's choice. Plain node over dist/ (npm run build first), so it runs on a GPU
+// and on the models' large products, in GFLOP/s: every kernel of ops.ts's MATMUL_KERNELS (the 64×64 and 128×128
+// tiles, each with loops and unrolled), and the 64 tiles with K split into slices where ops.ts splits that shape,
+// each shape timed with every variant, alternating, so a GPU run says whether ops.ts's choice (chooseMatmul) holds.
+// `in_use` marks that choice on this adapter. Plain node over dist/ (npm run build first), so it runs on a GPU
 // machine that has only node and the webgpu package (bench/gpu/webgpu-device.sh). Each shape: 2 warm-up products,
 // then `reps` products timed from the first dispatch to a 4-byte readback after the last (GPU work only waits on
 // the queue; the readback's round trip is ~0.2 ms, under 2% of the shortest timed batch here).
 //   node bench/gpu/webgpu-gemm.mjs [--reps 20] [--quick]
 import { openNodeDevice } from '../../dist/kernels/webgpu/node-gpu.js';
 import { GpuRunner } from '../../dist/kernels/webgpu/runner.js';
-import { dispatchMatmul, splitK } from '../../dist/kernels/webgpu/ops.js';
+import { chooseMatmul, dispatchMatmul, MATMUL_KERNELS, splitK } from '../../dist/kernels/webgpu/ops.js';
 
 const arg = (name, d) => { const i = process.argv.indexOf(name); return i > 0 ? Number(process.argv[i + 1]) : d; };
 const reps = arg('--reps', 20), quick = process.argv.includes('--quick');
@@ -34,9 +35,12 @@ for (const [what, M0, N0, K0, tA, tB] of SHAPES) {
   const C = { buf: r.createBuffer(M * N * 4), off: 0 };
   const fill = (a, n) => r.upload(a.buf, 0, Float32Array.from({ length: n }, (_, i) => ((i * 7919) % 1000) / 1000 - 0.5));
   fill(A, M * K); fill(B, K * N);
-  // Variants: [tile, K slices]; the 64 tile with ops.ts's K split too where its rule splits this shape.
-  const S = splitK(M, N, K), inUse = M >= 128 && N >= 128 ? '128/1' : `64/${S}`;
-  const variants = [[64, 1], ...(S > 1 ? [[64, S]] : []), [128, 1]];
+  // Variants: [kernel, K slices]; the 64 tiles with ops.ts's K split too where its rule splits this shape.
+  const S = splitK(M, N, K), pick = chooseMatmul(M, N, K, r.fallback), inUse = `${pick.kernel}/${pick.slices}`;
+  // Where ops.ts splits, also the 64 tile in other slice counts (slices of at least 64), to test its rule.
+  const otherS = S > 1 ? [2, 4, 8, 16].filter((x) => x !== S && K / x >= 64) : [];
+  const variants = [['m64', 1], ['m64u', 1], ...(S > 1 ? [['m64', S], ['m64u', S]] : []), ...otherS.map((x) => ['m64', x]),
+    ['m128', 1], ['m128u', 1]];
   const best = new Map(variants.map((v) => [v.join('/'), Infinity]));
   for (let round = 0; round < 2; round++) {
     for (const [tile, slices] of variants) {
@@ -52,7 +56,7 @@ for (const [what, M0, N0, K0, tA, tB] of SHAPES) {
   }
   for (const [tile, slices] of variants) {
     const key = `${tile}/${slices}`, s_ = best.get(key), gflops = 2 * M * N * K * reps / s_ / 1e9;
-    rows.push({ what, tile, k_slices: slices, in_use: key === inUse, M, N, K, transA: tA, transB: tB,
+    rows.push({ what, tile: MATMUL_KERNELS[tile].tile, kernel: tile, k_slices: slices, in_use: key === inUse, M, N, K, transA: tA, transB: tB,
       ms_per_product: +(s_ * 1000 / reps).toFixed(4), gflops: +gflops.toFixed(1) });
     console.log(JSON.stringify({ engine: 'wgsl sgemm', adapter: g.adapterName, ...rows.at(-1) }));
   }

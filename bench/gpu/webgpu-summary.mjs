@@ -18,11 +18,11 @@ lines.push(`GPU: ${(env.match(/^GPU 0: .*/m) ?? ['(nvidia-smi: none)'])[0]}; ${(
 const wg = jsonl(join(out, 'gemm-wgsl.jsonl')), tg = jsonl(join(out, 'gemm-torch.jsonl'));
 const peak = tg.find((r) => r.fp32_peak_gflops)?.fp32_peak_gflops;
 lines.push(`### WGSL SGEMM (fp32 peak ${peak ? `${n(peak)} GFLOP/s` : 'unknown'})`, '',
-  '| product | M×N×K | WGSL tile / K slices | WGSL GFLOP/s | cuBLAS (TF32 off) GFLOP/s | WGSL share of fp32 peak | WGSL / cuBLAS |',
+  '| product | M×N×K | WGSL kernel / K slices | WGSL GFLOP/s | cuBLAS (TF32 off) GFLOP/s | WGSL share of fp32 peak | WGSL / cuBLAS |',
   '|---|---|---:|---:|---:|---:|---:|');
 for (const w of wg) {
   const t = tg.find((r) => r.what === w.what && r.M === w.M);
-  lines.push(`| ${w.what} | ${w.M}×${w.N}×${w.K} | ${w.tile} / ${w.k_slices}${w.in_use ? ' (in use)' : ''} | ${n(w.gflops)} | ${n(t?.gflops)} | ` +
+  lines.push(`| ${w.what} | ${w.M}×${w.N}×${w.K} | ${w.kernel ?? w.tile} / ${w.k_slices}${w.in_use ? ' (in use)' : ''} | ${n(w.gflops)} | ${n(t?.gflops)} | ` +
     `${pct(w.gflops / peak)} | ${ratio(w.gflops / t?.gflops)} |`);
 }
 
@@ -47,5 +47,9 @@ lines.push('', '### Sampling on webgpu (chars/s)', '', '| preset | batch 1 | bat
 for (const b of bw) lines.push(`| ${b.config.preset} | ${n(b.sample_chars_per_s_b1)} | ${n(b.sample_chars_per_s_b32)} |`);
 for (const f of ['agreement.txt', 'dispatch.txt']) {
   if (existsSync(join(out, f))) lines.push('', `### ${f}`, '', '```', readFileSync(join(out, f), 'utf8').trim(), '```');
+}
+for (const p of ['seed', 'shakespeare-gpt']) {   // the profiles' headers and their 20 costliest kernels
+  const f = join(out, `profile-${p}.md`);
+  if (existsSync(f)) lines.push('', `### GPU time by kernel: ${p} (profile-${p}.md, top 20)`, '', ...readFileSync(f, 'utf8').trim().split('\n').slice(0, 23));
 }
 console.log(lines.join('\n'));

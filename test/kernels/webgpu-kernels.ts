@@ -4,7 +4,7 @@
 // Tolerances are suite.ts's: elementwise 1e-5·(1+|ref|), reductions 1e-5·Σ|terms|.
 import { openNodeDevice } from '../../src/kernels/webgpu/node-gpu.js';
 import { GpuRunner, type GpuArg } from '../../src/kernels/webgpu/runner.js';
-import { dispatchMatmul, gpuOps } from '../../src/kernels/webgpu/ops.js';
+import { dispatchMatmul, gpuOps, MATMUL_KERNELS, type MatmulKernel } from '../../src/kernels/webgpu/ops.js';
 import { refBackend as ref } from '../../src/kernels/ref/index.js';
 import { copyView, exactEntries, expectClose, randView, rng } from './check.js';
 
@@ -40,31 +40,24 @@ for (const [M, N, K] of [[1, 1, 1], [3, 17, 65], [17, 3, 29], [65, 33, 17], [2, 
       await down(c, M * N), Cr, TOL, scale);
   }
 }
-// Split K (the 64 tile, K in slices summed by a second pass; ops.matmul splits few-tile, long-K products), directly.
-rr = rng(13);
-for (const [M, N, K, S] of [[1, 1, 513, 2], [3, 17, 600, 3], [65, 70, 1000, 8], [64, 130, 2048, 5]]) {
-  for (const tA of [false, true]) for (const tB of [false, true]) for (const acc of [false, true]) {
-    const A = randView(M * K, rr), B = randView(K * N, rr), C0 = randView(M * N, rr), Cr = copyView(C0);
-    const c = up(C0);
-    dispatchMatmul(r, 64, c, up(A), up(B), M, N, K, tA, tB, acc, S);
-    ref.matmul(Cr, A, B, M, N, K, tA, tB, acc);
-    const { scale } = exactEntries(A, B, acc ? C0 : null, M, N, K, tA, tB, Array.from({ length: M * N }, (_, i) => i));
-    expectClose(`webgpu matmul split K ${S} ${M}x${N}x${K} ${tA ? 'T' : 'N'}${tB ? 'T' : 'N'}${acc ? ' acc' : ''}`,
-      await down(c, M * N), Cr, TOL, scale);
-  }
-}
-// The 128-tile kernel directly (ops.matmul takes it from 128×128 up): shapes around and across its tile and K-step edges,
-// and small ones it is never chosen for.
+// Every SGEMM kernel directly, whichever ops.matmul would choose (the choice differs between a CPU adapter and a
+// GPU): shapes around and across each tile's and K step's edges, and split K (64 tiles: K in slices summed by a
+// second pass) on few-tile, long-K products.
 rr = rng(12);
-for (const [M, N, K] of [[1, 1, 1], [3, 17, 9], [130, 129, 17], [129, 260, 8], [17, 131, 33]]) {
-  for (const tA of [false, true]) for (const tB of [false, true]) for (const acc of [false, true]) {
-    const A = randView(M * K, rr), B = randView(K * N, rr), C0 = randView(M * N, rr), Cr = copyView(C0);
-    const c = up(C0);
-    dispatchMatmul(r, 128, c, up(A), up(B), M, N, K, tA, tB, acc);
-    ref.matmul(Cr, A, B, M, N, K, tA, tB, acc);
-    const { scale } = exactEntries(A, B, acc ? C0 : null, M, N, K, tA, tB, Array.from({ length: M * N }, (_, i) => i));
-    expectClose(`webgpu matmul128 ${M}x${N}x${K} ${tA ? 'T' : 'N'}${tB ? 'T' : 'N'}${acc ? ' acc' : ''}`,
-      await down(c, M * N), Cr, TOL, scale);
+const MM_SHAPES: [number, number, number, number][] = [[1, 1, 1, 1], [3, 17, 9, 1], [65, 33, 17, 1], [130, 129, 17, 1],
+  [129, 260, 8, 1], [17, 131, 33, 1], [1, 1, 513, 2], [3, 17, 600, 3], [65, 70, 1000, 8], [64, 130, 2048, 5], [64, 70, 2048, 16]];
+for (const kernel of Object.keys(MATMUL_KERNELS) as MatmulKernel[]) {
+  for (const [M, N, K, S] of MM_SHAPES) {
+    if (S > 1 && !MATMUL_KERNELS[kernel].split) continue;
+    for (const tA of [false, true]) for (const tB of [false, true]) for (const acc of [false, true]) {
+      const A = randView(M * K, rr), B = randView(K * N, rr), C0 = randView(M * N, rr), Cr = copyView(C0);
+      const c = up(C0);
+      dispatchMatmul(r, kernel, c, up(A), up(B), M, N, K, tA, tB, acc, S);
+      ref.matmul(Cr, A, B, M, N, K, tA, tB, acc);
+      const { scale } = exactEntries(A, B, acc ? C0 : null, M, N, K, tA, tB, Array.from({ length: M * N }, (_, i) => i));
+      expectClose(`webgpu ${kernel}${S > 1 ? ` split K ${S}` : ''} ${M}x${N}x${K} ${tA ? 'T' : 'N'}${tB ? 'T' : 'N'}${acc ? ' acc' : ''}`,
+        await down(c, M * N), Cr, TOL, scale);
+    }
   }
 }
 
@@ -187,6 +180,39 @@ for (const n of [1, 17, 1029]) for (const adamw of [false, true]) {
   const tag = `webgpu ${adamw ? 'adamw' : 'adam'} ${n}`;
   expectClose(`${tag} p`, await down(p, n), pr, TOL); expectClose(`${tag} m`, await down(m, n), mr, TOL);
   expectClose(`${tag} v`, await down(v, n), vr, TOL);
+}
+
+// LayerNorm in both forms: ops.ts takes the thread-per-row kernels on a CPU adapter (SwiftShader, which the shared
+// suite runs here) and the workgroup-per-row ones on a GPU. A runner given no adapter counts as a GPU, so its ops
+// are the GPU's choices, checked here against ref on the same device (its own command stream: flushed before reads).
+const rg = new GpuRunner(device), gpuSide = gpuOps(rg);
+rr = rng(9);
+for (const [N, C] of [[1, 1], [3, 17], [5, 192], [70, 65], [2, 200]]) for (const bias of [true, false]) {
+  for (const [side, o] of [['cpu-adapter', ops], ['gpu', gpuSide]] as const) {
+    const x = randView(N * C, rr, -2, 2), w = randView(C, rr), b = bias ? randView(C, rr) : null;
+    for (let i = 0; i < C; i++) x[i] += 50;   // a row with a large mean (the kernels' shifted sums)
+    const out = up(new Float32Array(N * C)), mean = up(new Float32Array(N)), rstd = up(new Float32Array(N));
+    const outR = new Float32Array(N * C), meanR = new Float32Array(N), rstdR = new Float32Array(N);
+    o.layerNormForward(out, mean, rstd, up(x), up(w), b ? up(b) : null, N, C, 1e-5);
+    ref.layerNormForward(outR, meanR, rstdR, x, w, b, N, C, 1e-5);
+    rg.flush();
+    const tag = `webgpu layerNorm (${side}) ${N}x${C}${bias ? '' : ' nobias'}`;
+    expectClose(`${tag} out`, await down(out, N * C), outR, TOL);
+    expectClose(`${tag} mean`, await down(mean, N), meanR, TOL);
+    expectClose(`${tag} rstd`, await down(rstd, N), rstdR, TOL);
+    const dout = randView(N * C, rr), dx0 = randView(N * C, rr), dw0 = randView(C, rr), db0 = randView(C, rr);
+    const dx = up(dx0), dw = up(dw0), db = up(db0), dxR = copyView(dx0), dwR = copyView(dw0), dbR = copyView(db0);
+    const args = [up(dout), up(x), up(w), up(meanR), up(rstdR)] as const;
+    o.layerNormBackward(dx, dw, bias ? db : null, ...args, N, C);
+    rg.flush();
+    ref.layerNormBackward(dxR, dwR, bias ? dbR : null, dout, x, w, meanR, rstdR, N, C);
+    // dx sums C terms per row, dw and db N per column: tolerance relative to the sums of |terms|
+    const dxScale = Array.from(dxR, (v, i) => Math.abs(v) + 3 * C * Math.abs(dout[i]) * Math.abs(w[i % C]) * rstdR[Math.floor(i / C)]);
+    const colScale = Array.from(dwR, (v, c) => { let t = Math.abs(v) + Math.abs(db0[c]); for (let n = 0; n < N; n++) t += 10 * Math.abs(dout[n * C + c]); return t; });
+    expectClose(`${tag} dx`, await down(dx, N * C), dxR, TOL, dxScale);
+    expectClose(`${tag} dw`, await down(dw, C), dwR, TOL, colScale);
+    if (bias) expectClose(`${tag} db`, await down(db, C), dbR, TOL, colScale);
+  }
 }
 
 if (gpuError) throw new Error(`GPU validation error: ${gpuError}`);

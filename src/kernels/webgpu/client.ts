@@ -178,6 +178,11 @@ export async function connectWebGpuBackend(port: GpuWorkerPort, shared: { ctrl: 
 
   const kernels = Object.fromEntries(WEBGPU_KERNELS.filter((k) => k !== 'fill' && k !== 'copy')
     .map((op) => [op, (...args: unknown[]) => call(op, args)]));
+  // The scatter-add also gets the table's row count (its view's length / E), for the thread-per-entry kernel (ops.ts).
+  kernels.embeddingBackward = (...a: unknown[]) => {
+    const dT = a[0] as F32, E = a[4] as number;
+    return call('embeddingBackward', [...a.slice(0, 5), E > 0 ? Math.floor(dT.length / E) : 0]);
+  };
 
   return {
     name: 'webgpu',

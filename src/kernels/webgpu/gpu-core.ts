@@ -19,7 +19,13 @@ export interface GpuWorkerIo {
   /** Registers the handler of the client's batches of messages. */
   onMessage(handler: (batch: Batch) => void): void;
   openDevice(): Promise<GpuDevice>;
+  /**
+   * Profile mode: kernels are timed on the GPU, and the table (GpuRunner.profileReport) is handed here after each
+   * readback, at most every PROFILE_MS, so it stays current however the program ends.
+   */
+  profile?: (report: string) => void;
 }
+const PROFILE_MS = 250;
 
 /** Views of the shared control memory (layout: client.ts): made once per worker, not per answer. */
 interface Control { ctrl: Int32Array; result: Float64Array; errBytes: Uint8Array }
@@ -64,6 +70,15 @@ export async function runGpuWorker(io: GpuWorkerIo): Promise<void> {
   const { device } = gpu;
   device.addEventListener('uncapturederror', (ev) => { pendingError ??= (ev as GPUUncapturedErrorEvent).error.message; });
   const runner = new GpuRunner(device, gpu.gpu, gpu.adapter);
+  const profiling = io.profile ? runner.startProfile() : false;
+  if (io.profile && !profiling) io.profile('# webgpu kernel profile: this device has no timestamp-query feature\n');
+  let lastReport = performance.now();
+  const report = async () => {
+    if (!profiling || performance.now() - lastReport < PROFILE_MS) return;
+    lastReport = performance.now();
+    const text = await runner.profileReport();
+    if (text) io.profile!(text);
+  };
   const ops = gpuOps(runner) as unknown as Record<string, (...a: unknown[]) => unknown>;
   const arg = (a: WireArg): unknown => {
     if (a === null || typeof a !== 'object') return a;
@@ -120,7 +135,7 @@ export async function runGpuWorker(io: GpuWorkerIo): Promise<void> {
         const t0 = performance.now();
         const p = handle(m);
         received.busyMs += performance.now() - t0;
-        if (p) await p;
+        if (p) { await p; await report(); }
         if (m.sync) {
           if (pendingError) { const e = pendingError; pendingError = null; done(2, 0, e); } else done(1, result[0]);
         }

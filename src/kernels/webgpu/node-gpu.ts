@@ -7,7 +7,7 @@ import { openDevice, type GpuDevice } from './device.js';
 interface DawnModule { create(flags: string[]): GPU; globals: Record<string, unknown> }
 
 /** Dawn's GPU object (and its GPUBufferUsage… globals installed, as a browser has them). */
-export async function nodeGpu(): Promise<GPU> {
+export async function nodeGpu(flags: string[] = []): Promise<GPU> {
   let mod: DawnModule;
   try {
     mod = (await import('webgpu')) as unknown as DawnModule;
@@ -16,9 +16,14 @@ export async function nodeGpu(): Promise<GPU> {
       'npm install webgpu (an optional dependency of charlm), or use --backend native');
   }
   for (const [k, v] of Object.entries(mod.globals)) if (!(k in globalThis)) (globalThis as Record<string, unknown>)[k] = v;
-  return mod.create([]);
+  return mod.create(flags);
 }
 
-export async function openNodeDevice(): Promise<GpuDevice> {
-  return openDevice(await nodeGpu(), 'Node (webgpu package, Dawn)');
+/**
+ * `profile`: a device with exact timestamps. Dawn rounds timestamp queries to ~65 µs unless its
+ * timestamp_quantization feature is off (a browser's guard against timing attacks; a profile needs microseconds).
+ */
+export async function openNodeDevice(opts: { profile?: boolean } = {}): Promise<GpuDevice> {
+  const flags = opts.profile ? ['disable-dawn-features=timestamp_quantization'] : [];
+  return openDevice(await nodeGpu(flags), 'Node (webgpu package, Dawn)', { timestamps: opts.profile });
 }

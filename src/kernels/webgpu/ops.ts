@@ -3,7 +3,7 @@
 // return a number (the loss, Σx²) reduce on the GPU and read back one float.
 /// <reference types="@webgpu/types" />
 import { grid, type GpuArg, type GpuRunner } from './runner.js';
-import { matmul, matmul128, splitKFinish } from './wgsl/matmul.js';
+import { matmul, matmul128, matmul128u, matmul64u, splitKFinish } from './wgsl/matmul.js';
 import * as pw from './wgsl/pointwise.js';
 import * as cells from './wgsl/cells.js';
 import { adam, softmaxXentRows } from './wgsl/loss-optim.js';
@@ -21,35 +21,53 @@ function checkHd(hd: number): void {
 }
 
 /**
- * The SGEMM kernels, by tile. ops.matmul takes the 128×128 tile (8×8 outputs per thread) when C has at least 128 rows
- * and 128 columns, else the 64×64 tile (4×4 per thread), which leaves fewer idle threads on small products and makes
- * 4× more workgroups for a product with few rows (the recurrent step's 64 × 4H). On SwiftShader the 128 tile ran the
- * large products 2.7-2.9× faster (docs/performance.md); on a GPU both are timed by bench/gpu/webgpu-gemm.mjs.
+ * The SGEMM kernels: the 64×64 tile (4×4 outputs per thread; K can be split) and the 128×128 tile (8×8 per thread),
+ * each with loops (`m64`, `m128`) and unrolled (`m64u`, `m128u`). bench/gpu/webgpu-gemm.mjs times them all.
  */
-export const MATMUL_TILES = { 64: matmul, 128: matmul128 } as const;
+export const MATMUL_KERNELS = {
+  m64: { def: matmul, tile: 64, split: true },
+  m64u: { def: matmul64u, tile: 64, split: true },
+  m128: { def: matmul128, tile: 128, split: false },
+  m128u: { def: matmul128u, tile: 128, split: false },
+} as const;
+export type MatmulKernel = keyof typeof MATMUL_KERNELS;
+
+/**
+ * Which SGEMM ops.matmul runs, and in how many K slices. On a GPU (an H200, docs/performance.md) the 64 tile ran the
+ * large products 6-8× faster than the rolled 128 tile and within ±15% of the unrolled kernels either way, and split K
+ * paid 1.8-5× on the recurrent products; on SwiftShader (a CPU) the 128 tile was 2-2.5× faster than the 64 and split K
+ * did not pay.
+ */
+export function chooseMatmul(M: number, N: number, K: number, fallback: boolean): { kernel: MatmulKernel; slices: number } {
+  if (fallback) return M >= 128 && N >= 128 ? { kernel: 'm128', slices: 1 } : { kernel: 'm64', slices: 1 };
+  return { kernel: 'm64', slices: splitK(M, N, K) };
+}
 
 /**
  * Slices of K for a 64-tile product with few tiles and a long K: the LSTM backward's dh = dG·W (64 × H from K = 4H)
  * is 8 tiles for H = 512, 8 workgroups each walking K = 2,048 on a GPU of 100+ cores. Split into S slices of at
- * least 256, it is 8·S workgroups, then one elementwise pass sums the slices in order. 1 = no split.
+ * least 128, it is 8·S workgroups (aiming at 256), then one elementwise pass sums the slices in order. 1 = no split.
+ * On an H200 (bench/gpu/webgpu-gemm.mjs) the seed's dh ran at 0.43, 0.74, 1.23, 1.70 and 2.24 TFLOP/s in 1, 2, 4,
+ * 8 and 16 slices, and its recurrent step (64 × 2,048 from K 512) at 1.38, 1.95, 2.51 and 2.50 in 1, 2, 4 and 8.
  */
 export function splitK(M: number, N: number, K: number): number {
   const tiles = Math.ceil(M / 64) * Math.ceil(N / 64);
-  if (tiles >= 64 || K < 512) return 1;
-  return Math.max(1, Math.min(8, Math.floor(K / 256), Math.ceil(128 / tiles)));
+  if (tiles >= 64 || K < 256) return 1;
+  return Math.max(1, Math.min(16, Math.floor(K / 128), Math.ceil(256 / tiles)));
 }
 
-/** C (+)= op(A)·op(B) with one SGEMM kernel, one workgroup per tile of C (and per K slice: `slices`, 64 tile only). */
-export function dispatchMatmul(r: GpuRunner, tile: keyof typeof MATMUL_TILES, C: GpuArg, Am: GpuArg, B: GpuArg, M: number,
+/** C (+)= op(A)·op(B) with one SGEMM kernel, one workgroup per tile of C (and per K slice, 64 tiles only). */
+export function dispatchMatmul(r: GpuRunner, kernel: MatmulKernel, C: GpuArg, Am: GpuArg, B: GpuArg, M: number,
                                N: number, K: number, transA: boolean, transB: boolean, accumulate: boolean, slices = 1): void {
   if (M === 0 || N === 0) return;
+  const { def, tile, split } = MATMUL_KERNELS[kernel];
   const groups: [number, number, number] = [Math.ceil(N / tile), Math.ceil(M / tile), 1];
   const ints = [M, N, K, b2u(transA), b2u(transB), b2u(accumulate)];
-  if (tile === 128) return r.dispatch(matmul128, [C, Am, B], ints, [], groups);
-  if (slices <= 1) return r.dispatch(matmul, [C, Am, B], [...ints, K], [], groups);
+  if (!split) return r.dispatch(def, [C, Am, B], ints, [], groups);
+  if (slices <= 1) return r.dispatch(def, [C, Am, B], [...ints, K], [], groups);
   const kLen = Math.ceil(K / slices / 16) * 16, S = Math.ceil(K / kLen);
   const part = r.scratch('splitK', S * M * N);
-  r.dispatch(matmul, [part, Am, B], [M, N, K, b2u(transA), b2u(transB), 0, kLen], [], [groups[0], groups[1], S]);
+  r.dispatch(def, [part, Am, B], [M, N, K, b2u(transA), b2u(transB), 0, kLen], [], [groups[0], groups[1], S]);
   r.dispatch(splitKFinish, [C, part], [M * N, S, b2u(accumulate)], [], grid(M * N));
 }
 
@@ -66,14 +84,20 @@ export function colChunks(M: number): { rows: number; R: number } {
   return { rows, R: Math.ceil(M / rows) };
 }
 
+/**
+ * Most V·N (table rows × ids) for the thread-per-entry embedding backward: each of its V·E threads reads all N ids.
+ * The seed (65 × 6,400) and a GPT's position table (256 × 4,096) are well inside; a large vocabulary falls back.
+ */
+const EMB_ROWS_MAX = 1 << 22;
+
 export function gpuOps(r: GpuRunner) {
   const ew = (def: Parameters<GpuRunner['dispatch']>[0], args: (A | null)[], n: number, ints: number[] = [], floats: number[] = []) => {
     if (n > 0) r.dispatch(def, args, [n, ...ints], floats, grid(n));
   };
   return {
     matmul(C: A, Am: A, B: A, M: number, N: number, K: number, transA: boolean, transB: boolean, accumulate: boolean) {
-      if (M >= 128 && N >= 128) dispatchMatmul(r, 128, C, Am, B, M, N, K, transA, transB, accumulate);
-      else dispatchMatmul(r, 64, C, Am, B, M, N, K, transA, transB, accumulate, splitK(M, N, K));
+      const { kernel, slices } = chooseMatmul(M, N, K, r.fallback);
+      dispatchMatmul(r, kernel, C, Am, B, M, N, K, transA, transB, accumulate, slices);
     },
     addRowVector(Y: A, b: A, M: number, N: number) { ew(pw.addRowVector, [Y, b], M * N, [N]); },
     sumRows(db: A, dY: A, M: number, N: number) {
@@ -84,7 +108,11 @@ export function gpuOps(r: GpuRunner) {
       ew(pw.colFinish, [db, part], N, [R]);
     },
     embeddingForward(out: A, table: A, ids: A, N: number, E: number) { ew(pw.embeddingForward, [out, table, ids], N * E, [E]); },
-    embeddingBackward(dT: A, dOut: A, ids: A, N: number, E: number) { ew(pw.embeddingBackward, [dT, dOut, ids], E, [N]); },
+    /** V (the table's rows) comes from client.ts, which knows the table view's length; absent, one thread per column. */
+    embeddingBackward(dT: A, dOut: A, ids: A, N: number, E: number, V = 0) {
+      if (V > 0 && V * N <= EMB_ROWS_MAX) ew(pw.embeddingBackwardRows, [dT, dOut, ids], V * E, [N, E]);
+      else ew(pw.embeddingBackward, [dT, dOut, ids], E, [N]);
+    },
     lstmCellForward(h: A, c: A, tanhC: A, gates: A, cPrev: A, B: number, H: number) {
       ew(cells.lstmCellForward, [h, c, tanhC, gates, cPrev], B * H, [H]);
     },
@@ -127,10 +155,12 @@ export function gpuOps(r: GpuRunner) {
     mul(out: A, a: A, b: A, n: number) { ew(pw.mul, [out, a, b], n); },
     add(out: A, a: A, b: A, n: number) { ew(pw.add, [out, a, b], n); },
     layerNormForward(out: A, mean: A, rstd: A, x: A, w: A, b: A | null, N: number, C: number, eps: number) {
-      ew(tf.layerNormForward, [out, mean, rstd, x, w, b], N, [C, b2u(b !== null)], [eps]);
+      if (r.fallback) ew(tf.layerNormForwardSerial, [out, mean, rstd, x, w, b], N, [C, b2u(b !== null)], [eps]);
+      else if (N > 0) r.dispatch(tf.layerNormForward, [out, mean, rstd, x, w, b], [N, C, b2u(b !== null)], [eps], grid(N * tf.LN_GROUP, tf.LN_GROUP));
     },
     layerNormBackward(dx: A, dw: A, db: A | null, dout: A, x: A, w: A, mean: A, rstd: A, N: number, C: number) {
-      ew(tf.layerNormBackwardDx, [dx, dout, x, w, mean, rstd], N, [C]);
+      if (r.fallback) ew(tf.layerNormBackwardDxSerial, [dx, dout, x, w, mean, rstd], N, [C]);
+      else if (N > 0) r.dispatch(tf.layerNormBackwardDx, [dx, dout, x, w, mean, rstd], [N, C], [], grid(N * tf.LN_GROUP, tf.LN_GROUP));
       const { rows, R } = colChunks(N);
       if (R === 1) return ew(tf.layerNormBackwardDw, [dw, db, dout, x, mean, rstd], C, [N, b2u(db !== null)]);
       const pW = r.scratch('lnPartialW', R * C), pB = r.scratch('lnPartialB', R * C);
@@ -146,19 +176,20 @@ export function gpuOps(r: GpuRunner) {
     },
     attentionForward(y: A, lse: A, qkv: A, B: number, T: number, nh: number, hd: number, p: number, seed: number) {
       checkHd(hd);
-      ew(tf.attentionForward, [y, lse, qkv], B * nh * T, [T, nh, hd, seed >>> 0, Math.floor(p * 0x100000000), b2u(p > 0)],
+      ew(tf.attentionKernels(hd).forward, [y, lse, qkv], B * nh * T, [T, nh, seed >>> 0, Math.floor(p * 0x100000000), b2u(p > 0)],
         [p > 0 ? 1 / (1 - p) : 1]);
     },
     attentionBackward(dqkv: A, dy: A, y: A, lse: A, qkv: A, B: number, T: number, nh: number, hd: number, p: number, seed: number) {
       checkHd(hd);
       const D = r.scratch('attD', B * nh * T);
-      const ints = [T, nh, hd, seed >>> 0, Math.floor(p * 0x100000000), b2u(p > 0)], ks = [p > 0 ? 1 / (1 - p) : 1];
-      ew(tf.attentionBackwardQ, [dqkv, D, dy, y, lse, qkv], B * nh * T, ints, ks);
-      ew(tf.attentionBackwardKV, [dqkv, D, dy, lse, qkv], B * nh * T, ints, ks);
+      const ints = [T, nh, seed >>> 0, Math.floor(p * 0x100000000), b2u(p > 0)], ks = [p > 0 ? 1 / (1 - p) : 1];
+      const k = tf.attentionKernels(hd);
+      ew(k.backwardQ, [dqkv, D, dy, y, lse, qkv], B * nh * T, ints, ks);
+      ew(k.backwardKV, [dqkv, D, dy, lse, qkv], B * nh * T, ints, ks);
     },
     attentionDecode(y: A, q: A, qStride: number, kc: A, vc: A, pos: A, B: number, T: number, nh: number, hd: number, S: number) {
       checkHd(hd);
-      ew(tf.attentionDecode, [y, q, kc, vc, pos], B * T * nh, [T, nh, hd, S, qStride]);
+      ew(tf.attentionKernels(hd).decode, [y, q, kc, vc, pos], B * T * nh, [T, nh, S, qStride]);
     },
     fill(x: A, n: number, v: number) { ew(pw.fill, [x], n, [], [v]); },
     copy(dst: A, src: A, n: number) { ew(pw.copy, [dst, src], n); },

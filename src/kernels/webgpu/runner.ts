@@ -80,12 +80,29 @@ export class GpuRunner {
   /** Dispatches recorded and command buffers submitted since creation (bench/gpu/webgpu-dispatch.mjs reports them). */
   readonly counts = { dispatches: 0, submits: 0, bindGroups: 0 };
 
+  /**
+   * Per-kernel GPU time (startProfile): each dispatch gets its own compute pass with timestamp writes, resolved at
+   * every flush and read back asynchronously into `profile`, by kernel (and matmul shape). Off by default: one pass
+   * per dispatch costs the host more, and the GPU times need the timestamp-query feature (device.ts asks for it).
+   */
+  private prof: { qs: GPUQuerySet; labels: string[]; t0: number; byKernel: Map<string, { n: number; ns: number }>;
+    spanNs: number; first: bigint; last: bigint; pending: Promise<void>[] } | null = null;
+
   /** Whatever must outlive the device (GpuDevice.gpu and .adapter: see device.ts). */
   private readonly owners: unknown[];
+
+  /**
+   * The adapter is a CPU implementation (SwiftShader: Dawn's fallback adapter). Kernel choices that were measured
+   * differently on a CPU and a GPU (ops.ts's SGEMM tile) follow it.
+   */
+  readonly fallback: boolean;
 
   constructor(device: GPUDevice, ...owners: unknown[]) {
     this.device = device;
     this.owners = owners;
+    const adapter = owners.find((o): o is GPUAdapter => !!o && typeof o === 'object' && 'info' in o);
+    const info = adapter?.info as (GPUAdapterInfo & { isFallbackAdapter?: boolean }) | undefined;
+    this.fallback = !!info && (info.isFallbackAdapter === true || info.architecture === 'swiftshader');
     this.uniforms = device.createBuffer({ size: SLOT * SLOTS, usage: UNIFORM | COPY_DST });
     this.dummy = this.createBuffer(4);
   }
@@ -186,12 +203,85 @@ export class GpuRunner {
     for (const v of ints) u[base + k++] = v >>> 0;
     for (const v of floats) f[base + k++] = v;
     this.encoder ??= this.device.createCommandEncoder();
+    if (this.prof) this.beginTimedPass(def, ints);
     this.pass ??= this.encoder.beginComputePass();
     this.pass.setPipeline(pipeline);
     this.pass.setBindGroup(0, bindGroup, [uOff]);
     this.pass.dispatchWorkgroups(groups[0], groups[1] ?? 1, groups[2] ?? 1);
+    if (this.prof) this.endPass();
     this.pending++;
     this.counts.dispatches++;
+  }
+
+  /** Starts timing kernels on the GPU (needs a device with 'timestamp-query'); false when the device has none. */
+  startProfile(): boolean {
+    if (!this.device.features.has('timestamp-query')) return false;
+    this.flush();
+    this.prof = { qs: this.device.createQuerySet({ type: 'timestamp', count: 2 * SLOTS }), labels: [], t0: performance.now(),
+      byKernel: new Map(), spanNs: 0, first: -1n, last: 0n, pending: [] };
+    return true;
+  }
+
+  /** Opens a one-dispatch pass that writes its start and end times (profile mode). */
+  private beginTimedPass(def: KernelDef, ints: number[]): void {
+    const p = this.prof!;
+    this.endPass();
+    const k = p.labels.length;
+    // Matmuls by shape (M×N×K, ᵀ for a transposed operand): the same kernel costs very different amounts per product.
+    p.labels.push(def.name.startsWith('matmul')
+      ? `${def.name} ${ints[0]}×${ints[1]}×${ints[2]}${ints[3] ? ' Aᵀ' : ''}${ints[4] ? ' Bᵀ' : ''}` : def.name);
+    this.pass = this.encoder!.beginComputePass({ timestampWrites: { querySet: p.qs, beginningOfPassWriteIndex: 2 * k, endOfPassWriteIndex: 2 * k + 1 } });
+  }
+
+  /** Records the resolve of this command buffer's timestamps, and after the submit reads them back into the profile. */
+  private resolveTimes(): (() => void) | null {
+    const p = this.prof;
+    if (!p || p.labels.length === 0 || !this.encoder) return null;
+    const n = p.labels.length, labels = p.labels;
+    p.labels = [];
+    const resolve = this.device.createBuffer({ size: 16 * n, usage: 0x200 /* QUERY_RESOLVE */ | COPY_SRC });
+    const read = this.device.createBuffer({ size: 16 * n, usage: MAP_READ | COPY_DST });
+    this.encoder.resolveQuerySet(p.qs, 0, 2 * n, resolve, 0);
+    this.encoder.copyBufferToBuffer(resolve, 0, read, 0, 16 * n);
+    return () => {
+      p.pending.push(read.mapAsync(1).then(() => {
+        const t = new BigUint64Array(read.getMappedRange());
+        for (let k = 0; k < n; k++) {
+          const ns = Number(t[2 * k + 1] - t[2 * k]);
+          const e = p.byKernel.get(labels[k]) ?? { n: 0, ns: 0 };
+          e.n++; e.ns += ns;
+          p.byKernel.set(labels[k], e);
+        }
+        p.spanNs += Number(t[2 * n - 1] - t[0]);
+        if (p.first < 0n || t[0] < p.first) p.first = t[0];
+        if (t[2 * n - 1] > p.last) p.last = t[2 * n - 1];
+        read.unmap(); read.destroy(); resolve.destroy();
+      }));
+    };
+  }
+
+  /**
+   * The profile so far, as text: kernels by total GPU time, and the share of the wall time the GPU spent in kernels.
+   * Waits for the timestamps already submitted.
+   */
+  async profileReport(): Promise<string | null> {
+    const p = this.prof;
+    if (!p) return null;
+    this.flush();
+    const pending = p.pending; p.pending = [];
+    await Promise.all(pending);
+    const rows = [...p.byKernel].sort((a, b) => b[1].ns - a[1].ns);
+    const total = rows.reduce((s, [, e]) => s + e.ns, 0), wall = performance.now() - p.t0;
+    const out = [`# webgpu kernel profile: ${(total / 1e6).toFixed(1)} ms in ${rows.reduce((s, [, e]) => s + e.n, 0)} kernels, ` +
+      `over ${wall.toFixed(0)} ms of wall time (GPU busy in kernels ${(100 * total / 1e6 / wall).toFixed(1)}%; ` +
+      `first-to-last timestamp per command buffer, summed: ${(p.spanNs / 1e6).toFixed(1)} ms; from the first kernel's ` +
+      `start to the last one's end: ${(Number(p.last - p.first) / 1e6).toFixed(1)} ms, of which in kernels ` +
+      `${(100 * total / Math.max(1, Number(p.last - p.first))).toFixed(1)}%)`,
+      '| kernel | calls | total ms | mean µs | share |', '|---|---:|---:|---:|---:|'];
+    for (const [name, e] of rows) {
+      out.push(`| ${name} | ${e.n} | ${(e.ns / 1e6).toFixed(2)} | ${(e.ns / e.n / 1e3).toFixed(1)} | ${(100 * e.ns / total).toFixed(1)}% |`);
+    }
+    return out.join('\n') + '\n';
   }
 
   /** Ends the open compute pass (before a copy is recorded, or the encoder is finished). */
@@ -209,10 +299,12 @@ export class GpuRunner {
     if (this.encoder) {
       this.endPass();
       if (this.slot > 0) this.device.queue.writeBuffer(this.uniforms, 0, this.uniHost, 0, this.slot * SLOT);
+      const readTimes = this.resolveTimes();
       const cb = this.encoder.finish();
       this.inFlight.push(cb);
       this.device.queue.submit([cb]);
       this.counts.submits++;
+      readTimes?.();
     }
     this.encoder = null;
     this.slot = 0;

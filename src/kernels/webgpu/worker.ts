@@ -1,4 +1,5 @@
 // The GPU worker in Node: gpu-core.ts in a worker_threads thread, on Dawn (the `webgpu` npm package).
+import { writeFileSync } from 'node:fs';
 import { parentPort, workerData } from 'node:worker_threads';
 import { openNodeDevice } from './node-gpu.js';
 import { gpuWorkerFailed, runGpuWorker } from './gpu-core.js';
@@ -12,9 +13,13 @@ process.on('uncaughtException', (e) => {
   process.exit(1);
 });
 
+// CHARLM_WEBGPU_PROFILE=file: time every kernel on the GPU and keep a table of them in that file (docs/performance.md).
+const profilePath = process.env.CHARLM_WEBGPU_PROFILE;
+
 void runGpuWorker({
   ...shared,
   post: (m) => parentPort!.postMessage(m),
   onMessage: (h) => parentPort!.on('message', (b: Batch) => h(b)),
-  openDevice: openNodeDevice,
+  openDevice: () => openNodeDevice({ profile: !!profilePath }),
+  profile: profilePath ? (report) => writeFileSync(profilePath, report) : undefined,
 });

@@ -130,3 +130,88 @@ ${stageTiles(128, 8, 'K', 'As[kk * 32u + ii / 4u][ii % 4u]', 'Bs[kb * 32u + jj /
 }
 `,
 };
+
+// Unrolled twins of the two tiles, generated here: every loop over registers written out with constant indices and
+// the accumulators as separate variables. gpu.cpp and other WGSL SGEMM write-ups found the shader compilers behind
+// WebGPU leave such loops rolled, which spills an indexed accumulator array to memory; on an H200 the 128 tile with
+// loops ran at an eighth of the 64 tile's speed (docs/performance.md). Same arithmetic order per output as the rolled
+// kernels: each output sums over k in order.
+const range = (n: number) => Array.from({ length: n }, (_, i) => i);
+const COMP = ['x', 'y', 'z', 'w'];
+
+/** matmul (the 64 tile, split K included) with its k, row and column loops unrolled. */
+export const matmul64u: KernelDef = {
+  name: 'matmul64u',
+  bufs: [['C', 'f32'], ['A', 'f32'], ['B', 'f32']],
+  ints: ['M', 'N', 'K', 'tA', 'tB', 'acc', 'kLen'],
+  body: `
+var<workgroup> As: array<f32, 1024>;   // [16 k][64 rows]
+var<workgroup> Bs: array<f32, 1024>;   // [16 k][64 cols]
+fn put(i: u32, j: u32, M: u32, N: u32, cOff: u32, v: f32) {
+  if (i >= M || j >= N) { return; }
+  var s = v;
+  if (d_acc() != 0u) { s += ld_C(cOff + i * N + j); }
+  st_C(cOff + i * N + j, s);
+}
+@compute @workgroup_size(16, 16)
+fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_id) lid: vec3u) {
+  let M = d_M(); let N = d_N(); let K = d_K();
+  let tA = d_tA() != 0u; let tB = d_tB() != 0u;
+  let row0 = wg.y * 64u; let col0 = wg.x * 64u;
+  let tid = lid.y * 16u + lid.x; let ly = lid.y; let lx = lid.x;
+  let kBeg = wg.z * d_kLen(); let kEnd = min(K, kBeg + d_kLen()); let cOff = wg.z * M * N;
+  ${range(16).map((q) => `var c${q} = 0.0;`).join(' ')}
+  for (var k0 = kBeg; k0 < kEnd; k0 += 16u) {
+${stageTiles(64, 16, 'kEnd', 'As[kk * 64u + ii]', 'Bs[kb * 64u + jj]')}
+    workgroupBarrier();
+${range(16).map((kk) => `    {
+      ${range(4).map((x) => `let a${x} = As[${kk * 64 + 16 * x}u + ly];`).join(' ')}
+      ${range(4).map((y) => `let b${y} = Bs[${kk * 64 + 16 * y}u + lx];`).join(' ')}
+      ${range(16).map((q) => `c${q} += a${q >> 2} * b${q & 3};`).join(' ')}
+    }`).join('\n')}
+    workgroupBarrier();
+  }
+${range(16).map((q) => `  put(row0 + ly + ${16 * (q >> 2)}u, col0 + lx + ${16 * (q & 3)}u, M, N, cOff, c${q});`).join('\n')}
+}
+`,
+};
+
+/** matmul128 with its k and row loops unrolled and its 16 vec4 accumulators as separate variables. */
+export const matmul128u: KernelDef = {
+  name: 'matmul128u',
+  bufs: [['C', 'f32'], ['A', 'f32'], ['B', 'f32']],
+  ints: ['M', 'N', 'K', 'tA', 'tB', 'acc'],
+  body: `
+var<workgroup> As: array<vec4<f32>, 256>;   // [8 k][128 rows], 4 consecutive rows per vec4: kk * 32 + row / 4
+var<workgroup> Bs: array<vec4<f32>, 256>;   // [8 k][128 cols], 4 consecutive cols per vec4: kk * 32 + col / 4
+fn put4(row: u32, col: u32, M: u32, N: u32, v: vec4<f32>) {
+  if (row >= M) { return; }
+  for (var q = 0u; q < 4u; q++) {
+    if (col + q >= N) { return; }
+    var s = v[q];
+    if (d_acc() != 0u) { s += ld_C(row * N + col + q); }
+    st_C(row * N + col + q, s);
+  }
+}
+@compute @workgroup_size(16, 16)
+fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_id) lid: vec3u) {
+  let M = d_M(); let N = d_N(); let K = d_K();
+  let tA = d_tA() != 0u; let tB = d_tB() != 0u;
+  let row0 = wg.y * 128u; let col0 = wg.x * 128u;
+  let tid = lid.y * 16u + lid.x; let ly2 = lid.y * 2u; let lx = lid.x;
+  ${range(16).map((q) => `var c${q} = vec4<f32>();`).join(' ')}   // c(2i + j): row 8·ty + i, columns 64 j + 4 tx … + 3
+  for (var k0 = 0u; k0 < K; k0 += 8u) {
+${stageTiles(128, 8, 'K', 'As[kk * 32u + ii / 4u][ii % 4u]', 'Bs[kb * 32u + jj / 4u][jj % 4u]')}
+    workgroupBarrier();
+${range(8).map((kk) => `    {
+      let a0 = As[${kk * 32}u + ly2]; let a1 = As[${kk * 32 + 1}u + ly2];
+      let b0 = Bs[${kk * 32}u + lx]; let b1 = Bs[${kk * 32 + 16}u + lx];
+      ${range(4).map((i) => `c${2 * i} += a0.${COMP[i]} * b0; c${2 * i + 1} += a0.${COMP[i]} * b1; ` +
+        `c${2 * (i + 4)} += a1.${COMP[i]} * b0; c${2 * (i + 4) + 1} += a1.${COMP[i]} * b1;`).join('\n      ')}
+    }`).join('\n')}
+    workgroupBarrier();
+  }
+${range(8).map((i) => range(2).map((j) => `  put4(row0 + lid.y * 8u + ${i}u, col0 + ${64 * j}u + lx * 4u, M, N, c${2 * i + j});`).join('\n')).join('\n')}
+}
+`,
+};

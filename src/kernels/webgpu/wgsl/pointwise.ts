@@ -42,6 +42,19 @@ export const embeddingBackward = ew('embeddingBackward', [['dTable', 'f32'], ['d
     st_dTable(d, ld_dTable(d) + ld_dOut(r * E + i));
   }`, [], ['N']);   // n = E columns
 
+/**
+ * The embedding scatter-add with a thread per table entry (v, e) instead of per column: each walks the rows in order
+ * and adds those whose id is v, so a GPU gets V·E threads instead of E, and each entry sums in the same order as the
+ * per-column kernel and ref (bit-identical). ops.ts takes it while V·N is small (each thread reads all N ids).
+ */
+export const embeddingBackwardRows = ew('embeddingBackwardRows', [['dTable', 'f32'], ['dOut', 'f32'], ['ids', 'i32']], `
+  let E = d_E(); let v = i32(i / E); let e = i % E;
+  var s = ld_dTable(i);
+  for (var r = 0u; r < d_N(); r++) {
+    if (ld_ids(r) == v) { s += ld_dOut(r * E + e); }
+  }
+  st_dTable(i, s);`, [], ['N', 'E']);   // n = V·E entries
+
 export const tanhForward = ew('tanhForward', [['h', 'f32'], ['pre', 'f32']], '  st_h(i, tanhs(ld_pre(i)));');
 export const tanhBackward = ew('tanhBackward', [['dPre', 'f32'], ['dh', 'f32'], ['h', 'f32']],
   '  let h = ld_h(i);\n  st_dPre(i, ld_dh(i) * (1.0 - h * h));');

@@ -2,15 +2,92 @@
 // the chunks summed in order),
 // exact-erf GELU, hash-seeded dropout (bit-identical to ref), and causal attention, flash-style: forward keeps only
 // the per-row log-sum-exp, backward recomputes scores, no (T,T) matrix exists. Attention threads own one query row
-// (forward, dq) or one key row (dk, dv), so nothing is accumulated across threads. Head size up to 128 (private
-// accumulators); nanoGPT's presets use 64.
+// (forward, dq) or one key row (dk, dv), so nothing is accumulated across threads. Head size up to 128 (registers per
+// thread: attentionKernels); nanoGPT's presets use 64.
 import { elementwise, type KernelDef } from '../runner.js';
 import { HASH } from './common.js';
 
 export const MAX_HD = 128;
 
+/**
+ * LayerNorm runs a workgroup of LN_WG threads per row: each thread sums a strided share of the row, and the shares are
+ * added in a fixed tree in workgroup memory (wsum: the same order every run). A thread per row walked C values three
+ * times one after another: on an H200 that took ~200 µs for 4,096 rows of 192 and ~76 µs for a sampling step's 32 rows,
+ * latency-bound (docs/performance.md).
+ */
+const LN_WG = 64;
+const LN_COMMON = `
+var<workgroup> red: array<vec2<f32>, ${LN_WG}>;
+/** Σ of v over the workgroup, as a fixed tree (call from uniform control flow). */
+fn wsum(v: vec2<f32>, l: u32) -> vec2<f32> {
+  red[l] = v;
+  workgroupBarrier();
+  for (var s = ${LN_WG / 2}u; s > 0u; s >>= 1u) {
+    if (l < s) { red[l] += red[l + s]; }
+    workgroupBarrier();
+  }
+  let r = red[0];
+  workgroupBarrier();
+  return r;
+}
+`;
+/** The row this workgroup owns (groups laid out by grid(N·LN_WG, LN_WG)); every thread of a group gets the same. */
+const LN_ROW = `@compute @workgroup_size(${LN_WG})
+fn main(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) l: u32) {
+  let row = wg.y * nwg.x + wg.x;
+  if (row >= d_N()) { return; }
+  let C = d_C(); let o = row * C;`;
+export const LN_GROUP = LN_WG;
+
 export const layerNormForward: KernelDef = {
   name: 'layerNormForward', bufs: [['out', 'f32'], ['mean', 'f32'], ['rstd', 'f32'], ['x', 'f32'], ['w', 'f32'], ['b', 'f32']],
+  ints: ['N', 'C', 'hasB'], floats: ['eps'],
+  body: LN_COMMON + LN_ROW + `
+  // Sums are taken relative to x0 = the row's first value: a row with a large mean and a small spread (LayerNorm
+  // after a residual stream drifts) keeps its precision in f32 (x - x0 is exact for nearby values).
+  let x0 = ld_x(o);
+  var s = 0.0;
+  for (var c = l; c < C; c += ${LN_WG}u) { s += ld_x(o + c) - x0; }
+  let mc = wsum(vec2<f32>(s, 0.0), l).x / f32(C);
+  var v = 0.0;
+  for (var c = l; c < C; c += ${LN_WG}u) { let d = (ld_x(o + c) - x0) - mc; v += d * d; }
+  let r = 1.0 / sqrt(wsum(vec2<f32>(v, 0.0), l).x / f32(C) + f_eps());
+  if (l == 0u) { st_mean(row, x0 + mc); st_rstd(row, r); }
+  for (var c = l; c < C; c += ${LN_WG}u) {
+    var y = ((ld_x(o + c) - x0) - mc) * r * ld_w(c);
+    if (d_hasB() != 0u) { y += ld_b(c); }
+    st_out(o + c, y);
+  }
+}
+`,
+};
+
+/** dx(N,C) += …, a workgroup per row. */
+export const layerNormBackwardDx: KernelDef = {
+  name: 'layerNormBackwardDx', bufs: [['dx', 'f32'], ['dout', 'f32'], ['x', 'f32'], ['w', 'f32'], ['mean', 'f32'], ['rstd', 'f32']],
+  ints: ['N', 'C'],
+  body: LN_COMMON + LN_ROW + `
+  let m = ld_mean(row); let r = ld_rstd(row);
+  var acc = vec2<f32>();   // (Σ dx̂, Σ dx̂·x̂)
+  for (var c = l; c < C; c += ${LN_WG}u) {
+    let xh = (ld_x(o + c) - m) * r; let dxh = ld_dout(o + c) * ld_w(c);
+    acc += vec2<f32>(dxh, dxh * xh);
+  }
+  let t = wsum(acc, l) / f32(C);
+  for (var c = l; c < C; c += ${LN_WG}u) {
+    let xh = (ld_x(o + c) - m) * r;
+    st_dx(o + c, ld_dx(o + c) + r * (ld_dout(o + c) * ld_w(c) - t.x - xh * t.y));
+  }
+}
+`,
+};
+
+/**
+ * The same LayerNorm with a thread per row walking it, for CPU adapters (ops.ts): on SwiftShader a workgroup barrier
+ * is costly, and the workgroup-per-row kernel ran one 256-row LayerNorm in ~25 ms.
+ */
+export const layerNormForwardSerial: KernelDef = {
+  name: 'layerNormForwardSerial', bufs: [['out', 'f32'], ['mean', 'f32'], ['rstd', 'f32'], ['x', 'f32'], ['w', 'f32'], ['b', 'f32']],
   ints: ['N', 'C', 'hasB'], floats: ['eps'],
   body: elementwise('N', `
   // Sums are taken relative to x0 = the row's first value: a row with a large mean and a small spread (LayerNorm
@@ -30,9 +107,9 @@ export const layerNormForward: KernelDef = {
   }`),
 };
 
-/** dx(N,C) += …, a thread per row. */
-export const layerNormBackwardDx: KernelDef = {
-  name: 'layerNormBackwardDx', bufs: [['dx', 'f32'], ['dout', 'f32'], ['x', 'f32'], ['w', 'f32'], ['mean', 'f32'], ['rstd', 'f32']],
+/** dx(N,C) += …, a thread per row (SwiftShader: see layerNormForwardSerial). */
+export const layerNormBackwardDxSerial: KernelDef = {
+  name: 'layerNormBackwardDxSerial', bufs: [['dx', 'f32'], ['dout', 'f32'], ['x', 'f32'], ['w', 'f32'], ['mean', 'f32'], ['rstd', 'f32']],
   ints: ['N', 'C'],
   body: elementwise('N', `
   let C = d_C(); let o = i * C; let m = ld_mean(i); let r = ld_rstd(i);
@@ -125,116 +202,134 @@ fn mulExact(x: f32) -> f32 {
   st_out(i, select(0.0, mulExact(ld_x(i)), keepIt));`),
 };
 
-const ATT_COMMON = HASH + `
-const MAX_HD = ${MAX_HD}u;
-fn dotQK(qo: u32, ko: u32, hd: u32) -> f32 { var d = 0.0; for (var e = 0u; e < hd; e++) { d += ld_qkv(qo + e) * ld_qkv(ko + e); } return d; }
-`;
+// Attention kernels are generated per head size hd: q, the output accumulators and (backward) the row's own vectors
+// live in hd scalar registers each, every loop over e written out. The first version kept them in arrays indexed by a
+// runtime hd, which the GPU compiler puts in (slow, per-thread) local memory: on an H200 its three training kernels
+// took 49 ms of a 79 ms shakespeare-gpt step (docs/performance.md). Each sum still runs over e and j in the same order.
+const R = (n: number, f: (e: number) => string, sep = ' ') => Array.from({ length: n }, (_, e) => f(e)).join(sep);
+/** Σ_e a(e)·b(e), left to right (the same order as a loop over e). */
+const dot = (n: number, a: (e: number) => string, b: (e: number) => string) => R(n, (e) => `${a(e)} * ${b(e)}`, ' + ');
 
-/** y (B,T,C), lse (B,nh,T): a thread per (b, h, i), online softmax over keys j ≤ i. */
-export const attentionForward: KernelDef = {
-  name: 'attentionForward', bufs: [['y', 'f32'], ['lse', 'f32'], ['qkv', 'f32']],
-  ints: ['n', 'T', 'nh', 'hd', 'seed', 'thr', 'drop'], floats: ['ks'],
-  body: ATT_COMMON + elementwise('n', `
-  let T = d_T(); let nh = d_nh(); let hd = d_hd(); let C = nh * hd; let C3 = 3u * C;
+export interface AttentionKernels { forward: KernelDef; backwardQ: KernelDef; backwardKV: KernelDef; decode: KernelDef }
+const attnCache = new Map<number, AttentionKernels>();
+
+/** The four attention kernels for head size hd (1 … MAX_HD), made once per hd. */
+export function attentionKernels(hd: number): AttentionKernels {
+  let k = attnCache.get(hd);
+  if (!k) attnCache.set(hd, k = makeAttention(hd));
+  return k;
+}
+
+function makeAttention(hd: number): AttentionKernels {
+  const HEAD = `
+  let T = d_T(); let nh = d_nh(); let C = nh * ${hd}u; let C3 = 3u * C;
+  let sc = 1.0 / sqrt(${hd}.0); let drop = d_drop() != 0u;`;
+  const ints = ['n', 'T', 'nh', 'seed', 'thr', 'drop'];
+  const qkv = (o: string) => (e: number) => `ld_qkv(${o} + ${e}u)`;
+  const reg = (name: string) => (e: number) => `${name}${e}`;
+
+  /** y (B,T,C), lse (B,nh,T): a thread per (b, h, i), online softmax over keys j ≤ i. */
+  const forward: KernelDef = {
+    name: `attentionForward${hd}`, bufs: [['y', 'f32'], ['lse', 'f32'], ['qkv', 'f32']], ints, floats: ['ks'],
+    body: HASH + elementwise('n', `${HEAD}
   let ii = i % T; let bh = i / T; let h = bh % nh; let b = bh / nh;
-  let sc = 1.0 / sqrt(f32(hd)); let drop = d_drop() != 0u;
-  let qo = (b * T + ii) * C3 + h * hd;
+  let qo = (b * T + ii) * C3 + h * ${hd}u;
   let r = select(0u, rowHash(d_seed(), bh, ii), drop);
-  var acc: array<f32, MAX_HD>;
+  ${R(hd, (e) => `let q${e} = ld_qkv(qo + ${e}u);`)}
+  ${R(hd, (e) => `var a${e} = 0.0;`)}
   var m = -1.0e30; var lsum = 0.0;
   for (var j = 0u; j <= ii; j++) {
-    let ko = (b * T + j) * C3 + C + h * hd;
-    let s = dotQK(qo, ko, hd) * sc;
+    let ko = (b * T + j) * C3 + C + h * ${hd}u;
+    let s = (${dot(hd, reg('q'), qkv('ko'))}) * sc;
     if (s > m) {
       let f = exp(m - s);
       lsum *= f;
-      for (var e = 0u; e < hd; e++) { acc[e] *= f; }
+      ${R(hd, (e) => `a${e} *= f;`)}
       m = s;
     }
     let w = exp(s - m);
     lsum += w;
     if (drop && !keep(r, j, d_thr())) { continue; }
     let vo = ko + C;
-    for (var e = 0u; e < hd; e++) { acc[e] += w * ld_qkv(vo + e); }
+    ${R(hd, (e) => `a${e} += w * ld_qkv(vo + ${e}u);`)}
   }
   st_lse(bh * T + ii, m + log(lsum));
-  let yo = (b * T + ii) * C + h * hd; let k = select(1.0, f_ks(), drop) / lsum;
-  for (var e = 0u; e < hd; e++) { st_y(yo + e, acc[e] * k); }`),
-};
+  let yo = (b * T + ii) * C + h * ${hd}u; let k = select(1.0, f_ks(), drop) / lsum;
+  ${R(hd, (e) => `st_y(yo + ${e}u, a${e} * k);`)}`),
+  };
 
-/** Backward, part 1 (a thread per query row i): D_i = dy_i·y_i into D, and dq_i = Σ_j dS_ij·k_j/√hd. */
-export const attentionBackwardQ: KernelDef = {
-  name: 'attentionBackwardQ', bufs: [['dqkv', 'f32'], ['D', 'f32'], ['dy', 'f32'], ['y', 'f32'], ['lse', 'f32'], ['qkv', 'f32']],
-  ints: ['n', 'T', 'nh', 'hd', 'seed', 'thr', 'drop'], floats: ['ks'],
-  body: ATT_COMMON + elementwise('n', `
-  let T = d_T(); let nh = d_nh(); let hd = d_hd(); let C = nh * hd; let C3 = 3u * C;
+  /** Backward, part 1 (a thread per query row i): D_i = dy_i·y_i into D, and dq_i = Σ_j dS_ij·k_j/√hd. */
+  const backwardQ: KernelDef = {
+    name: `attentionBackwardQ${hd}`,
+    bufs: [['dqkv', 'f32'], ['D', 'f32'], ['dy', 'f32'], ['y', 'f32'], ['lse', 'f32'], ['qkv', 'f32']], ints, floats: ['ks'],
+    body: HASH + elementwise('n', `${HEAD}
   let ii = i % T; let bh = i / T; let h = bh % nh; let b = bh / nh;
-  let sc = 1.0 / sqrt(f32(hd)); let drop = d_drop() != 0u;
-  let qo = (b * T + ii) * C3 + h * hd; let yo = (b * T + ii) * C + h * hd; let L = ld_lse(bh * T + ii);
-  var D = 0.0;
-  for (var e = 0u; e < hd; e++) { D += ld_dy(yo + e) * ld_y(yo + e); }
+  let qo = (b * T + ii) * C3 + h * ${hd}u; let yo = (b * T + ii) * C + h * ${hd}u; let L = ld_lse(bh * T + ii);
+  ${R(hd, (e) => `let dy${e} = ld_dy(yo + ${e}u);`)}
+  ${R(hd, (e) => `let q${e} = ld_qkv(qo + ${e}u);`)}
+  let D = ${dot(hd, reg('dy'), (e) => `ld_y(yo + ${e}u)`)};
   st_D(bh * T + ii, D);
   let r = select(0u, rowHash(d_seed(), bh, ii), drop);
-  var dq: array<f32, MAX_HD>;
+  ${R(hd, (e) => `var g${e} = 0.0;`)}
   for (var j = 0u; j <= ii; j++) {
-    let ko = (b * T + j) * C3 + C + h * hd; let vo = ko + C;
-    let P = exp(dotQK(qo, ko, hd) * sc - L);
+    let ko = (b * T + j) * C3 + C + h * ${hd}u; let vo = ko + C;
+    let P = exp((${dot(hd, reg('q'), qkv('ko'))}) * sc - L);
     var M = 1.0;
     if (drop) { M = select(0.0, f_ks(), keep(r, j, d_thr())); }
-    var dp = 0.0;
-    for (var e = 0u; e < hd; e++) { dp += ld_dy(yo + e) * ld_qkv(vo + e); }
+    let dp = ${dot(hd, reg('dy'), qkv('vo'))};
     let ds = P * (dp * M - D) * sc;
-    for (var e = 0u; e < hd; e++) { dq[e] += ds * ld_qkv(ko + e); }
+    ${R(hd, (e) => `g${e} += ds * ld_qkv(ko + ${e}u);`)}
   }
-  for (var e = 0u; e < hd; e++) { st_dqkv(qo + e, dq[e]); }`),
-};
+  ${R(hd, (e) => `st_dqkv(qo + ${e}u, g${e});`)}`),
+  };
 
-/** Backward, part 2 (a thread per key row j): dk_j = Σ_{i≥j} dS_ij·q_i/√hd, dv_j = Σ_{i≥j} P_ij·M_ij·dy_i. */
-export const attentionBackwardKV: KernelDef = {
-  name: 'attentionBackwardKV', bufs: [['dqkv', 'f32'], ['D', 'f32'], ['dy', 'f32'], ['lse', 'f32'], ['qkv', 'f32']],
-  ints: ['n', 'T', 'nh', 'hd', 'seed', 'thr', 'drop'], floats: ['ks'],
-  body: ATT_COMMON + elementwise('n', `
-  let T = d_T(); let nh = d_nh(); let hd = d_hd(); let C = nh * hd; let C3 = 3u * C;
+  /** Backward, part 2 (a thread per key row j): dk_j = Σ_{i≥j} dS_ij·q_i/√hd, dv_j = Σ_{i≥j} P_ij·M_ij·dy_i. */
+  const backwardKV: KernelDef = {
+    name: `attentionBackwardKV${hd}`,
+    bufs: [['dqkv', 'f32'], ['D', 'f32'], ['dy', 'f32'], ['lse', 'f32'], ['qkv', 'f32']], ints, floats: ['ks'],
+    body: HASH + elementwise('n', `${HEAD}
   let j = i % T; let bh = i / T; let h = bh % nh; let b = bh / nh;
-  let sc = 1.0 / sqrt(f32(hd)); let drop = d_drop() != 0u;
-  let ko = (b * T + j) * C3 + C + h * hd; let vo = ko + C;
-  var dk: array<f32, MAX_HD>; var dv: array<f32, MAX_HD>;
+  let ko = (b * T + j) * C3 + C + h * ${hd}u; let vo = ko + C;
+  ${R(hd, (e) => `let k${e} = ld_qkv(ko + ${e}u);`)}
+  ${R(hd, (e) => `let v${e} = ld_qkv(vo + ${e}u);`)}
+  ${R(hd, (e) => `var gk${e} = 0.0;`)}
+  ${R(hd, (e) => `var gv${e} = 0.0;`)}
   for (var ii = j; ii < T; ii++) {
-    let qo = (b * T + ii) * C3 + h * hd; let yo = (b * T + ii) * C + h * hd;
-    let P = exp(dotQK(qo, ko, hd) * sc - ld_lse(bh * T + ii));
+    let qo = (b * T + ii) * C3 + h * ${hd}u; let yo = (b * T + ii) * C + h * ${hd}u;
+    let P = exp((${dot(hd, qkv('qo'), reg('k'))}) * sc - ld_lse(bh * T + ii));
     var M = 1.0;
     if (drop) { M = select(0.0, f_ks(), keep(rowHash(d_seed(), bh, ii), j, d_thr())); }
-    var dp = 0.0;
-    for (var e = 0u; e < hd; e++) { dp += ld_dy(yo + e) * ld_qkv(vo + e); }
+    let dp = ${dot(hd, (e) => `ld_dy(yo + ${e}u)`, reg('v'))};
     let ds = P * (dp * M - ld_D(bh * T + ii)) * sc;
     let pm = P * M;
-    for (var e = 0u; e < hd; e++) { dk[e] += ds * ld_qkv(qo + e); dv[e] += pm * ld_dy(yo + e); }
+    ${R(hd, (e) => `gk${e} += ds * ld_qkv(qo + ${e}u); gv${e} += pm * ld_dy(yo + ${e}u);`, '\n    ')}
   }
-  for (var e = 0u; e < hd; e++) { st_dqkv(ko + e, dk[e]); st_dqkv(vo + e, dv[e]); }`),
-};
+  ${R(hd, (e) => `st_dqkv(ko + ${e}u, gk${e}); st_dqkv(vo + ${e}u, gv${e});`, '\n  ')}`),
+  };
 
-/** Cached attention for generation: a thread per (b, t, h) over keys 0..pos[b]+t. */
-export const attentionDecode: KernelDef = {
-  name: 'attentionDecode', bufs: [['y', 'f32'], ['q', 'f32'], ['kc', 'f32'], ['vc', 'f32'], ['pos', 'i32']],
-  ints: ['n', 'T', 'nh', 'hd', 'S', 'qStride'],
-  body: `const MAX_HD = ${MAX_HD}u;\n` + elementwise('n', `
-  let T = d_T(); let nh = d_nh(); let hd = d_hd(); let S = d_S(); let C = nh * hd;
+  /** Cached attention for generation: a thread per (b, t, h) over keys 0..pos[b]+t. */
+  const decode: KernelDef = {
+    name: `attentionDecode${hd}`, bufs: [['y', 'f32'], ['q', 'f32'], ['kc', 'f32'], ['vc', 'f32'], ['pos', 'i32']],
+    ints: ['n', 'T', 'nh', 'S', 'qStride'],
+    body: elementwise('n', `
+  let T = d_T(); let nh = d_nh(); let S = d_S(); let C = nh * ${hd}u;
   let h = i % nh; let bt = i / nh; let t = bt % T; let b = bt / T;
   let cnt = u32(ld_pos(b)) + t + 1u;
-  let sc = 1.0 / sqrt(f32(hd));
-  let qo = (b * T + t) * d_qStride() + h * hd;
-  var acc: array<f32, MAX_HD>;
+  let sc = 1.0 / sqrt(${hd}.0);
+  let qo = (b * T + t) * d_qStride() + h * ${hd}u;
+  ${R(hd, (e) => `let q${e} = ld_q(qo + ${e}u);`)}
+  ${R(hd, (e) => `var a${e} = 0.0;`)}
   var m = -1.0e30; var lsum = 0.0;
   for (var j = 0u; j < cnt; j++) {
-    let ko = (b * S + j) * C + h * hd;
-    var s = 0.0;
-    for (var e = 0u; e < hd; e++) { s += ld_q(qo + e) * ld_kc(ko + e); }
-    s *= sc;
-    if (s > m) { let f = exp(m - s); lsum *= f; for (var e = 0u; e < hd; e++) { acc[e] *= f; } m = s; }
+    let ko = (b * S + j) * C + h * ${hd}u;
+    let s = (${dot(hd, reg('q'), (e) => `ld_kc(ko + ${e}u)`)}) * sc;
+    if (s > m) { let f = exp(m - s); lsum *= f; ${R(hd, (e) => `a${e} *= f;`)} m = s; }
     let w = exp(s - m);
     lsum += w;
-    for (var e = 0u; e < hd; e++) { acc[e] += w * ld_vc(ko + e); }
+    ${R(hd, (e) => `a${e} += w * ld_vc(ko + ${e}u);`)}
   }
-  let yo = (b * T + t) * C + h * hd;
-  for (var e = 0u; e < hd; e++) { st_y(yo + e, acc[e] / lsum); }`),
-};
+  let yo = (b * T + t) * C + h * ${hd}u;
+  ${R(hd, (e) => `st_y(yo + ${e}u, a${e} / lsum);`)}`),
+  };
+  return { forward, backwardQ, backwardKV, decode };
+}
