@@ -15,6 +15,8 @@
 #   agreement.txt     20 training steps, webgpu against native on this machine's CPU, every step's loss
 #   profile-*.md      GPU time per kernel of 12 training steps (seed, shakespeare-gpt), CHARLM_WEBGPU_PROFILE
 #   dispatch.txt      the cost per kernel call (bench/gpu/webgpu-dispatch.mjs)
+#   steps.md          each training step's wall time on the host: caller, blocked, worker (bench/gpu/webgpu-step.mjs);
+#                     STEPS_ONLY=1 runs this alone
 #   summary.md        the tables (bench/gpu/webgpu-summary.mjs)
 # Locally, to check the script itself on SwiftShader (no CUDA: the PyTorch steps say so and are skipped):
 #   VK_ICD_FILENAMES=/usr/lib/chromium/vk_swiftshader_icd.json LD_LIBRARY_PATH=/usr/lib/chromium QUICK=1 bash bench/gpu/webgpu-device.sh
@@ -67,6 +69,11 @@ SMALL=(); [ "$Q" = 1 ] && SMALL=(--batch-size 2 --seq-length 16)
 small() { [ "$Q" = 1 ] || return 0; if [ "$1" = seed ]; then echo "--hidden-size 16 --embedding-dim 8"; else echo "--n-embd 16 --n-layer 1 --n-head 2 --block-size 16"; fi; }
 smallbench() { [ "$Q" = 1 ] || return 0; if [ "$1" = seed ]; then echo "--hidden 16 --batch-size 2 --seq-length 16"; else echo "--n-embd 16 --n-layer 1 --n-head 2 --block-size 16 --batch-size 2 --seq-length 16"; fi; }
 
+# Where each training step's wall time goes on the host (caller, blocked on answers, worker recording).
+for p in shakespeare-gpt gpt-tiny seed; do
+  step 40 node bench/gpu/webgpu-step.mjs --preset $p --steps $([ "$Q" = 1 ] && echo 2 || echo 8) $([ "$Q" = 1 ] && echo --quick) >> "$O/steps.md"
+done
+if [ "${STEPS_ONLY:-0}" = 1 ]; then pack; cat "$O/steps.md"; exit 0; fi
 step 60 node bench/gpu/webgpu-gemm.mjs $GEMM > "$O/gemm-wgsl.jsonl"
 [ $HAVE_CUDA = 1 ] && step 60 python3 bench/gpu/torch_gemm.py > "$O/gemm-torch.jsonl"
 step 30 node bench/gpu/webgpu-colsum.mjs $([ "$Q" = 1 ] && echo "--quick --reps 2") > "$O/colsum.jsonl"
