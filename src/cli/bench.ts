@@ -52,9 +52,21 @@ export function benchTrain(be: Backend, o: BenchOptions): number {
     m.weightsChanged();
   };
   step();
+  settle(be);
   const t = performance.now();
   for (let i = 0; i < o.steps; i++) step();
+  settle(be);
   return (B * T * o.steps) / ((performance.now() - t) / 1000);
+}
+
+/**
+ * Waits for a backend that queues work (webgpu) to finish it: after the warm-up, so the timed steps do not pay for
+ * compiling the kernels the warm-up queued (on an H200 that had cut shakespeare-gpt's figure to a third), and after
+ * the timed steps, so their last one's work is inside the time (as torch.cuda.synchronize does in the PyTorch benches).
+ * Other backends compute in the call and have nothing to wait for.
+ */
+function settle(be: Backend): void {
+  (be as { sync?: () => void }).sync?.();
 }
 
 const SAMPLE_OPTS = { temperature: 0.8, topK: 0, topP: 1 };
@@ -87,8 +99,10 @@ export function benchSample(be: Backend, o: BenchOptions, batch: number): number
     m.prime(prime, batch, S, state);
     steps = Math.max(steps, S);
   } else run(10);
+  settle(be);
   const t = performance.now();
   run(steps);
+  settle(be);
   return (batch * steps) / ((performance.now() - t) / 1000);
 }
 
