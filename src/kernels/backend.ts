@@ -160,6 +160,12 @@ export interface Backend extends BackendMemory {
    */
   attentionDecode(y: F32, q: F32, qStride: number, kc: F32, vc: F32, pos: I32, B: number, T: number, nh: number,
                   hd: number, S: number): void;
+  /**
+   * OPTIONAL (the gpt cache falls back to two copy() calls per row): writes a step's keys and values into a KV cache.
+   * For each row (b,t) of qkv (B·T rows of 3C: q, k, v), its k goes to kc and its v to vc at row b·S + pos[b] + t
+   * (kc, vc: B·S rows of C). One call instead of 2·B·T copies, for backends where a call is a GPU dispatch.
+   */
+  kvCacheWrite?(kc: F32, vc: F32, qkv: F32, pos: I32, B: number, T: number, C: number, S: number): void;
 
   /**
    * OPTIONAL batched sampling (callers fall back to ref's sampleRows, src/kernels/ref/sample.ts, which defines it):

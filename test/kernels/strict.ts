@@ -12,7 +12,7 @@ const OUTPUTS: Record<string, number[]> = {
   lstmCellForward: [0, 1, 2, 3], lstmCellBackward: [0, 1, 3], gruCellForward: [0, 1], gruCellBackward: [0, 1, 2],
   tanhForward: [0], tanhBackward: [0], softmaxXent: [0], adam: [0, 1, 2, 3], layerNormForward: [0, 1, 2],
   layerNormBackward: [0, 1, 2], geluForward: [0], geluBackward: [0], dropout: [0], add: [0],
-  attentionForward: [0, 1], attentionBackward: [0], attentionDecode: [0], sumSquares: [], scale: [0], mul: [0],
+  attentionForward: [0, 1], attentionBackward: [0], attentionDecode: [0], kvCacheWrite: [0, 1], sumSquares: [], scale: [0], mul: [0],
 };
 
 const POISON = 0x7fa5a5a5; // a quiet NaN as float32, 2141558181 as int32

@@ -199,6 +199,24 @@ export function transformerCases(label: string): [string, (b: Backend) => void][
       }
     }],
 
+    ['kvCacheWrite (optional: backends that have it; exact copies to per-row positions)', (b) => {
+      if (!b.kvCacheWrite) return;   // the gpt cache copies row by row instead (covered by the sampling tests)
+      const r = rng(26);
+      for (const [B, T, C, S] of [[1, 1, 1, 2], [3, 1, 8, 20], [2, 4, 12, 33], [2, 7, 48, 64]]) {
+        const qkv = randView(B * T * 3 * C, r), kc = randView(B * S * C, r), vc = randView(B * S * C, r);
+        const kr = copyView(kc), vr = copyView(vc), pos = viewI32(B);
+        for (let i = 0; i < B; i++) pos[i] = Math.floor(r() * (S - T + 1));
+        b.kvCacheWrite(kc, vc, qkv, pos, B, T, C, S);
+        ref.kvCacheWrite!(kr, vr, qkv, pos, B, T, C, S);
+        for (let bb = 0; bb < B; bb++) for (let t = 0; t < T; t++) for (let c = 0; c < C; c++) {   // the oracle
+          const src = (bb * T + t) * 3 * C + c, dst = (bb * S + pos[bb] + t) * C + c;
+          if (kr[dst] !== qkv[src + C] || vr[dst] !== qkv[src + 2 * C]) throw new Error(`ref kvCacheWrite wrong at ${dst}`);
+        }
+        expectClose(`${label} kvCacheWrite B${B} T${T} C${C} S${S} k`, kc, kr, 0);
+        expectClose(`${label} kvCacheWrite B${B} T${T} C${C} S${S} v`, vc, vr, 0);
+      }
+    }],
+
     ['attentionDecode (KV cache, per-row positions, strided q; vs float64)', (b) => {
       const r = rng(25);
       for (const [B, T, nh, hd, S] of [[1, 1, 1, 1, 4], [3, 1, 2, 8, 20], [2, 4, 3, 12, 33], [1, 1, 6, 64, 256],

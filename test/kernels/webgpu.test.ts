@@ -62,7 +62,7 @@ test('webgpu: the shared kernel suite through the webgpu Backend (SwiftShader)',
     { env, encoding: 'utf8', timeout: 600_000 });
   console.log(r.stdout.split('\n').filter((l) => /^(not )?ok |^# (pass|fail)|webgpu adapter/.test(l)).join('\n'));
   assert.equal(r.status, 0, `${r.stdout.slice(-4000)}\n${r.stderr}\n(exit ${r.status}, signal ${r.signal})`);
-  assert.match(r.stdout, /^# pass 16$/m);   // the shared suite's 16 cases (sampleRows: webgpu has none, callers use ref's)
+  assert.match(r.stdout, /^# pass 17$/m);   // the shared suite's 17 cases (sampleRows: webgpu has none, callers use ref's)
   assert.match(r.stdout, /^# fail 0$/m);
 });
 

@@ -36,5 +36,6 @@ export const refBackend: Backend = {
   attentionForward: tf.attentionForward,
   attentionBackward: tf.attentionBackward,
   attentionDecode: tf.attentionDecode,
+  kvCacheWrite: tf.kvCacheWrite,
   sampleRows,
 };

@@ -201,6 +201,15 @@ export function attentionBackward(dqkv: F32, dy: F32, y: F32, lse: F32, qkv: F32
   }
 }
 
+/** The KV-cache write (Backend.kvCacheWrite): row (b,t)'s k and v of qkv into row b·S + pos[b] + t of kc and vc. */
+export function kvCacheWrite(kc: F32, vc: F32, qkv: F32, pos: I32, B: number, T: number, C: number, S: number): void {
+  for (let b = 0; b < B; b++) for (let t = 0; t < T; t++) {
+    const src = (b * T + t) * 3 * C, dst = (b * S + pos[b] + t) * C;
+    kc.set(qkv.subarray(src + C, src + 2 * C), dst);
+    vc.set(qkv.subarray(src + 2 * C, src + 3 * C), dst);
+  }
+}
+
 /**
  * Cached attention for generation (no dropout, no backward). q rows have stride qStride (q of row (b,t) starts at
  * (b·T+t)·qStride); kc, vc (B,S,C) hold keys/values for positions 0.. of each sequence (the new tokens' already

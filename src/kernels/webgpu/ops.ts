@@ -191,6 +191,9 @@ export function gpuOps(r: GpuRunner) {
       checkHd(hd);
       ew(tf.attentionKernels(hd).decode, [y, q, kc, vc, pos], B * T * nh, [T, nh, S, qStride]);
     },
+    kvCacheWrite(kc: A, vc: A, qkv: A, pos: A, B: number, T: number, C: number, S: number) {
+      ew(tf.kvCacheWrite, [kc, vc, qkv, pos], B * T * C, [T, C, S]);
+    },
     fill(x: A, n: number, v: number) { ew(pw.fill, [x], n, [], [v]); },
     copy(dst: A, src: A, n: number) { ew(pw.copy, [dst, src], n); },
   };

@@ -201,7 +201,9 @@ export class GptInference {
       const kc = st.k.subarray(l * LBSC, (l + 1) * LBSC), vc = st.v.subarray(l * LBSC, (l + 1) * LBSC);
       be.layerNormForward(ln, mean, rstd, x, P.ln1.w, P.ln1.b, N, C, LN_EPS);
       this.linear(qkv, ln, this.packs[pk], N, 3 * C);
-      for (let b = 0; b < B; b++) for (let t = 0; t < T; t++) { // this step's keys and values into the cache
+      // this step's keys and values into the cache: one call where the backend has it (a GPU dispatch), else copies
+      if (be.kvCacheWrite) be.kvCacheWrite(kc, vc, qkv, pos, B, T, C, S);
+      else for (let b = 0; b < B; b++) for (let t = 0; t < T; t++) {
         const src = (b * T + t) * 3 * C, dst = l * LBSC + (b * S + st.pos[b] + t) * C;
         be.copy(st.k, qkv, C, dst, src + C);
         be.copy(st.v, qkv, C, dst, src + 2 * C);

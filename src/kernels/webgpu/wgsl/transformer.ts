@@ -333,3 +333,13 @@ function makeAttention(hd: number): AttentionKernels {
   };
   return { forward, backwardQ, backwardKV, decode };
 }
+
+/** Backend.kvCacheWrite: a thread per (b, t, c) copies row (b,t)'s k and v into cache row b·S + pos[b] + t. */
+export const kvCacheWrite: KernelDef = {
+  name: 'kvCacheWrite', bufs: [['kc', 'f32'], ['vc', 'f32'], ['qkv', 'f32'], ['pos', 'i32']], ints: ['n', 'T', 'C', 'S'],
+  body: elementwise('n', `
+  let C = d_C(); let T = d_T(); let c = i % C; let bt = i / C; let t = bt % T; let b = bt / T;
+  let src = bt * 3u * C + C + c; let dst = (b * d_S() + u32(ld_pos(b)) + t) * C + c;
+  st_kc(dst, ld_qkv(src));
+  st_vc(dst, ld_qkv(src + C));`),
+};
