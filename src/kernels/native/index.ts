@@ -5,6 +5,7 @@ import { createRequire } from 'node:module';
 import type { Backend, BackendMemory, F32, PackedMatrix, PackModes } from '../backend.js';
 import { CharlmError } from '../../errors.js';
 import { hostMemory } from '../host-memory.js';
+import { kvCacheWrite as refKvCacheWrite } from '../ref/transformer.js';
 
 export type Precision = 'fp32' | 'bf16';
 export type Isa = 'avx512' | 'avx2' | 'portable';
@@ -80,6 +81,8 @@ function makeBackend(addon: Addon, opts: NativeOptions): NativeBackend {
     ...hostMemory, // typed arrays cross into the addon without copies
     ...kernels,
     matmul: bf16 ? addon.matmulBf16 : addon.matmul,
+    // Memory copies on host arrays: ref's typed-array set() is a memcpy, as fast as the addon would be.
+    kvCacheWrite: refKvCacheWrite,
     packWeights(W: F32, N: number, K: number, modes: PackModes = 'both'): PackedMatrix {
       const bits = modes === 'nt' ? 1 : modes === 'nn' ? 2 : modes === 'both' ? 3 : 0;
       if (!bits) throw new Error(`unknown pack modes ${String(modes)}`);
