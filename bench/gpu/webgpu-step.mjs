@@ -20,7 +20,7 @@ for (const k of BLOCKING) {
   const f = be[k].bind(be);
   timed[k] = (...a) => { const t = performance.now(); try { return f(...a); } finally { blocked += performance.now() - t; } };
 }
-const shape = quick ? { batchSize: 2, seqLength: 16, ...(preset === 'seed' ? {} : { nEmbd: 16, nLayer: 2, nHead: 2, blockSize: 16 }) } : {};
+const shape = quick ? { batchSize: 2, seqLength: 16, ...(preset === 'seed' ? { hiddenSize: 16, embeddingDim: 8 } : { nEmbd: 16, nLayer: 2, nHead: 2, blockSize: 16 }) } : {};
 const cfg = resolveConfig({ preset, flags: shape });
 const V = 65, m = createModel(family(cfg.family).fromTrainConfig({ ...cfg, dropout: 0, embedDropout: 0 }, V), timed);
 const rng = new Rng(0);
