@@ -29,13 +29,15 @@ function stageTiles(tile: number, kStep: number, kEnd: string, putA: string, put
 
 // Split K: workgroup z takes k in [z·kLen, (z+1)·kLen) and writes its partial product at C + z·M·N (ops.ts then sums
 // the slices with splitKFinish); unsplit, kLen = K and z = 0.
-export const matmul: KernelDef = {
-  name: 'matmul',
-  bufs: [['C', 'f32'], ['A', 'f32'], ['B', 'f32']],
-  ints: ['M', 'N', 'K', 'tA', 'tB', 'acc', 'kLen'],
-  body: `
+/** The 64-tile kernels' interface and workgroup tiles (matmul and its unrolled twin matmul64u). */
+const TILE64 = { bufs: [['C', 'f32'], ['A', 'f32'], ['B', 'f32']] as KernelDef['bufs'], ints: ['M', 'N', 'K', 'tA', 'tB', 'acc', 'kLen'] };
+const TILE64_SHARED = `
 var<workgroup> As: array<f32, 1024>;   // [16 k][64 rows]
-var<workgroup> Bs: array<f32, 1024>;   // [16 k][64 cols]
+var<workgroup> Bs: array<f32, 1024>;   // [16 k][64 cols]`;
+
+export const matmul: KernelDef = {
+  name: 'matmul', ...TILE64,
+  body: `${TILE64_SHARED}
 @compute @workgroup_size(16, 16)
 fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_id) lid: vec3u) {
   let M = d_M(); let N = d_N(); let K = d_K();
@@ -87,13 +89,15 @@ export const splitKFinish: KernelDef = {
  * of 8 staged through workgroup memory held as vec4s so each thread reads its 8 rows of A and 8 columns of B in four
  * vector loads per k. Each output still sums over k in order, as `matmul` does.
  */
-export const matmul128: KernelDef = {
-  name: 'matmul128',
-  bufs: [['C', 'f32'], ['A', 'f32'], ['B', 'f32']],
-  ints: ['M', 'N', 'K', 'tA', 'tB', 'acc'],
-  body: `
+/** The 128-tile kernels' interface and workgroup tiles (matmul128 and its unrolled twin matmul128u). */
+const TILE128 = { bufs: TILE64.bufs, ints: ['M', 'N', 'K', 'tA', 'tB', 'acc'] };
+const TILE128_SHARED = `
 var<workgroup> As: array<vec4<f32>, 256>;   // [8 k][128 rows], 4 consecutive rows per vec4: kk * 32 + row / 4
-var<workgroup> Bs: array<vec4<f32>, 256>;   // [8 k][128 cols], 4 consecutive cols per vec4: kk * 32 + col / 4
+var<workgroup> Bs: array<vec4<f32>, 256>;   // [8 k][128 cols], 4 consecutive cols per vec4: kk * 32 + col / 4`;
+
+export const matmul128: KernelDef = {
+  name: 'matmul128', ...TILE128,
+  body: `${TILE128_SHARED}
 @compute @workgroup_size(16, 16)
 fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_id) lid: vec3u) {
   let M = d_M(); let N = d_N(); let K = d_K();
@@ -141,12 +145,8 @@ const COMP = ['x', 'y', 'z', 'w'];
 
 /** matmul (the 64 tile, split K included) with its k, row and column loops unrolled. */
 export const matmul64u: KernelDef = {
-  name: 'matmul64u',
-  bufs: [['C', 'f32'], ['A', 'f32'], ['B', 'f32']],
-  ints: ['M', 'N', 'K', 'tA', 'tB', 'acc', 'kLen'],
-  body: `
-var<workgroup> As: array<f32, 1024>;   // [16 k][64 rows]
-var<workgroup> Bs: array<f32, 1024>;   // [16 k][64 cols]
+  name: 'matmul64u', ...TILE64,
+  body: `${TILE64_SHARED}
 fn put(i: u32, j: u32, M: u32, N: u32, cOff: u32, v: f32) {
   if (i >= M || j >= N) { return; }
   var s = v;
@@ -178,12 +178,8 @@ ${range(16).map((q) => `  put(row0 + ly + ${16 * (q >> 2)}u, col0 + lx + ${16 * 
 
 /** matmul128 with its k and row loops unrolled and its 16 vec4 accumulators as separate variables. */
 export const matmul128u: KernelDef = {
-  name: 'matmul128u',
-  bufs: [['C', 'f32'], ['A', 'f32'], ['B', 'f32']],
-  ints: ['M', 'N', 'K', 'tA', 'tB', 'acc'],
-  body: `
-var<workgroup> As: array<vec4<f32>, 256>;   // [8 k][128 rows], 4 consecutive rows per vec4: kk * 32 + row / 4
-var<workgroup> Bs: array<vec4<f32>, 256>;   // [8 k][128 cols], 4 consecutive cols per vec4: kk * 32 + col / 4
+  name: 'matmul128u', ...TILE128,
+  body: `${TILE128_SHARED}
 fn put4(row: u32, col: u32, M: u32, N: u32, v: vec4<f32>) {
   if (row >= M) { return; }
   for (var q = 0u; q < 4u; q++) {
