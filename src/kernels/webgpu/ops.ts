@@ -94,6 +94,10 @@ export function gpuOps(r: GpuRunner) {
   const ew = (def: Parameters<GpuRunner['dispatch']>[0], args: (A | null)[], n: number, ints: number[] = [], floats: number[] = []) => {
     if (n > 0) r.dispatch(def, args, [n, ...ints], floats, grid(n));
   };
+  /** A kernel with a workgroup of tf.LN_GROUP threads per row (the GPU's LayerNorms). */
+  const perRow = (def: Parameters<GpuRunner['dispatch']>[0], args: (A | null)[], N: number, ints: number[], floats: number[] = []) => {
+    if (N > 0) r.dispatch(def, args, [N, ...ints], floats, grid(N * tf.LN_GROUP, tf.LN_GROUP));
+  };
   return {
     matmul(C: A, Am: A, B: A, M: number, N: number, K: number, transA: boolean, transB: boolean, accumulate: boolean) {
       const { kernel, slices } = chooseMatmul(M, N, K, r.fallback);
@@ -156,11 +160,11 @@ export function gpuOps(r: GpuRunner) {
     add(out: A, a: A, b: A, n: number) { ew(pw.add, [out, a, b], n); },
     layerNormForward(out: A, mean: A, rstd: A, x: A, w: A, b: A | null, N: number, C: number, eps: number) {
       if (r.fallback) ew(tf.layerNormForwardSerial, [out, mean, rstd, x, w, b], N, [C, b2u(b !== null)], [eps]);
-      else if (N > 0) r.dispatch(tf.layerNormForward, [out, mean, rstd, x, w, b], [N, C, b2u(b !== null)], [eps], grid(N * tf.LN_GROUP, tf.LN_GROUP));
+      else perRow(tf.layerNormForward, [out, mean, rstd, x, w, b], N, [C, b2u(b !== null)], [eps]);
     },
     layerNormBackward(dx: A, dw: A, db: A | null, dout: A, x: A, w: A, mean: A, rstd: A, N: number, C: number) {
       if (r.fallback) ew(tf.layerNormBackwardDxSerial, [dx, dout, x, w, mean, rstd], N, [C]);
-      else if (N > 0) r.dispatch(tf.layerNormBackwardDx, [dx, dout, x, w, mean, rstd], [N, C], [], grid(N * tf.LN_GROUP, tf.LN_GROUP));
+      else perRow(tf.layerNormBackwardDx, [dx, dout, x, w, mean, rstd], N, [C]);
       const { rows, R } = colChunks(N);
       if (R === 1) return ew(tf.layerNormBackwardDw, [dw, db, dout, x, mean, rstd], C, [N, b2u(db !== null)]);
       const pW = r.scratch('lnPartialW', R * C), pB = r.scratch('lnPartialB', R * C);

@@ -69,8 +69,6 @@ export class GpuRunner {
   private nextBufId = 1;
   /** Objects the GPU may still use: kept reachable until a download shows the queue has passed them. */
   private inFlight: unknown[] = [];
-  /** Dispatches recorded since the last submit. */
-  pending = 0;
   /**
    * Dispatches per command buffer: a submit every so many lets the GPU start on a step while the worker is still
    * recording the rest of it (a training step waits for its loss, so without this the GPU idles while a whole
@@ -209,7 +207,6 @@ export class GpuRunner {
     this.pass.setBindGroup(0, bindGroup, [uOff]);
     this.pass.dispatchWorkgroups(groups[0], groups[1] ?? 1, groups[2] ?? 1);
     if (this.prof) this.endPass();
-    this.pending++;
     this.counts.dispatches++;
   }
 
@@ -308,7 +305,6 @@ export class GpuRunner {
     }
     this.encoder = null;
     this.slot = 0;
-    this.pending = 0;
   }
 
   upload(buf: GPUBuffer, byteOffset: number, data: ArrayBufferView): void {

@@ -1,5 +1,5 @@
-// Transformer kernels (the gpt family): LayerNorm (a thread per row; dw/db a thread per column and chunk of rows, then
-// the chunks summed in order),
+// Transformer kernels (the gpt family): LayerNorm (a workgroup per row on a GPU, a thread per row on a CPU adapter;
+// dw/db a thread per column and chunk of rows, then the chunks summed in order),
 // exact-erf GELU, hash-seeded dropout (bit-identical to ref), and causal attention, flash-style: forward keeps only
 // the per-row log-sum-exp, backward recomputes scores, no (T,T) matrix exists. Attention threads own one query row
 // (forward, dq) or one key row (dk, dv), so nothing is accumulated across threads. Head size up to 128 (registers per
@@ -125,7 +125,6 @@ export const layerNormBackwardDxSerial: KernelDef = {
   }`),
 };
 
-/** dw(C) += Σ_n dout·x̂, db(C) += Σ_n dout: a thread per column. */
 /**
  * dw/db over many rows, pass 1 (pass 2 is pointwise.ts's colFinish, once for dw and once for db): thread i sums
  * column c = i % C over its chunk of rows into pw[i] and pb[i].
@@ -145,6 +144,7 @@ export const layerNormDwPartial: KernelDef = {
   st_pb(i, sb);`),
 };
 
+/** dw(C) += Σ_n dout·x̂, db(C) += Σ_n dout: a thread per column (up to 64 rows; more go through layerNormDwPartial). */
 export const layerNormBackwardDw: KernelDef = {
   name: 'layerNormBackwardDw', bufs: [['dw', 'f32'], ['db', 'f32'], ['dout', 'f32'], ['x', 'f32'], ['mean', 'f32'], ['rstd', 'f32']],
   ints: ['C', 'N', 'hasB'],
