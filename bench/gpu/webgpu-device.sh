@@ -11,6 +11,7 @@
 #   gemm-torch.jsonl  cuBLAS SGEMM on the same shapes, TF32 off, and the GPU's fp32 peak (bench/gpu/torch_gemm.py)
 #   colsum.jsonl      column sums in one pass against two (bench/gpu/webgpu-colsum.mjs)
 #   bench-webgpu.jsonl  charlm bench --backend webgpu: seed, gpt-tiny, shakespeare-gpt
+#   bench-attn-whole.jsonl  the GPT presets again with attention as whole walks (CHARLM_WEBGPU_ATTN_PARTS=1)
 #   torch-rate.jsonl  PyTorch eager training on the same shapes, fp32 and TF32 (bench/gpu/torch_rate.py)
 #   agreement.txt     20 training steps, webgpu against native on this machine's CPU, every step's loss
 #   profile-*.md      GPU time per kernel of 12 training steps (seed, shakespeare-gpt), CHARLM_WEBGPU_PROFILE
@@ -79,6 +80,10 @@ step 60 node bench/gpu/webgpu-gemm.mjs $GEMM > "$O/gemm-wgsl.jsonl"
 step 30 node bench/gpu/webgpu-colsum.mjs $([ "$Q" = 1 ] && echo "--quick --reps 2") > "$O/colsum.jsonl"
 for p in seed shakespeare-gpt gpt-tiny; do
   step 90 node bin/charlm.js bench --preset $p --backend webgpu --steps $STEPS --sample-steps $SSTEPS --json $(smallbench $p) >> "$O/bench-webgpu.jsonl"
+done
+# The GPT's attention as whole walks (the form before 2026-11-28, CHARLM_WEBGPU_ATTN_PARTS=1) against ranges (above).
+for p in shakespeare-gpt gpt-tiny; do
+  CHARLM_WEBGPU_ATTN_PARTS=1 step 90 node bin/charlm.js bench --preset $p --backend webgpu --steps $STEPS --sample-steps $SSTEPS --json $(smallbench $p) >> "$O/bench-attn-whole.jsonl"
 done
 [ $HAVE_CUDA = 1 ] && step 90 python3 bench/gpu/torch_rate.py bench/gpu/seed.json bench/gpu/shakespeare-gpt.json bench/gpu/gpt-tiny.json --steps 30 > "$O/torch-rate.jsonl"
 if [ -f $K/corpus.txt ]; then

@@ -45,6 +45,17 @@ for (const b of bw) {
 }
 lines.push('', '### Sampling on webgpu (chars/s)', '', '| preset | batch 1 | batch 32 |', '|---|---:|---:|');
 for (const b of bw) lines.push(`| ${b.config.preset} | ${n(b.sample_chars_per_s_b1)} | ${n(b.sample_chars_per_s_b32)} |`);
+const whole = jsonl(join(out, 'bench-attn-whole.jsonl'));
+if (whole.length) {
+  lines.push('', '### GPT attention: walks in ranges (in use) against whole walks (CHARLM_WEBGPU_ATTN_PARTS=1), chars/s', '',
+    '| preset | train, ranges | train, whole | speed-up | sample b1, ranges | sample b1, whole | sample b32, ranges | sample b32, whole |',
+    '|---|---:|---:|---:|---:|---:|---:|---:|');
+  for (const w of whole) {
+    const b = bw.find((x) => x.config.preset === w.config.preset);
+    lines.push(`| ${w.config.preset} | ${n(b?.train_chars_per_s)} | ${n(w.train_chars_per_s)} | ${ratio(b?.train_chars_per_s / w.train_chars_per_s)} | ` +
+      `${n(b?.sample_chars_per_s_b1)} | ${n(w.sample_chars_per_s_b1)} | ${n(b?.sample_chars_per_s_b32)} | ${n(w.sample_chars_per_s_b32)} |`);
+  }
+}
 for (const f of ['agreement.txt', 'dispatch.txt']) {
   if (existsSync(join(out, f))) lines.push('', `### ${f}`, '', '```', readFileSync(join(out, f), 'utf8').trim(), '```');
 }

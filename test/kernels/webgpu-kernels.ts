@@ -215,6 +215,41 @@ for (const [N, C] of [[1, 1], [3, 17], [5, 192], [70, 65], [2, 200]]) for (const
   }
 }
 
+// Attention in ranges (ops.ts attentionParts: a GPU cuts long walks into P ranges and merges them; a CPU adapter
+// walks whole rows, which the shared suite covers): the GPU-side runner's rule, and forced range counts that do not
+// divide T, ranges of one row, and more ranges than rows, against ref (dropout on, so the mask's indexing is checked).
+rr = rng(10);
+const attParts: [number, number, number, number, number, number | undefined][] = [
+  [2, 13, 2, 8, 0.1, 3], [1, 9, 1, 5, 0.3, 9], [1, 5, 1, 4, 0, 8], [1, 70, 3, 16, 0, undefined], [2, 64, 2, 32, 0.2, undefined]];
+for (const [B, T, nh, hd, p, parts] of attParts) {
+  rg.tuning = parts ? { attnParts: parts } : {};
+  const C = nh * hd, qkv = randView(B * T * 3 * C, rr, -2, 2), dy = randView(B * T * C, rr), seed = 1234;
+  const yR = new Float32Array(B * T * C), lseR = new Float32Array(B * nh * T), gR = new Float32Array(B * T * 3 * C);
+  ref.attentionForward(yR, lseR, qkv, B, T, nh, hd, p, seed);
+  ref.attentionBackward(gR, dy, yR, lseR, qkv, B, T, nh, hd, p, seed);
+  const y = up(new Float32Array(B * T * C)), lse = up(new Float32Array(B * nh * T)), g = up(randView(B * T * 3 * C, rr));
+  const q = up(qkv);
+  gpuSide.attentionForward(y, lse, q, B, T, nh, hd, p, seed);
+  gpuSide.attentionBackward(g, up(dy), up(yR), up(lseR), q, B, T, nh, hd, p, seed);
+  rg.flush();
+  const tag = `webgpu attention in ranges (${parts ?? 'rule'}) B${B} T${T} nh${nh} hd${hd} p${p}`;
+  expectClose(`${tag} y`, await down(y, B * T * C), yR, TOL);
+  expectClose(`${tag} lse`, await down(lse, B * nh * T), lseR, TOL);
+  expectClose(`${tag} dqkv`, await down(g, B * T * 3 * C), gR, TOL);
+}
+for (const [B, T, nh, hd, S, parts] of [[2, 3, 2, 8, 40, undefined], [1, 1, 6, 64, 256, undefined], [3, 1, 2, 8, 20, 3],
+  [2, 4, 3, 12, 33, 33]] as const) {
+  rg.tuning = parts ? { attnParts: parts } : {};
+  const C = nh * hd, qs = 3 * C, qv = randView(B * T * qs, rr, -2, 2), kc = randView(B * S * C, rr, -2, 2), vc = randView(B * S * C, rr);
+  const pos = Int32Array.from({ length: B }, (_, b) => (S - T) - (b * 7) % (S - T + 1));   // b = 0 sees all S keys
+  const yR = new Float32Array(B * T * C), y = up(new Float32Array(B * T * C));
+  ref.attentionDecode(yR, qv, qs, kc, vc, pos, B, T, nh, hd, S);
+  gpuSide.attentionDecode(y, up(qv), qs, up(kc), up(vc), up(pos), B, T, nh, hd, S);
+  rg.flush();
+  expectClose(`webgpu attentionDecode in ranges (${parts ?? 'rule'}) B${B} T${T} nh${nh} hd${hd} S${S}`, await down(y, B * T * C), yR, TOL);
+}
+rg.tuning = {};
+
 if (gpuError) throw new Error(`GPU validation error: ${gpuError}`);
 console.log('# webgpu kernels: all checks passed');
 process.exit(0);

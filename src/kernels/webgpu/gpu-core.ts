@@ -5,7 +5,7 @@
 // src/web/gpu-worker.ts in a page's Web Worker on navigator.gpu.
 /// <reference types="@webgpu/types" />
 import type { GpuDevice } from './device.js';
-import { GpuRunner, type GpuArg } from './runner.js';
+import { GpuRunner, type GpuArg, type GpuTuning } from './runner.js';
 import { gpuOps } from './ops.js';
 import { STATS, type Batch, type Msg, type WireArg } from './protocol.js';
 import type { GpuHello } from './client.js';
@@ -24,6 +24,8 @@ export interface GpuWorkerIo {
    * readback, at most every PROFILE_MS, so it stays current however the program ends.
    */
   profile?: (report: string) => void;
+  /** Overrides of the runner's kernel choices (GpuRunner.tuning). */
+  tuning?: GpuTuning;
 }
 const PROFILE_MS = 250;
 
@@ -70,6 +72,7 @@ export async function runGpuWorker(io: GpuWorkerIo): Promise<void> {
   const { device } = gpu;
   device.addEventListener('uncapturederror', (ev) => { pendingError ??= (ev as GPUUncapturedErrorEvent).error.message; });
   const runner = new GpuRunner(device, gpu.gpu, gpu.adapter);
+  if (io.tuning) runner.tuning = io.tuning;
   const profiling = io.profile ? runner.startProfile() : false;
   if (io.profile && !profiling) io.profile('# webgpu kernel profile: this device has no timestamp-query feature\n');
   let lastReport = performance.now();

@@ -8,6 +8,7 @@ import * as pw from './wgsl/pointwise.js';
 import * as cells from './wgsl/cells.js';
 import { adam, softmaxXentRows } from './wgsl/loss-optim.js';
 import * as tf from './wgsl/transformer.js';
+import * as att from './wgsl/attention.js';
 
 type A = GpuArg;
 const b2u = (b: boolean) => (b ? 1 : 0);
@@ -17,7 +18,7 @@ async function readScalar(r: GpuRunner, a: GpuArg): Promise<number> {
 }
 
 function checkHd(hd: number): void {
-  if (hd > tf.MAX_HD) throw new Error(`webgpu attention: head size ${hd} > ${tf.MAX_HD} is not supported`);
+  if (hd > att.MAX_HD) throw new Error(`webgpu attention: head size ${hd} > ${att.MAX_HD} is not supported`);
 }
 
 /**
@@ -82,6 +83,24 @@ export function colChunks(M: number): { rows: number; R: number } {
   if (M <= COL_CHUNK) return { rows: M, R: 1 };
   const rows = Math.max(COL_CHUNK, Math.ceil(M / COL_CHUNKS));
   return { rows, R: Math.ceil(M / rows) };
+}
+
+/**
+ * Ranges to cut attention's walks into (wgsl/attention.ts): P ranges of L rows, a thread per (range, row), then a
+ * merge pass. shakespeare-gpt's 24,576 rows (16 × 6 heads × 256) as whole walks are 96 workgroups, the longest
+ * thread walking 256 rows; in 8 ranges of 32 they are 8× the threads, none walking more than 32. Rows already
+ * numerous enough for the GPU (ATT_THREADS), short walks (under 2 ranges of `chunk`), and CPU adapters, where 2 cores
+ * gain nothing from more threads, stay whole. Each partial array is at most ATT_SCRATCH floats.
+ * `r.tuning.attnParts` overrides (CHARLM_WEBGPU_ATTN_PARTS in Node; 1 = whole), so one GPU run can time both.
+ */
+const ATT_CHUNK = 32, DECODE_CHUNK = 16, ATT_THREADS = 3 << 16, ATT_SCRATCH = 1 << 24;
+export function attentionParts(rows: number, T: number, hd: number, chunk: number,
+                               r: Pick<GpuRunner, 'fallback' | 'tuning'>): { P: number; L: number } {
+  const cap = Math.max(1, Math.floor(ATT_SCRATCH / (rows * hd)));
+  const want = r.tuning.attnParts ?? (r.fallback ? 1 : Math.min(Math.floor(T / chunk), Math.ceil(ATT_THREADS / rows)));
+  const P0 = Math.max(1, Math.min(want, cap, T));
+  const L = Math.ceil(T / P0);
+  return { P: Math.ceil(T / L), L };
 }
 
 /**
@@ -180,23 +199,37 @@ export function gpuOps(r: GpuRunner) {
     },
     attentionForward(y: A, lse: A, qkv: A, B: number, T: number, nh: number, hd: number, p: number, seed: number) {
       checkHd(hd);
-      ew(tf.attentionKernels(hd).forward, [y, lse, qkv], B * nh * T, [T, nh, seed >>> 0, Math.floor(p * 0x100000000), b2u(p > 0)],
-        [p > 0 ? 1 / (1 - p) : 1]);
+      const rows = B * nh * T, ints = [T, nh, seed >>> 0, Math.floor(p * 0x100000000), b2u(p > 0)], ks = p > 0 ? 1 / (1 - p) : 1;
+      const k = att.attentionKernels(hd), { P, L } = attentionParts(rows, T, hd, ATT_CHUNK, r);
+      if (P === 1) return ew(k.forward, [y, lse, qkv], rows, ints, [ks]);
+      const pml = r.scratch('attPml', 2 * P * rows), pacc = r.scratch('attPacc', P * rows * hd);
+      ew(k.forwardPart, [pml, pacc, qkv], P * rows, [...ints, rows, L]);
+      ew(att.attentionMerge, [y, lse, pml, pacc], rows * hd, [rows, hd, P, T, nh, 1, 1], [ks]);
     },
     attentionBackward(dqkv: A, dy: A, y: A, lse: A, qkv: A, B: number, T: number, nh: number, hd: number, p: number, seed: number) {
       checkHd(hd);
-      const D = r.scratch('attD', B * nh * T);
+      const rows = B * nh * T, D = r.scratch('attD', rows);
       const ints = [T, nh, seed >>> 0, Math.floor(p * 0x100000000), b2u(p > 0)], ks = [p > 0 ? 1 / (1 - p) : 1];
-      const k = tf.attentionKernels(hd);
-      ew(k.backwardQ, [dqkv, D, dy, y, lse, qkv], B * nh * T, ints, ks);
-      ew(k.backwardKV, [dqkv, D, dy, lse, qkv], B * nh * T, ints, ks);
+      const k = att.attentionKernels(hd), { P, L } = attentionParts(rows, T, hd, ATT_CHUNK, r);
+      if (P === 1) {
+        ew(k.backwardQ, [dqkv, D, dy, y, lse, qkv], rows, ints, ks);
+        return ew(k.backwardKV, [dqkv, D, dy, lse, qkv], rows, ints, ks);
+      }
+      const n = P * rows * hd, pq = r.scratch('attPq', n), pk = r.scratch('attPk', n), pv = r.scratch('attPv', n);
+      ew(k.backwardQPart, [pq, D, dy, y, lse, qkv], P * rows, [...ints, rows, L], ks);
+      ew(k.backwardKVPart, [pk, pv, D, dy, lse, qkv], P * rows, [...ints, rows, L], ks);
+      ew(att.attentionBackwardMerge, [dqkv, pq, pk, pv], rows * hd, [rows, hd, P, T, nh]);
     },
     attentionDecode(y: A, q: A, qStride: number, kc: A, vc: A, pos: A, B: number, T: number, nh: number, hd: number, S: number) {
       checkHd(hd);
-      ew(tf.attentionKernels(hd).decode, [y, q, kc, vc, pos], B * T * nh, [T, nh, S, qStride]);
+      const rows = B * T * nh, k = att.attentionKernels(hd), { P, L } = attentionParts(rows, S, hd, DECODE_CHUNK, r);
+      if (P === 1) return ew(k.decode, [y, q, kc, vc, pos], rows, [T, nh, S, qStride]);
+      const pml = r.scratch('attPml', 2 * P * rows), pacc = r.scratch('attPacc', P * rows * hd);
+      ew(k.decodePart, [pml, pacc, q, kc, vc, pos], P * rows, [T, nh, S, qStride, rows, L]);
+      ew(att.attentionMerge, [y, null, pml, pacc], rows * hd, [rows, hd, P, T, nh, 0, 0], [1]);
     },
     kvCacheWrite(kc: A, vc: A, qkv: A, pos: A, B: number, T: number, C: number, S: number) {
-      ew(tf.kvCacheWrite, [kc, vc, qkv, pos], B * T * C, [T, C, S]);
+      ew(att.kvCacheWrite, [kc, vc, qkv, pos], B * T * C, [T, C, S]);
     },
     fill(x: A, n: number, v: number) { ew(pw.fill, [x], n, [], [v]); },
     copy(dst: A, src: A, n: number) { ew(pw.copy, [dst, src], n); },

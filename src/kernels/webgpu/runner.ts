@@ -16,6 +16,8 @@ export interface KernelDef {
   body: string;
 }
 export interface GpuArg { buf: GPUBuffer; off: number }
+/** See GpuRunner.tuning. attnParts: attention's range count (ops.ts attentionParts; 1 = whole walks). */
+export interface GpuTuning { attnParts?: number }
 
 const STORAGE = 0x80, COPY_SRC = 0x04, COPY_DST = 0x08, MAP_READ = 0x01, UNIFORM = 0x40, COMPUTE = 0x4;
 export const STORAGE_USAGE = STORAGE | COPY_SRC | COPY_DST;
@@ -94,6 +96,9 @@ export class GpuRunner {
    * differently on a CPU and a GPU (ops.ts's SGEMM tile) follow it.
    */
   readonly fallback: boolean;
+
+  /** Overrides of ops.ts's measured kernel choices, for timing alternatives on one GPU (worker.ts reads them from env). */
+  tuning: GpuTuning = {};
 
   constructor(device: GPUDevice, ...owners: unknown[]) {
     this.device = device;

@@ -15,6 +15,9 @@ process.on('uncaughtException', (e) => {
 
 // CHARLM_WEBGPU_PROFILE=file: time every kernel on the GPU and keep a table of them in that file (docs/performance.md).
 const profilePath = process.env.CHARLM_WEBGPU_PROFILE;
+// CHARLM_WEBGPU_ATTN_PARTS=P: attention's walks in P ranges (1 = whole), overriding ops.ts's rule, to time both on a GPU.
+const parts = Number(process.env.CHARLM_WEBGPU_ATTN_PARTS);
+const tuning = Number.isInteger(parts) && parts >= 1 ? { attnParts: parts } : {};
 
 void runGpuWorker({
   ...shared,
@@ -22,4 +25,5 @@ void runGpuWorker({
   onMessage: (h) => parentPort!.on('message', (b: Batch) => h(b)),
   openDevice: () => openNodeDevice({ profile: !!profilePath }),
   profile: profilePath ? (report) => writeFileSync(profilePath, report) : undefined,
+  tuning,
 });
