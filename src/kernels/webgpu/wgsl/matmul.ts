@@ -1,6 +1,11 @@
 // Tiled SGEMM: C(M,N) (+)= op(A)·op(B). A 64×64 tile of C per workgroup of 16×16 threads, 4×4 outputs per thread
 // (rows ty + 16·x, columns tx + 16·y, so neighbouring threads touch neighbouring columns), K in steps of 16 staged
 // through workgroup memory (stageTiles).
+//
+// Every workgroup tile's rows are padded (65 floats for 64, 33 vec4 for 32): staging a plain A (or a transposed B)
+// has neighbouring threads write neighbouring k, one tile row apart. Unpadded, a row is a multiple of 32 floats and
+// those writes all land in one or two of the 32 shared-memory banks (a 16-way conflict for the 64 tile, 8-way for the
+// 128); padded, they spread over 16-32 banks. Added 2026-11-28, after the H200 measurements in docs/performance.md.
 import { elementwise, type KernelDef } from '../runner.js';
 
 /**
@@ -32,8 +37,8 @@ function stageTiles(tile: number, kStep: number, kEnd: string, putA: string, put
 /** The 64-tile kernels' interface and workgroup tiles (matmul and its unrolled twin matmul64u). */
 const TILE64 = { bufs: [['C', 'f32'], ['A', 'f32'], ['B', 'f32']] as KernelDef['bufs'], ints: ['M', 'N', 'K', 'tA', 'tB', 'acc', 'kLen'] };
 const TILE64_SHARED = `
-var<workgroup> As: array<f32, 1024>;   // [16 k][64 rows]
-var<workgroup> Bs: array<f32, 1024>;   // [16 k][64 cols]`;
+var<workgroup> As: array<f32, 1040>;   // [16 k][64 rows + 1 pad]
+var<workgroup> Bs: array<f32, 1040>;   // [16 k][64 cols + 1 pad]`;
 
 export const matmul: KernelDef = {
   name: 'matmul', ...TILE64,
@@ -48,10 +53,10 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_id) lid: vec
   var c: array<f32, 16>;
   var av: array<f32, 4>; var bv: array<f32, 4>;
   for (var k0 = kBeg; k0 < kEnd; k0 += 16u) {
-${stageTiles(64, 16, 'kEnd', 'As[kk * 64u + ii]', 'Bs[kb * 64u + jj]')}
+${stageTiles(64, 16, 'kEnd', 'As[kk * 65u + ii]', 'Bs[kb * 65u + jj]')}
     workgroupBarrier();
     for (var kk = 0u; kk < 16u; kk++) {
-      for (var x = 0u; x < 4u; x++) { av[x] = As[kk * 64u + lid.y + 16u * x]; bv[x] = Bs[kk * 64u + lid.x + 16u * x]; }
+      for (var x = 0u; x < 4u; x++) { av[x] = As[kk * 65u + lid.y + 16u * x]; bv[x] = Bs[kk * 65u + lid.x + 16u * x]; }
       for (var x = 0u; x < 4u; x++) { for (var y = 0u; y < 4u; y++) { c[x * 4u + y] += av[x] * bv[y]; } }
     }
     workgroupBarrier();
@@ -92,8 +97,8 @@ export const splitKFinish: KernelDef = {
 /** The 128-tile kernels' interface and workgroup tiles (matmul128 and its unrolled twin matmul128u). */
 const TILE128 = { bufs: TILE64.bufs, ints: ['M', 'N', 'K', 'tA', 'tB', 'acc'] };
 const TILE128_SHARED = `
-var<workgroup> As: array<vec4<f32>, 256>;   // [8 k][128 rows], 4 consecutive rows per vec4: kk * 32 + row / 4
-var<workgroup> Bs: array<vec4<f32>, 256>;   // [8 k][128 cols], 4 consecutive cols per vec4: kk * 32 + col / 4`;
+var<workgroup> As: array<vec4<f32>, 264>;   // [8 k][128 rows + 4 pad], 4 consecutive rows per vec4: kk * 33 + row / 4
+var<workgroup> Bs: array<vec4<f32>, 264>;   // [8 k][128 cols + 4 pad], 4 consecutive cols per vec4: kk * 33 + col / 4`;
 
 export const matmul128: KernelDef = {
   name: 'matmul128', ...TILE128,
@@ -106,11 +111,11 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_id) lid: vec
   let tid = lid.y * 16u + lid.x;
   var c: array<vec4<f32>, 16>;   // c[2 i + j]: row 8·ty + i, columns 64 j + 4 tx … + 3
   for (var k0 = 0u; k0 < K; k0 += 8u) {
-${stageTiles(128, 8, 'K', 'As[kk * 32u + ii / 4u][ii % 4u]', 'Bs[kb * 32u + jj / 4u][jj % 4u]')}
+${stageTiles(128, 8, 'K', 'As[kk * 33u + ii / 4u][ii % 4u]', 'Bs[kb * 33u + jj / 4u][jj % 4u]')}
     workgroupBarrier();
     for (var kk = 0u; kk < 8u; kk++) {
-      let a0 = As[kk * 32u + lid.y * 2u]; let a1 = As[kk * 32u + lid.y * 2u + 1u];
-      let b0 = Bs[kk * 32u + lid.x]; let b1 = Bs[kk * 32u + lid.x + 16u];
+      let a0 = As[kk * 33u + lid.y * 2u]; let a1 = As[kk * 33u + lid.y * 2u + 1u];
+      let b0 = Bs[kk * 33u + lid.x]; let b1 = Bs[kk * 33u + lid.x + 16u];
       for (var i = 0u; i < 4u; i++) {
         c[2u * i] += a0[i] * b0; c[2u * i + 1u] += a0[i] * b1;
         c[2u * (i + 4u)] += a1[i] * b0; c[2u * (i + 4u) + 1u] += a1[i] * b1;
@@ -162,11 +167,11 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_id) lid: vec
   let kBeg = wg.z * d_kLen(); let kEnd = min(K, kBeg + d_kLen()); let cOff = wg.z * M * N;
   ${range(16).map((q) => `var c${q} = 0.0;`).join(' ')}
   for (var k0 = kBeg; k0 < kEnd; k0 += 16u) {
-${stageTiles(64, 16, 'kEnd', 'As[kk * 64u + ii]', 'Bs[kb * 64u + jj]')}
+${stageTiles(64, 16, 'kEnd', 'As[kk * 65u + ii]', 'Bs[kb * 65u + jj]')}
     workgroupBarrier();
 ${range(16).map((kk) => `    {
-      ${range(4).map((x) => `let a${x} = As[${kk * 64 + 16 * x}u + ly];`).join(' ')}
-      ${range(4).map((y) => `let b${y} = Bs[${kk * 64 + 16 * y}u + lx];`).join(' ')}
+      ${range(4).map((x) => `let a${x} = As[${kk * 65 + 16 * x}u + ly];`).join(' ')}
+      ${range(4).map((y) => `let b${y} = Bs[${kk * 65 + 16 * y}u + lx];`).join(' ')}
       ${range(16).map((q) => `c${q} += a${q >> 2} * b${q & 3};`).join(' ')}
     }`).join('\n')}
     workgroupBarrier();
@@ -197,11 +202,11 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_id) lid: vec
   let tid = lid.y * 16u + lid.x; let ly2 = lid.y * 2u; let lx = lid.x;
   ${range(16).map((q) => `var c${q} = vec4<f32>();`).join(' ')}   // c(2i + j): row 8·ty + i, columns 64 j + 4 tx … + 3
   for (var k0 = 0u; k0 < K; k0 += 8u) {
-${stageTiles(128, 8, 'K', 'As[kk * 32u + ii / 4u][ii % 4u]', 'Bs[kb * 32u + jj / 4u][jj % 4u]')}
+${stageTiles(128, 8, 'K', 'As[kk * 33u + ii / 4u][ii % 4u]', 'Bs[kb * 33u + jj / 4u][jj % 4u]')}
     workgroupBarrier();
 ${range(8).map((kk) => `    {
-      let a0 = As[${kk * 32}u + ly2]; let a1 = As[${kk * 32 + 1}u + ly2];
-      let b0 = Bs[${kk * 32}u + lx]; let b1 = Bs[${kk * 32 + 16}u + lx];
+      let a0 = As[${kk * 33}u + ly2]; let a1 = As[${kk * 33 + 1}u + ly2];
+      let b0 = Bs[${kk * 33}u + lx]; let b1 = Bs[${kk * 33 + 16}u + lx];
       ${range(4).map((i) => `c${2 * i} += a0.${COMP[i]} * b0; c${2 * i + 1} += a0.${COMP[i]} * b1; ` +
         `c${2 * (i + 4)} += a1.${COMP[i]} * b0; c${2 * (i + 4) + 1} += a1.${COMP[i]} * b1;`).join('\n      ')}
     }`).join('\n')}
