@@ -1,6 +1,6 @@
 // The WGSL SGEMMs (src/kernels/webgpu/wgsl/matmul.ts, through the GpuRunner as training calls them) on large squares
 // and on the models' large products, in GFLOP/s: every kernel of ops.ts's MATMUL_KERNELS (the 64×64 and 128×128
-// tiles, each with loops and unrolled), and the 64 tiles with K split into slices where ops.ts splits that shape,
+// tiles, each with loops and unrolled; the 64 tile with vector reads, with and without prefetch), and the 64 tiles with K split into slices where ops.ts splits that shape,
 // each shape timed with every variant, alternating, so a GPU run says whether ops.ts's choice (chooseMatmul) holds.
 // `in_use` marks that choice on this adapter. Plain node over dist/ (npm run build first), so it runs on a GPU
 // machine that has only node and the webgpu package (bench/gpu/webgpu-device.sh). Each shape: 2 warm-up products,
@@ -24,6 +24,8 @@ const SHAPES = [
   ['shakespeare-gpt MLP up (4096×192 · 192×768)', 4096, 768, 192, false, true],
   ['shakespeare-gpt MLP down (4096×768 · 768×192)', 4096, 192, 768, false, true],
   ['shakespeare-gpt qkv (4096×192 · 192×576)', 4096, 576, 192, false, true],
+  ['shakespeare-gpt dW_qkv (576×4096 · 4096×192)', 576, 192, 4096, true, false],
+  ['shakespeare-gpt MLP down dx (4096×192 · 192×768)', 4096, 768, 192, false, false],
 ];
 const g = await openNodeDevice();
 const r = new GpuRunner(g.device, g.gpu, g.adapter);
@@ -36,10 +38,11 @@ for (const [what, M0, N0, K0, tA, tB] of SHAPES) {
   const fill = (a, n) => r.upload(a.buf, 0, Float32Array.from({ length: n }, (_, i) => ((i * 7919) % 1000) / 1000 - 0.5));
   fill(A, M * K); fill(B, K * N);
   // Variants: [kernel, K slices]; the 64 tiles with ops.ts's K split too where its rule splits this shape.
-  const S = splitK(M, N, K), pick = chooseMatmul(M, N, K, r.fallback), inUse = `${pick.kernel}/${pick.slices}`;
+  const S = splitK(M, N, K), pick = chooseMatmul(M, N, K, r.fallback, tA), inUse = `${pick.kernel}/${pick.slices}`;
   // Where ops.ts splits, also the 64 tile in other slice counts (slices of at least 64), to test its rule.
   const otherS = S > 1 ? [2, 4, 8, 16].filter((x) => x !== S && K / x >= 64) : [];
-  const variants = [['m64', 1], ['m64u', 1], ...(S > 1 ? [['m64', S], ['m64u', S]] : []), ...otherS.map((x) => ['m64', x]),
+  const variants = [['m64', 1], ['m64u', 1], ['m64v', 1], ['m64vp', 1],
+    ...(S > 1 ? [['m64', S], ['m64u', S], ['m64v', S], ['m64vp', S]] : []), ...otherS.map((x) => ['m64', x]),
     ['m128', 1], ['m128u', 1]];
   const best = new Map(variants.map((v) => [v.join('/'), Infinity]));
   for (let round = 0; round < 2; round++) {

@@ -3,7 +3,7 @@
 // return a number (the loss, Σx²) reduce on the GPU and read back one float.
 /// <reference types="@webgpu/types" />
 import { grid, type GpuArg, type GpuRunner } from './runner.js';
-import { matmul, matmul128, matmul128u, matmul64u, splitKFinish } from './wgsl/matmul.js';
+import { matmul, matmul128, matmul128u, matmul64u, matmul64v, matmul64vp, splitKFinish } from './wgsl/matmul.js';
 import * as pw from './wgsl/pointwise.js';
 import * as cells from './wgsl/cells.js';
 import { adam, softmaxXentRows } from './wgsl/loss-optim.js';
@@ -23,11 +23,14 @@ function checkHd(hd: number): void {
 
 /**
  * The SGEMM kernels: the 64×64 tile (4×4 outputs per thread; K can be split) and the 128×128 tile (8×8 per thread),
- * each with loops (`m64`, `m128`) and unrolled (`m64u`, `m128u`). bench/gpu/webgpu-gemm.mjs times them all.
+ * each with loops (`m64`, `m128`) and unrolled (`m64u`, `m128u`), and the 64 tile with vector reads of workgroup
+ * memory (`m64v`), also prefetching the next K step (`m64vp`). bench/gpu/webgpu-gemm.mjs times them all.
  */
 export const MATMUL_KERNELS = {
   m64: { def: matmul, tile: 64, split: true },
   m64u: { def: matmul64u, tile: 64, split: true },
+  m64v: { def: matmul64v, tile: 64, split: true },
+  m64vp: { def: matmul64vp, tile: 64, split: true },
   m128: { def: matmul128, tile: 128, split: false },
   m128u: { def: matmul128u, tile: 128, split: false },
 } as const;
@@ -36,11 +39,13 @@ export type MatmulKernel = keyof typeof MATMUL_KERNELS;
 /**
  * Which SGEMM ops.matmul runs, and in how many K slices. On a GPU (an H200, docs/performance.md) the 64 tile ran the
  * large products 6-8× faster than the rolled 128 tile and within ±15% of the unrolled kernels either way, and split K
- * paid 1.8-5× on the recurrent products; on SwiftShader (a CPU) the 128 tile was 2-2.5× faster than the 64 and split K
- * did not pay.
+ * paid 1.8-5× on the recurrent products. On SwiftShader (a CPU) split K does not pay, and the unrolled kernels ran
+ * 1.3-4× faster than the rolled ones (bench/gpu/webgpu-gemm.mjs --quick, 2026-11-28): the 128 tile where both sides
+ * have 128 and A is not transposed, else the 64 (with a transposed A, the weight gradients, m64u took 0.57-0.85× of
+ * m128u's time).
  */
-export function chooseMatmul(M: number, N: number, K: number, fallback: boolean): { kernel: MatmulKernel; slices: number } {
-  if (fallback) return M >= 128 && N >= 128 ? { kernel: 'm128', slices: 1 } : { kernel: 'm64', slices: 1 };
+export function chooseMatmul(M: number, N: number, K: number, fallback: boolean, transA = false): { kernel: MatmulKernel; slices: number } {
+  if (fallback) return M >= 128 && N >= 128 && !transA ? { kernel: 'm128u', slices: 1 } : { kernel: 'm64u', slices: 1 };
   return { kernel: 'm64', slices: splitK(M, N, K) };
 }
 
@@ -119,7 +124,7 @@ export function gpuOps(r: GpuRunner) {
   };
   return {
     matmul(C: A, Am: A, B: A, M: number, N: number, K: number, transA: boolean, transB: boolean, accumulate: boolean) {
-      const { kernel, slices } = chooseMatmul(M, N, K, r.fallback);
+      const { kernel, slices } = chooseMatmul(M, N, K, r.fallback, transA);
       dispatchMatmul(r, kernel, C, Am, B, M, N, K, transA, transB, accumulate, slices);
     },
     addRowVector(Y: A, b: A, M: number, N: number) { ew(pw.addRowVector, [Y, b], M * N, [N]); },

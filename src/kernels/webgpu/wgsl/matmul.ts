@@ -216,3 +216,69 @@ ${range(8).map((i) => range(2).map((j) => `  put4(row0 + lid.y * 8u + ${i}u, col
 }
 `,
 };
+
+/**
+ * The 64 tile with vector reads of workgroup memory (`m64v`; `m64vp` also prefetches). Thread (tx, ty) owns rows
+ * 4·ty … +3 and columns 4·tx … +3, so each k step reads one vec4 of A (4 rows) and one of B (4 columns): 2 reads
+ * for 16 multiply-adds, where `matmul` makes 8 scalar reads. With `prefetch`, the next K step's elements are loaded
+ * from global memory into registers before the current step's arithmetic, and stored to workgroup memory after it,
+ * so their latency hides behind the arithmetic (register double buffering). K split and sum order as `matmul`.
+ * Candidates timed by bench/gpu/webgpu-gemm.mjs; ops.ts chooses them only once a GPU has measured them.
+ */
+function tile64v(prefetch: boolean): KernelDef {
+  const stride = 17;   // vec4 per k row: 16 + 1 pad (see the header)
+  // Staging index math of stageTiles, one element r (0 … 3) of each operand per thread, split into load and store.
+  const idxA = (r: number) => `let eA${r} = tid + ${r * 256}u; var iA${r}: u32; var kA${r}: u32;
+    if (tA) { iA${r} = eA${r} % 64u; kA${r} = eA${r} / 64u; } else { iA${r} = eA${r} / 16u; kA${r} = eA${r} % 16u; }`;
+  const idxB = (r: number) => `var jB${r}: u32; var kB${r}: u32;
+    if (tB) { jB${r} = eA${r} / 16u; kB${r} = eA${r} % 16u; } else { jB${r} = eA${r} % 64u; kB${r} = eA${r} / 64u; }`;
+  const load = (k0: string) => range(4).map((r) => `{
+      let gi = row0 + iA${r}; let gk = ${k0} + kA${r}; pa${r} = 0.0;
+      if (gi < M && gk < kEnd) { if (tA) { pa${r} = ld_A(gk * M + gi); } else { pa${r} = ld_A(gi * K + gk); } }
+      let gj = col0 + jB${r}; let gkb = ${k0} + kB${r}; pb${r} = 0.0;
+      if (gj < N && gkb < kEnd) { if (tB) { pb${r} = ld_B(gj * K + gkb); } else { pb${r} = ld_B(gkb * N + gj); } }
+    }`).join('\n    ');
+  const store = range(4).map((r) => `As[kA${r} * ${stride}u + iA${r} / 4u][iA${r} % 4u] = pa${r}; ` +
+    `Bs[kB${r} * ${stride}u + jB${r} / 4u][jB${r} % 4u] = pb${r};`).join('\n    ');
+  const compute = range(16).map((kk) => `{ let a = As[${kk * stride}u + ly]; let b = Bs[${kk * stride}u + lx]; ` +
+    `c0 += a.x * b; c1 += a.y * b; c2 += a.z * b; c3 += a.w * b; }`).join('\n    ');
+  return {
+    name: prefetch ? 'matmul64vp' : 'matmul64v', ...TILE64,
+    body: `
+var<workgroup> As: array<vec4<f32>, ${16 * stride}>;   // [16 k][16 vec4 of 4 rows + 1 pad]
+var<workgroup> Bs: array<vec4<f32>, ${16 * stride}>;   // [16 k][16 vec4 of 4 columns + 1 pad]
+fn put4(row: u32, col: u32, M: u32, N: u32, cOff: u32, v: vec4<f32>) {
+  if (row >= M) { return; }
+  for (var q = 0u; q < 4u; q++) {
+    if (col + q >= N) { return; }
+    var s = v[q];
+    if (d_acc() != 0u) { s += ld_C(cOff + row * N + col + q); }
+    st_C(cOff + row * N + col + q, s);
+  }
+}
+@compute @workgroup_size(16, 16)
+fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_id) lid: vec3u) {
+  let M = d_M(); let N = d_N(); let K = d_K();
+  let tA = d_tA() != 0u; let tB = d_tB() != 0u;
+  let row0 = wg.y * 64u; let col0 = wg.x * 64u;
+  let tid = lid.y * 16u + lid.x; let ly = lid.y; let lx = lid.x;
+  let kBeg = wg.z * d_kLen(); let kEnd = min(K, kBeg + d_kLen()); let cOff = wg.z * M * N;
+  ${range(4).map((r) => `${idxA(r)}\n  ${idxB(r)}`).join('\n  ')}
+  ${range(4).map((r) => `var pa${r} = 0.0; var pb${r} = 0.0;`).join(' ')}
+  var c0 = vec4<f32>(); var c1 = vec4<f32>(); var c2 = vec4<f32>(); var c3 = vec4<f32>();   // c_x: row 4·ty + x
+  ${prefetch ? load('kBeg') : ''}
+  for (var k0 = kBeg; k0 < kEnd; k0 += 16u) {
+    ${prefetch ? '' : load('k0')}
+    ${store}
+    workgroupBarrier();
+    ${prefetch ? `if (k0 + 16u < kEnd) {\n    ${load('(k0 + 16u)')}\n    }` : ''}
+    ${compute}
+    workgroupBarrier();
+  }
+${range(4).map((x) => `  put4(row0 + ly * 4u + ${x}u, col0 + lx * 4u, M, N, cOff, c${x});`).join('\n')}
+}
+`,
+  };
+}
+export const matmul64v = tile64v(false);
+export const matmul64vp = tile64v(true);
