@@ -250,6 +250,21 @@ for (const [B, T, nh, hd, S, parts] of [[2, 3, 2, 8, 40, undefined], [1, 1, 6, 6
 }
 rg.tuning = {};
 
+// The embedding backward in chunks of ids (a GPU's form above 256 ids: ops.ts embeddingChunks), against ref. The
+// V passed is the table's row count, as client.ts passes it.
+rr = rng(13);
+for (const [V, N, E] of [[3, 257, 5], [65, 1000, 17], [256, 4096, 8]]) {
+  const ids = Int32Array.from({ length: N }, () => Math.floor(rr() * V));
+  const dOut = randView(N * E, rr), dT = randView(V * E, rr), dTr = copyView(dT), g = up(dT);
+  gpuSide.embeddingBackward(g, up(dOut), up(ids), N, E, V);
+  rg.flush();
+  ref.embeddingBackward(dTr, dOut, ids, N, E);
+  const scale = new Float64Array(V * E);
+  for (let i = 0; i < V * E; i++) scale[i] = Math.abs(dTr[i]);
+  for (let n = 0; n < N; n++) for (let e = 0; e < E; e++) scale[ids[n] * E + e] += Math.abs(dOut[n * E + e]);
+  expectClose(`webgpu embeddingBackward in chunks ${V}x${N}x${E}`, await down(g, V * E), dTr, TOL, scale);
+}
+
 if (gpuError) throw new Error(`GPU validation error: ${gpuError}`);
 console.log('# webgpu kernels: all checks passed');
 process.exit(0);

@@ -114,6 +114,19 @@ export function attentionParts(rows: number, T: number, hd: number, chunk: numbe
  */
 const EMB_ROWS_MAX = 1 << 22;
 
+/**
+ * Chunks of ids for the per-entry embedding backward on a GPU: above EMB_CHUNK ids, R chunks of at least EMB_CHUNK
+ * (at most 64 of them, and R·V·E partial sums at most 2^24 floats), summed in order by colFinish. CPU adapters walk
+ * every id per entry in one pass, as before (2 cores gain nothing from more threads).
+ */
+const EMB_CHUNK = 256;
+export function embeddingChunks(N: number, VE: number, fallback: boolean): { rows: number; R: number } {
+  if (fallback || N <= EMB_CHUNK) return { rows: N, R: 1 };
+  const most = Math.max(1, Math.min(64, Math.floor((1 << 24) / VE)));
+  const rows = Math.max(EMB_CHUNK, Math.ceil(N / most));
+  return { rows, R: Math.ceil(N / rows) };
+}
+
 export function gpuOps(r: GpuRunner) {
   const ew = (def: Parameters<GpuRunner['dispatch']>[0], args: (A | null)[], n: number, ints: number[] = [], floats: number[] = []) => {
     if (n > 0) r.dispatch(def, args, [n, ...ints], floats, grid(n));
@@ -138,8 +151,12 @@ export function gpuOps(r: GpuRunner) {
     embeddingForward(out: A, table: A, ids: A, N: number, E: number) { ew(pw.embeddingForward, [out, table, ids], N * E, [E]); },
     /** V (the table's rows) comes from client.ts, which knows the table view's length; absent, one thread per column. */
     embeddingBackward(dT: A, dOut: A, ids: A, N: number, E: number, V = 0) {
-      if (V > 0 && V * N <= EMB_ROWS_MAX) ew(pw.embeddingBackwardRows, [dT, dOut, ids], V * E, [N, E]);
-      else ew(pw.embeddingBackward, [dT, dOut, ids], E, [N]);
+      if (!(V > 0 && V * N <= EMB_ROWS_MAX)) return ew(pw.embeddingBackward, [dT, dOut, ids], E, [N]);
+      const { rows, R } = embeddingChunks(N, V * E, r.fallback);
+      if (R === 1) return ew(pw.embeddingBackwardRows, [dT, dOut, ids], V * E, [N, E]);
+      const part = r.scratch('embPartial', R * V * E);
+      ew(pw.embeddingBackwardChunk, [part, dOut, ids], R * V * E, [N, E, V * E, rows]);
+      ew(pw.colFinish, [dT, part], V * E, [R]);
     },
     lstmCellForward(h: A, c: A, tanhC: A, gates: A, cPrev: A, B: number, H: number) {
       ew(cells.lstmCellForward, [h, c, tanhC, gates, cPrev], B * H, [H]);

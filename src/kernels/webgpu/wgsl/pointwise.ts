@@ -55,6 +55,20 @@ export const embeddingBackwardRows = ew('embeddingBackwardRows', [['dTable', 'f3
   }
   st_dTable(i, s);`, [], ['N', 'E']);   // n = V·E entries
 
+/**
+ * The per-entry scatter-add over many rows, pass 1 (pass 2 is colFinish over the V·E entries): thread (r, v, e) sums
+ * the rows of chunk r whose id is v. V·E·R threads each walking `rows` ids, where embeddingBackwardRows has V·E
+ * threads walking all N (on an H200, 0.49 ms for shakespeare-gpt's 256 × 192 position table over 4,096 rows).
+ */
+export const embeddingBackwardChunk = ew('embeddingBackwardChunk', [['part', 'f32'], ['dOut', 'f32'], ['ids', 'i32']], `
+  let E = d_E(); let VE = d_VE(); let ve = i % VE; let v = i32(ve / E); let e = ve % E;
+  let r0 = (i / VE) * d_rows(); let r1 = min(r0 + d_rows(), d_N());
+  var s = 0.0;
+  for (var r = r0; r < r1; r++) {
+    if (ld_ids(r) == v) { s += ld_dOut(r * E + e); }
+  }
+  st_part(i, s);`, [], ['N', 'E', 'VE', 'rows']);   // n = R·V·E
+
 export const tanhForward = ew('tanhForward', [['h', 'f32'], ['pre', 'f32']], '  st_h(i, tanhs(ld_pre(i)));');
 export const tanhBackward = ew('tanhBackward', [['dPre', 'f32'], ['dh', 'f32'], ['h', 'f32']],
   '  let h = ld_h(i);\n  st_dPre(i, ld_dh(i) * (1.0 - h * h));');
