@@ -47,8 +47,8 @@ lines.push('', '### Sampling on webgpu (chars/s)', '', '| preset | batch 1 | bat
 for (const b of bw) lines.push(`| ${b.config.preset} | ${n(b.sample_chars_per_s_b1)} | ${n(b.sample_chars_per_s_b32)} |`);
 const whole = jsonl(join(out, 'bench-attn-whole.jsonl'));
 if (whole.length) {
-  lines.push('', '### GPT attention: walks in ranges (in use) against whole walks (CHARLM_WEBGPU_ATTN_PARTS=1), chars/s', '',
-    '| preset | train, ranges | train, whole | speed-up | sample b1, ranges | sample b1, whole | sample b32, ranges | sample b32, whole |',
+  lines.push('', '### GPT attention: the rule in ops.ts (walks in ranges on a GPU, whole on a CPU adapter) against whole walks (CHARLM_WEBGPU_ATTN_PARTS=1), chars/s', '',
+    '| preset | train, rule | train, whole | speed-up | sample b1, rule | sample b1, whole | sample b32, rule | sample b32, whole |',
     '|---|---:|---:|---:|---:|---:|---:|---:|');
   for (const w of whole) {
     const b = bw.find((x) => x.config.preset === w.config.preset);

@@ -89,11 +89,23 @@ export interface Backend extends BackendMemory {
    */
   lstmCellForward(h: F32, c: F32, tanhC: F32, gates: F32, cPrev: F32, B: number, H: number): void;
   /**
+   * OPTIONAL (the recurrent layer falls back to matmul, then lstmCellForward): one LSTM time step, gates(B,4H) +=
+   * hPrev(B,H)·Whh(4H,H)ᵀ, then lstmCellForward(h, c, tanhC, gates, cPrev, B, H). For backends where a call is a GPU
+   * dispatch: a product split over K can have its slices summed inside the cell kernel instead of in a pass of its own.
+   */
+  lstmStepForward?(h: F32, c: F32, tanhC: F32, gates: F32, cPrev: F32, hPrev: F32, Whh: F32, B: number, H: number): void;
+  /**
    * LSTM cell pointwise backward. dh(B,H): total gradient into h_t. dc(B,H): gradient into c_t from step t+1
    * (read, then overwritten as scratch). Writes dGates(B,4H) (w.r.t. pre-activations) and dcPrev(B,H).
    */
   lstmCellBackward(dGates: F32, dcPrev: F32, dh: F32, dc: F32, gates: F32, cPrev: F32, tanhC: F32,
                    B: number, H: number): void;
+  /**
+   * OPTIONAL (the recurrent layer falls back to tanhForward into scratch, then lstmCellBackward): lstmCellBackward
+   * given c_t itself, taking tanh(c_t) inside with tanhForward's function, so the same result. One call instead of
+   * two per time step, for backends where a call is a GPU dispatch.
+   */
+  lstmCellBackwardC?(dGates: F32, dcPrev: F32, dh: F32, dc: F32, gates: F32, cPrev: F32, c: F32, B: number, H: number): void;
 
   /**
    * GRU cell pointwise forward (PyTorch order r,z,n).

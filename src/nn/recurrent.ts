@@ -110,6 +110,11 @@ export class RecurrentLayer {
     be.addRowVector(ws.pre, ws.bsum, T * B, G);
     for (let t = 0; t < T; t++) {
       const gates = ws.slot(ws.pre, t, G);
+      if (this.cell === 'lstm' && be.lstmStepForward) {   // the product and the cell in one call (a GPU backend)
+        be.lstmStepForward(ws.slot(ws.hs, t + 1, H), ws.slot(ws.cs, t + 1, H), ws.scratch, gates, ws.slot(ws.cs, t, H),
+                           ws.slot(ws.hs, t, H), p.Whh, B, H);
+        continue;
+      }
       this.whh.nt(be, gates, ws.slot(ws.hs, t, H), B, true);
       if (this.cell === 'lstm') {
         be.lstmCellForward(ws.slot(ws.hs, t + 1, H), ws.slot(ws.cs, t + 1, H), ws.scratch, gates,
@@ -151,9 +156,13 @@ export class RecurrentLayer {
     const H = this.H, G = this.G, B = ws.B, whh = this.whh;
     const dh = ws.slot(dOut, t, H), dhPrev = t > 0 ? ws.slot(dOut, t - 1, H) : ws.dh0;
     if (this.cell === 'lstm') {
-      const dG = ws.slot(ws.dPre, k, G);
-      be.tanhForward(ws.scratch, ws.slot(ws.cs, t + 1, H), BH); // tanh(c_t), recomputed to save T·B·H floats
-      be.lstmCellBackward(dG, this.dcPrev, dh, this.dc, ws.slot(ws.pre, t, G), ws.slot(ws.cs, t, H), ws.scratch, B, H);
+      const dG = ws.slot(ws.dPre, k, G), c = ws.slot(ws.cs, t + 1, H);
+      // tanh(c_t) is recomputed to save T·B·H floats: inside the cell kernel where the backend can, else into scratch
+      if (be.lstmCellBackwardC) be.lstmCellBackwardC(dG, this.dcPrev, dh, this.dc, ws.slot(ws.pre, t, G), ws.slot(ws.cs, t, H), c, B, H);
+      else {
+        be.tanhForward(ws.scratch, c, BH);
+        be.lstmCellBackward(dG, this.dcPrev, dh, this.dc, ws.slot(ws.pre, t, G), ws.slot(ws.cs, t, H), ws.scratch, B, H);
+      }
       if (t > 0) whh.nn(be, dhPrev, dG, B, true);
       const tmp = this.dc; this.dc = this.dcPrev; this.dcPrev = tmp;
     } else if (this.cell === 'gru') {

@@ -108,12 +108,32 @@ export function registerKernelSuite(label: string, get: () => Backend, setup: ()
       const tag = `${label} lstmCellForward ${B}x${H}`;
       expectClose(`${tag} gates`, g, gr, TOL_EW); expectClose(`${tag} c`, c, cr, TOL_EW);
       expectClose(`${tag} tanhC`, tc, tcr, TOL_EW); expectClose(`${tag} h`, h, hr, TOL_EW);
+      if (b.lstmStepForward) {   // optional: the recurrent product and the cell in one call, against ref's two
+        const W = randView(4 * H * H, r, -0.3, 0.3), hPrev = randView(B * H, r), g0 = pre(B * 4 * H, r), g1 = copyView(g0);
+        const hs = view(B * H), cs = view(B * H), ts = view(B * H), hsr = view(B * H), csr = view(B * H), tsr = view(B * H);
+        b.lstmStepForward(hs, cs, ts, g0, cPrev, hPrev, W, B, H);
+        ref.matmul(g1, hPrev, W, B, 4 * H, H, false, true, true); ref.lstmCellForward(hsr, csr, tsr, g1, cPrev, B, H);
+        // the gates are activations of sums over H terms: |Δ| ≤ 1e-5·Σ|terms| before a ≤ 1-Lipschitz activation
+        const sc = Array.from(g1, (_, i) => { const bb = Math.floor(i / (4 * H)), o = i % (4 * H); let s = 1;
+          for (let k = 0; k < H; k++) s += Math.abs(hPrev[bb * H + k] * W[o * H + k]); return s; });
+        const rows = (x: Float32Array) => Array.from(x, (_, i) => { let m = 0; const bb = Math.floor(i / H);
+          for (let o = 0; o < 4 * H; o++) m = Math.max(m, sc[bb * 4 * H + o]); return 4 * m; });
+        const tag = `${label} lstmStepForward ${B}x${H}`;
+        expectClose(`${tag} gates`, g0, g1, TOL_EW, sc); expectClose(`${tag} c`, cs, csr, TOL_EW, rows(csr));
+        expectClose(`${tag} h`, hs, hsr, TOL_EW, rows(hsr));
+      }
       const dh = randView(B * H, r), dc = randView(B * H, r);
       const dG = view(B * 4 * H), dcp = view(B * H), dGr = view(B * 4 * H), dcpr = view(B * H);
       b.lstmCellBackward(dG, dcp, dh, dc, gr, cPrev, tcr, B, H);
       ref.lstmCellBackward(dGr, dcpr, dh, dc, gr, cPrev, tcr, B, H);
       expectClose(`${label} lstmCellBackward ${B}x${H} dGates`, dG, dGr, TOL_EW);
       expectClose(`${label} lstmCellBackward ${B}x${H} dcPrev`, dcp, dcpr, TOL_EW);
+      if (b.lstmCellBackwardC) {   // optional: the same backward given c_t (tanh taken inside), against ref's two calls
+        const dGc = view(B * 4 * H), dcpc = view(B * H);
+        b.lstmCellBackwardC(dGc, dcpc, dh, dc, gr, cPrev, cr, B, H);
+        expectClose(`${label} lstmCellBackwardC ${B}x${H} dGates`, dGc, dGr, TOL_EW);
+        expectClose(`${label} lstmCellBackwardC ${B}x${H} dcPrev`, dcpc, dcpr, TOL_EW);
+      }
     }
   });
 

@@ -265,6 +265,30 @@ for (const [V, N, E] of [[3, 257, 5], [65, 1000, 17], [256, 4096, 8]]) {
   expectClose(`webgpu embeddingBackward in chunks ${V}x${N}x${E}`, await down(g, V * E), dTr, TOL, scale);
 }
 
+// The fused LSTM step in the GPU's form: the recurrent product split over K (ops.ts splitK: 4 slices for 64 × 512,
+// 2 for 3 × 300) with the slices summed inside the cell kernel, against ref's matmul then cell.
+rr = rng(14);
+for (const [B, H] of [[64, 512], [3, 300], [2, 8]]) {
+  const W = randView(4 * H * H, rr, -0.3, 0.3), hPrev = randView(B * H, rr), g0 = randView(B * 4 * H, rr, -3, 3);
+  const cPrev = randView(B * H, rr, -3, 3), g1 = copyView(g0);
+  const h = up(new Float32Array(B * H)), c = up(new Float32Array(B * H)), tc = up(new Float32Array(B * H)), g = up(g0);
+  gpuSide.lstmStepForward(h, c, tc, g, up(cPrev), up(hPrev), up(W), B, H);
+  rg.flush();
+  const hr = new Float32Array(B * H), cr = new Float32Array(B * H), tcr = new Float32Array(B * H);
+  ref.matmul(g1, hPrev, W, B, 4 * H, H, false, true, true); ref.lstmCellForward(hr, cr, tcr, g1, cPrev, B, H);
+  // activations of sums of H terms: tolerance on Σ|terms| (times 4 for c and h, through the cell's products)
+  let big = 1;
+  for (let b = 0; b < B; b++) for (let o = 0; o < 4 * H; o++) {
+    let s = 1 + Math.abs(g0[b * 4 * H + o]);
+    for (let k = 0; k < H; k++) s += Math.abs(hPrev[b * H + k] * W[o * H + k]);
+    big = Math.max(big, s);
+  }
+  const tag = `webgpu lstmStepForward (gpu, split K) ${B}x${H}`;
+  expectClose(`${tag} gates`, await down(g, B * 4 * H), g1, TOL, new Float64Array(B * 4 * H).fill(big));
+  expectClose(`${tag} c`, await down(c, B * H), cr, TOL, new Float64Array(B * H).fill(4 * big));
+  expectClose(`${tag} h`, await down(h, B * H), hr, TOL, new Float64Array(B * H).fill(4 * big));
+}
+
 if (gpuError) throw new Error(`GPU validation error: ${gpuError}`);
 console.log('# webgpu kernels: all checks passed');
 process.exit(0);

@@ -17,7 +17,7 @@ type View = F32 | I32;
 /** Which arguments each kernel writes (positions in the Backend signature): foreign outputs are copied back. */
 const WRITES: Record<string, number[]> = {
   matmul: [0], addRowVector: [0], sumRows: [0], embeddingForward: [0], embeddingBackward: [0],
-  lstmCellForward: [0, 1, 2, 3], lstmCellBackward: [0, 1, 3], gruCellForward: [0, 1], gruCellBackward: [0, 1, 2],
+  lstmCellForward: [0, 1, 2, 3], lstmStepForward: [0, 1, 2, 3], lstmCellBackward: [0, 1, 3], lstmCellBackwardC: [0, 1, 3], gruCellForward: [0, 1], gruCellBackward: [0, 1, 2],
   tanhForward: [0], tanhBackward: [0], softmaxXent: [0], adam: [0, 2, 3], sumSquares: [], scale: [0], mul: [0],
   add: [0], fill: [0], copy: [0], layerNormForward: [0, 1, 2], layerNormBackward: [0, 1, 2], geluForward: [0],
   geluBackward: [0], dropout: [0], attentionForward: [0, 1], attentionBackward: [0], attentionDecode: [0], kvCacheWrite: [0, 1],

@@ -71,10 +71,21 @@ export function dispatchMatmul(r: GpuRunner, kernel: MatmulKernel, C: GpuArg, Am
   const ints = [M, N, K, b2u(transA), b2u(transB), b2u(accumulate)];
   if (!split) return r.dispatch(def, [C, Am, B], ints, [], groups);
   if (slices <= 1) return r.dispatch(def, [C, Am, B], [...ints, K], [], groups);
+  const { part, S } = dispatchSplitK(r, kernel, Am, B, M, N, K, transA, transB, slices);
+  r.dispatch(splitKFinish, [C, part], [M * N, S, b2u(accumulate)], [], grid(M * N));
+}
+
+/**
+ * The first pass of a split-K product: S ≤ slices partial products op(A)·op(B) over K slices, slice z at part + z·M·N
+ * (a 64-tile kernel). The caller sums them: splitKFinish, or a kernel that needs the sum (lstmStepForward's cell).
+ */
+export function dispatchSplitK(r: GpuRunner, kernel: MatmulKernel, Am: GpuArg, B: GpuArg, M: number, N: number, K: number,
+                               transA: boolean, transB: boolean, slices: number): { part: GpuArg; S: number } {
   const kLen = Math.ceil(K / slices / 16) * 16, S = Math.ceil(K / kLen);
   const part = r.scratch('splitK', S * M * N);
-  r.dispatch(def, [part, Am, B], [M, N, K, b2u(transA), b2u(transB), 0, kLen], [], [groups[0], groups[1], S]);
-  r.dispatch(splitKFinish, [C, part], [M * N, S, b2u(accumulate)], [], grid(M * N));
+  r.dispatch(MATMUL_KERNELS[kernel].def, [part, Am, B], [M, N, K, b2u(transA), b2u(transB), 0, kLen], [],
+    [Math.ceil(N / 64), Math.ceil(M / 64), S]);
+  return { part, S };
 }
 
 /**
@@ -161,8 +172,21 @@ export function gpuOps(r: GpuRunner) {
     lstmCellForward(h: A, c: A, tanhC: A, gates: A, cPrev: A, B: number, H: number) {
       ew(cells.lstmCellForward, [h, c, tanhC, gates, cPrev], B * H, [H]);
     },
+    /** gates += hPrev·Whhᵀ, then the cell; a product split over K has its slices summed in the cell kernel. */
+    lstmStepForward(h: A, c: A, tanhC: A, gates: A, cPrev: A, hPrev: A, Whh: A, B: number, H: number) {
+      const G = 4 * H, { kernel, slices } = chooseMatmul(B, G, H, r.fallback);
+      if (slices <= 1 || !MATMUL_KERNELS[kernel].split) {
+        dispatchMatmul(r, kernel, gates, hPrev, Whh, B, G, H, false, true, true, slices);
+        return ew(cells.lstmCellForward, [h, c, tanhC, gates, cPrev], B * H, [H]);
+      }
+      const { part, S } = dispatchSplitK(r, kernel, hPrev, Whh, B, G, H, false, true, slices);
+      ew(cells.lstmCellForwardSplit, [h, c, tanhC, gates, cPrev, part], B * H, [H, S]);
+    },
     lstmCellBackward(dG: A, dcPrev: A, dh: A, dc: A, gates: A, cPrev: A, tanhC: A, B: number, H: number) {
       ew(cells.lstmCellBackward, [dG, dcPrev, dh, dc, gates, cPrev, tanhC], B * H, [H]);
+    },
+    lstmCellBackwardC(dG: A, dcPrev: A, dh: A, dc: A, gates: A, cPrev: A, c: A, B: number, H: number) {
+      ew(cells.lstmCellBackwardC, [dG, dcPrev, dh, dc, gates, cPrev, c], B * H, [H]);
     },
     gruCellForward(h: A, act: A, gi: A, gh: A, hPrev: A, B: number, H: number) {
       ew(cells.gruCellForward, [h, act, gi, gh, hPrev], B * H, [H]);
