@@ -3,7 +3,7 @@
 // return a number (the loss, Σx²) reduce on the GPU and read back one float.
 /// <reference types="@webgpu/types" />
 import { grid, type GpuArg, type GpuRunner } from './runner.js';
-import { matmul, matmul128, matmul128u, matmul64u, matmul64v, matmul64vp, splitKFinish } from './wgsl/matmul.js';
+import { matmul, matmul128, matmul128u, matmul128up, matmul64u, matmul64v, matmul64vp, splitKFinish } from './wgsl/matmul.js';
 import * as pw from './wgsl/pointwise.js';
 import * as cells from './wgsl/cells.js';
 import { adam, softmaxXentRows } from './wgsl/loss-optim.js';
@@ -24,7 +24,8 @@ function checkHd(hd: number): void {
 /**
  * The SGEMM kernels: the 64×64 tile (4×4 outputs per thread; K can be split) and the 128×128 tile (8×8 per thread),
  * each with loops (`m64`, `m128`) and unrolled (`m64u`, `m128u`), and the 64 tile with vector reads of workgroup
- * memory (`m64v`), also prefetching the next K step (`m64vp`). bench/gpu/webgpu-gemm.mjs times them all.
+ * memory (`m64v`), also prefetching the next K step (`m64vp`), and the unrolled 128 tile prefetching (`m128up`).
+ * bench/gpu/webgpu-gemm.mjs times them all.
  */
 export const MATMUL_KERNELS = {
   m64: { def: matmul, tile: 64, split: true },
@@ -33,6 +34,7 @@ export const MATMUL_KERNELS = {
   m64vp: { def: matmul64vp, tile: 64, split: true },
   m128: { def: matmul128, tile: 128, split: false },
   m128u: { def: matmul128u, tile: 128, split: false },
+  m128up: { def: matmul128up, tile: 128, split: false },
 } as const;
 export type MatmulKernel = keyof typeof MATMUL_KERNELS;
 

@@ -225,13 +225,17 @@ ${range(8).map((i) => range(2).map((j) => `  put4(row0 + lid.y * 8u + ${i}u, col
  * so their latency hides behind the arithmetic (register double buffering). K split and sum order as `matmul`.
  * Candidates timed by bench/gpu/webgpu-gemm.mjs; ops.ts chooses them only once a GPU has measured them.
  */
-function tile64v(prefetch: boolean): KernelDef {
-  const stride = 17;   // vec4 per k row: 16 + 1 pad (see the header)
-  // Staging index math of stageTiles, one element r (0 … 3) of each operand per thread, split into load and store.
-  const idxA = (r: number) => `let eA${r} = tid + ${r * 256}u; var iA${r}: u32; var kA${r}: u32;
-    if (tA) { iA${r} = eA${r} % 64u; kA${r} = eA${r} / 64u; } else { iA${r} = eA${r} / 16u; kA${r} = eA${r} % 16u; }`;
-  const idxB = (r: number) => `var jB${r}: u32; var kB${r}: u32;
-    if (tB) { jB${r} = eA${r} / 16u; kB${r} = eA${r} % 16u; } else { jB${r} = eA${r} % 64u; kB${r} = eA${r} / 64u; }`;
+/**
+ * Staging of one K step as separate load and store phases (for register prefetch): 4 elements of each operand per
+ * thread (tile · kStep = 1,024), stageTiles' index math, into vec4 workgroup tiles with `stride` vec4 per k row.
+ * `idx` declares each element's tile coordinates once; `load(k0)` reads them from global memory into pa/pb; `store`
+ * writes pa/pb to the tiles.
+ */
+function staging(tile: number, kStep: number, stride: number) {
+  const idx = range(4).map((r) => `let e${r} = tid + ${r * 256}u; var iA${r}: u32; var kA${r}: u32; var jB${r}: u32; var kB${r}: u32;
+  if (tA) { iA${r} = e${r} % ${tile}u; kA${r} = e${r} / ${tile}u; } else { iA${r} = e${r} / ${kStep}u; kA${r} = e${r} % ${kStep}u; }
+  if (tB) { jB${r} = e${r} / ${kStep}u; kB${r} = e${r} % ${kStep}u; } else { jB${r} = e${r} % ${tile}u; kB${r} = e${r} / ${tile}u; }
+  var pa${r} = 0.0; var pb${r} = 0.0;`).join('\n  ');
   const load = (k0: string) => range(4).map((r) => `{
       let gi = row0 + iA${r}; let gk = ${k0} + kA${r}; pa${r} = 0.0;
       if (gi < M && gk < kEnd) { if (tA) { pa${r} = ld_A(gk * M + gi); } else { pa${r} = ld_A(gi * K + gk); } }
@@ -240,6 +244,25 @@ function tile64v(prefetch: boolean): KernelDef {
     }`).join('\n    ');
   const store = range(4).map((r) => `As[kA${r} * ${stride}u + iA${r} / 4u][iA${r} % 4u] = pa${r}; ` +
     `Bs[kB${r} * ${stride}u + jB${r} / 4u][jB${r} % 4u] = pb${r};`).join('\n    ');
+  return { idx, load, store };
+}
+
+/** The K loop around `compute` (one K step's arithmetic), with the next step prefetched into registers or not. */
+function kLoop(kStep: number, st: ReturnType<typeof staging>, compute: string, prefetch: boolean): string {
+  return `${prefetch ? st.load('kBeg') : ''}
+  for (var k0 = kBeg; k0 < kEnd; k0 += ${kStep}u) {
+    ${prefetch ? '' : st.load('k0')}
+    ${st.store}
+    workgroupBarrier();
+    ${prefetch ? `if (k0 + ${kStep}u < kEnd) {\n    ${st.load(`(k0 + ${kStep}u)`)}\n    }` : ''}
+    ${compute}
+    workgroupBarrier();
+  }`;
+}
+
+function tile64v(prefetch: boolean): KernelDef {
+  const stride = 17;   // vec4 per k row: 16 + 1 pad (see the header)
+  const st = staging(64, 16, stride);
   const compute = range(16).map((kk) => `{ let a = As[${kk * stride}u + ly]; let b = Bs[${kk * stride}u + lx]; ` +
     `c0 += a.x * b; c1 += a.y * b; c2 += a.z * b; c3 += a.w * b; }`).join('\n    ');
   return {
@@ -263,18 +286,9 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_id) lid: vec
   let row0 = wg.y * 64u; let col0 = wg.x * 64u;
   let tid = lid.y * 16u + lid.x; let ly = lid.y; let lx = lid.x;
   let kBeg = wg.z * d_kLen(); let kEnd = min(K, kBeg + d_kLen()); let cOff = wg.z * M * N;
-  ${range(4).map((r) => `${idxA(r)}\n  ${idxB(r)}`).join('\n  ')}
-  ${range(4).map((r) => `var pa${r} = 0.0; var pb${r} = 0.0;`).join(' ')}
+  ${st.idx}
   var c0 = vec4<f32>(); var c1 = vec4<f32>(); var c2 = vec4<f32>(); var c3 = vec4<f32>();   // c_x: row 4·ty + x
-  ${prefetch ? load('kBeg') : ''}
-  for (var k0 = kBeg; k0 < kEnd; k0 += 16u) {
-    ${prefetch ? '' : load('k0')}
-    ${store}
-    workgroupBarrier();
-    ${prefetch ? `if (k0 + 16u < kEnd) {\n    ${load('(k0 + 16u)')}\n    }` : ''}
-    ${compute}
-    workgroupBarrier();
-  }
+  ${kLoop(16, st, compute, prefetch)}
 ${range(4).map((x) => `  put4(row0 + ly * 4u + ${x}u, col0 + lx * 4u, M, N, cOff, c${x});`).join('\n')}
 }
 `,
@@ -282,3 +296,43 @@ ${range(4).map((x) => `  put4(row0 + ly * 4u + ${x}u, col0 + lx * 4u, M, N, cOff
 }
 export const matmul64v = tile64v(false);
 export const matmul64vp = tile64v(true);
+
+/**
+ * matmul128u with the next K step prefetched into registers during the current one's arithmetic (`m128up`), as
+ * m64vp does for the 64 tile. A candidate timed by bench/gpu/webgpu-gemm.mjs.
+ */
+export const matmul128up: KernelDef = (() => {
+  const stride = 33, st = staging(128, 8, stride);
+  const compute = range(8).map((kk) => `{
+      let a0 = As[${kk * stride}u + ly2]; let a1 = As[${kk * stride + 1}u + ly2];
+      let b0 = Bs[${kk * stride}u + lx]; let b1 = Bs[${kk * stride + 16}u + lx];
+      ${range(4).map((i) => `c${2 * i} += a0.${COMP[i]} * b0; c${2 * i + 1} += a0.${COMP[i]} * b1; ` +
+        `c${2 * (i + 4)} += a1.${COMP[i]} * b0; c${2 * (i + 4) + 1} += a1.${COMP[i]} * b1;`).join('\n      ')}
+    }`).join('\n    ');
+  return {
+    name: 'matmul128up', ...TILE128,
+    body: `${TILE128_SHARED}
+fn put4(row: u32, col: u32, M: u32, N: u32, v: vec4<f32>) {
+  if (row >= M) { return; }
+  for (var q = 0u; q < 4u; q++) {
+    if (col + q >= N) { return; }
+    var s = v[q];
+    if (d_acc() != 0u) { s += ld_C(row * N + col + q); }
+    st_C(row * N + col + q, s);
+  }
+}
+@compute @workgroup_size(16, 16)
+fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_id) lid: vec3u) {
+  let M = d_M(); let N = d_N(); let K = d_K();
+  let tA = d_tA() != 0u; let tB = d_tB() != 0u;
+  let row0 = wg.y * 128u; let col0 = wg.x * 128u;
+  let tid = lid.y * 16u + lid.x; let ly2 = lid.y * 2u; let lx = lid.x;
+  let kBeg = 0u; let kEnd = K;
+  ${st.idx}
+  ${range(16).map((q) => `var c${q} = vec4<f32>();`).join(' ')}   // c(2i + j): row 8·ty + i, columns 64 j + 4 tx … + 3
+  ${kLoop(8, st, compute, true)}
+${range(8).map((i) => range(2).map((j) => `  put4(row0 + lid.y * 8u + ${i}u, col0 + ${64 * j}u + lx * 4u, M, N, c${2 * i + j});`).join('\n')).join('\n')}
+}
+`,
+  };
+})();
