@@ -13,7 +13,8 @@
 // Kernels are generated per head size hd: q, the accumulators and (backward) the row's own vectors live in hd scalar
 // registers each, every loop over e written out. The first version kept them in arrays indexed by a runtime hd, which
 // the GPU compiler puts in (slow, per-thread) local memory: on an H200 its three training kernels took 49 ms of a
-// 79 ms shakespeare-gpt step. Within a range, sums run over e and j in the same order as ref.
+// 79 ms shakespeare-gpt step. Within a range, sums run over e in ref's order, and over rows in ref's order except
+// dk/dv's (from the last query down: see backwardKV).
 import { elementwise, type KernelDef } from '../runner.js';
 import { HASH } from './common.js';
 
@@ -128,7 +129,7 @@ function backwardQ(hd: number, part: boolean): KernelDef {
 
 /**
  * Backward, part 2 (a thread per key row j; needs D from part 1): dk_j = Σ_{i≥j} dS_ij·q_i/√hd,
- * dv_j = Σ_{i≥j} P_ij·M_ij·dy_i (part: over i in its range, into pk and pv).
+ * dv_j = Σ_{i≥j} P_ij·M_ij·dy_i (part: over i in its range, into pk and pv), summed from the last i down.
  */
 function backwardKV(hd: number, part: boolean): KernelDef {
   return {
@@ -144,7 +145,12 @@ function backwardKV(hd: number, part: boolean): KernelDef {
   ${R(hd, (e) => `let v${e} = ld_qkv(vo + ${e}u);`)}
   ${R(hd, (e) => `var gk${e} = 0.0;`)}
   ${R(hd, (e) => `var gv${e} = 0.0;`)}
-  for (var ii = max(j, r0); ii < ${END(part, 'T')}; ii++) {
+  // Queries walked from the last down: neighbouring threads (neighbouring keys j) all start at the same query row,
+  // so each load of q, dy, lse and D is one row for the whole warp; walked upwards from j, every thread of a warp
+  // read a different row at each step.
+  let first = max(j, r0);
+  for (var ii = ${END(part, 'T')}; ii > first;) {
+    ii--;
     let qo = (b * T + ii) * C3 + h * ${hd}u; let yo = (b * T + ii) * C + h * ${hd}u;
     let P = exp((${dot(hd, qkv('qo'), reg('k'))}) * sc - ld_lse(bh * T + ii));
     var M = 1.0;
