@@ -148,6 +148,15 @@ ${stageTiles(128, 8, 'K', 'As[kk * 33u + ii / 4u][ii % 4u]', 'Bs[kb * 33u + jj /
 const range = (n: number) => Array.from({ length: n }, (_, i) => i);
 const COMP = ['x', 'y', 'z', 'w'];
 
+/** The 64-tile kernels' entry point: tile origin, thread ids, and this workgroup's K slice (z) and output slice. */
+const MAIN64 = `@compute @workgroup_size(16, 16)
+fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_id) lid: vec3u) {
+  let M = d_M(); let N = d_N(); let K = d_K();
+  let tA = d_tA() != 0u; let tB = d_tB() != 0u;
+  let row0 = wg.y * 64u; let col0 = wg.x * 64u;
+  let tid = lid.y * 16u + lid.x; let ly = lid.y; let lx = lid.x;
+  let kBeg = wg.z * d_kLen(); let kEnd = min(K, kBeg + d_kLen()); let cOff = wg.z * M * N;`;
+
 /** matmul (the 64 tile, split K included) with its k, row and column loops unrolled. */
 export const matmul64u: KernelDef = {
   name: 'matmul64u', ...TILE64,
@@ -158,13 +167,7 @@ fn put(i: u32, j: u32, M: u32, N: u32, cOff: u32, v: f32) {
   if (d_acc() != 0u) { s += ld_C(cOff + i * N + j); }
   st_C(cOff + i * N + j, s);
 }
-@compute @workgroup_size(16, 16)
-fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_id) lid: vec3u) {
-  let M = d_M(); let N = d_N(); let K = d_K();
-  let tA = d_tA() != 0u; let tB = d_tB() != 0u;
-  let row0 = wg.y * 64u; let col0 = wg.x * 64u;
-  let tid = lid.y * 16u + lid.x; let ly = lid.y; let lx = lid.x;
-  let kBeg = wg.z * d_kLen(); let kEnd = min(K, kBeg + d_kLen()); let cOff = wg.z * M * N;
+${MAIN64}
   ${range(16).map((q) => `var c${q} = 0.0;`).join(' ')}
   for (var k0 = kBeg; k0 < kEnd; k0 += 16u) {
 ${stageTiles(64, 16, 'kEnd', 'As[kk * 65u + ii]', 'Bs[kb * 65u + jj]')}
@@ -181,41 +184,6 @@ ${range(16).map((q) => `  put(row0 + ly + ${16 * (q >> 2)}u, col0 + lx + ${16 * 
 `,
 };
 
-/** matmul128 with its k and row loops unrolled and its 16 vec4 accumulators as separate variables. */
-export const matmul128u: KernelDef = {
-  name: 'matmul128u', ...TILE128,
-  body: `${TILE128_SHARED}
-fn put4(row: u32, col: u32, M: u32, N: u32, v: vec4<f32>) {
-  if (row >= M) { return; }
-  for (var q = 0u; q < 4u; q++) {
-    if (col + q >= N) { return; }
-    var s = v[q];
-    if (d_acc() != 0u) { s += ld_C(row * N + col + q); }
-    st_C(row * N + col + q, s);
-  }
-}
-@compute @workgroup_size(16, 16)
-fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_id) lid: vec3u) {
-  let M = d_M(); let N = d_N(); let K = d_K();
-  let tA = d_tA() != 0u; let tB = d_tB() != 0u;
-  let row0 = wg.y * 128u; let col0 = wg.x * 128u;
-  let tid = lid.y * 16u + lid.x; let ly2 = lid.y * 2u; let lx = lid.x;
-  ${range(16).map((q) => `var c${q} = vec4<f32>();`).join(' ')}   // c(2i + j): row 8·ty + i, columns 64 j + 4 tx … + 3
-  for (var k0 = 0u; k0 < K; k0 += 8u) {
-${stageTiles(128, 8, 'K', 'As[kk * 33u + ii / 4u][ii % 4u]', 'Bs[kb * 33u + jj / 4u][jj % 4u]')}
-    workgroupBarrier();
-${range(8).map((kk) => `    {
-      let a0 = As[${kk * 33}u + ly2]; let a1 = As[${kk * 33 + 1}u + ly2];
-      let b0 = Bs[${kk * 33}u + lx]; let b1 = Bs[${kk * 33 + 16}u + lx];
-      ${range(4).map((i) => `c${2 * i} += a0.${COMP[i]} * b0; c${2 * i + 1} += a0.${COMP[i]} * b1; ` +
-        `c${2 * (i + 4)} += a1.${COMP[i]} * b0; c${2 * (i + 4) + 1} += a1.${COMP[i]} * b1;`).join('\n      ')}
-    }`).join('\n')}
-    workgroupBarrier();
-  }
-${range(8).map((i) => range(2).map((j) => `  put4(row0 + lid.y * 8u + ${i}u, col0 + ${64 * j}u + lx * 4u, M, N, c${2 * i + j});`).join('\n')).join('\n')}
-}
-`,
-};
 
 /**
  * The 64 tile with vector reads of workgroup memory (`m64v`; `m64vp` also prefetches). Thread (tx, ty) owns rows
@@ -260,6 +228,17 @@ function kLoop(kStep: number, st: ReturnType<typeof staging>, compute: string, p
   }`;
 }
 
+/** Writes (or adds, with acc) 4 neighbouring outputs of row `row` from column `col`, at slice offset cOff. */
+const PUT4 = `fn put4(row: u32, col: u32, M: u32, N: u32, cOff: u32, v: vec4<f32>) {
+  if (row >= M) { return; }
+  for (var q = 0u; q < 4u; q++) {
+    if (col + q >= N) { return; }
+    var s = v[q];
+    if (d_acc() != 0u) { s += ld_C(cOff + row * N + col + q); }
+    st_C(cOff + row * N + col + q, s);
+  }
+}`;
+
 function tile64v(prefetch: boolean): KernelDef {
   const stride = 17;   // vec4 per k row: 16 + 1 pad (see the header)
   const st = staging(64, 16, stride);
@@ -270,22 +249,8 @@ function tile64v(prefetch: boolean): KernelDef {
     body: `
 var<workgroup> As: array<vec4<f32>, ${16 * stride}>;   // [16 k][16 vec4 of 4 rows + 1 pad]
 var<workgroup> Bs: array<vec4<f32>, ${16 * stride}>;   // [16 k][16 vec4 of 4 columns + 1 pad]
-fn put4(row: u32, col: u32, M: u32, N: u32, cOff: u32, v: vec4<f32>) {
-  if (row >= M) { return; }
-  for (var q = 0u; q < 4u; q++) {
-    if (col + q >= N) { return; }
-    var s = v[q];
-    if (d_acc() != 0u) { s += ld_C(cOff + row * N + col + q); }
-    st_C(cOff + row * N + col + q, s);
-  }
-}
-@compute @workgroup_size(16, 16)
-fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_id) lid: vec3u) {
-  let M = d_M(); let N = d_N(); let K = d_K();
-  let tA = d_tA() != 0u; let tB = d_tB() != 0u;
-  let row0 = wg.y * 64u; let col0 = wg.x * 64u;
-  let tid = lid.y * 16u + lid.x; let ly = lid.y; let lx = lid.x;
-  let kBeg = wg.z * d_kLen(); let kEnd = min(K, kBeg + d_kLen()); let cOff = wg.z * M * N;
+${PUT4}
+${MAIN64}
   ${st.idx}
   var c0 = vec4<f32>(); var c1 = vec4<f32>(); var c2 = vec4<f32>(); var c3 = vec4<f32>();   // c_x: row 4·ty + x
   ${kLoop(16, st, compute, prefetch)}
@@ -298,10 +263,10 @@ export const matmul64v = tile64v(false);
 export const matmul64vp = tile64v(true);
 
 /**
- * matmul128u with the next K step prefetched into registers during the current one's arithmetic (`m128up`), as
- * m64vp does for the 64 tile. A candidate timed by bench/gpu/webgpu-gemm.mjs.
+ * matmul128 with its k and row loops unrolled and its 16 vec4 accumulators as separate variables (`m128u`); with
+ * `prefetch`, the next K step is loaded into registers during the current one's arithmetic, as m64vp does (`m128up`).
  */
-export const matmul128up: KernelDef = (() => {
+function tile128u(prefetch: boolean): KernelDef {
   const stride = 33, st = staging(128, 8, stride);
   const compute = range(8).map((kk) => `{
       let a0 = As[${kk * stride}u + ly2]; let a1 = As[${kk * stride + 1}u + ly2];
@@ -310,17 +275,9 @@ export const matmul128up: KernelDef = (() => {
         `c${2 * (i + 4)} += a1.${COMP[i]} * b0; c${2 * (i + 4) + 1} += a1.${COMP[i]} * b1;`).join('\n      ')}
     }`).join('\n    ');
   return {
-    name: 'matmul128up', ...TILE128,
+    name: prefetch ? 'matmul128up' : 'matmul128u', ...TILE128,
     body: `${TILE128_SHARED}
-fn put4(row: u32, col: u32, M: u32, N: u32, v: vec4<f32>) {
-  if (row >= M) { return; }
-  for (var q = 0u; q < 4u; q++) {
-    if (col + q >= N) { return; }
-    var s = v[q];
-    if (d_acc() != 0u) { s += ld_C(row * N + col + q); }
-    st_C(row * N + col + q, s);
-  }
-}
+${PUT4}
 @compute @workgroup_size(16, 16)
 fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_id) lid: vec3u) {
   let M = d_M(); let N = d_N(); let K = d_K();
@@ -330,9 +287,11 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_id) lid: vec
   let kBeg = 0u; let kEnd = K;
   ${st.idx}
   ${range(16).map((q) => `var c${q} = vec4<f32>();`).join(' ')}   // c(2i + j): row 8·ty + i, columns 64 j + 4 tx … + 3
-  ${kLoop(8, st, compute, true)}
-${range(8).map((i) => range(2).map((j) => `  put4(row0 + lid.y * 8u + ${i}u, col0 + ${64 * j}u + lx * 4u, M, N, c${2 * i + j});`).join('\n')).join('\n')}
+  ${kLoop(8, st, compute, prefetch)}
+${range(8).map((i) => range(2).map((j) => `  put4(row0 + lid.y * 8u + ${i}u, col0 + ${64 * j}u + lx * 4u, M, N, 0u, c${2 * i + j});`).join('\n')).join('\n')}
 }
 `,
   };
-})();
+}
+export const matmul128u = tile128u(false);
+export const matmul128up = tile128u(true);
