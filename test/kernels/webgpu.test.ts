@@ -110,6 +110,25 @@ for (const [what, model, extraEnv] of RUNS) {
   });
 }
 
+test('webgpu: a model over the GPU\'s largest buffer is a one-line WEBGPU_BUFFER_TOO_LARGE error, not an internal one', { skip }, () => {
+  const dir = mkdtempSync(join(tmpdir(), 'charlm-webgpu-big-'));
+  try {
+    const corpus = join(dir, 'corpus.txt');
+    writeFileSync(corpus, 'a tiny corpus for a model far too large.\n'.repeat(50));
+    // hidden 9,000: W_hh is 4·9,000² floats = 1.2 GiB, over SwiftShader's 1 GiB buffer limit
+    const r = spawnSync(process.execPath, ['bin/charlm.js', 'train', corpus, '--backend', 'webgpu', '--hidden-size', '9000',
+      '--num-layers', '1', '--steps', '1', '--seq-length', '4', '--batch-size', '1', '--no-cache', '--quiet', '--out', join(dir, 'run')],
+      { env: { ...process.env, ...swiftshaderEnv! }, encoding: 'utf8', timeout: 120_000 });
+    const line = r.stderr.trim();
+    console.log(`  exit ${r.status}: ${line}`);
+    assert.notEqual(r.status, 0);
+    assert.equal(line.split('\n').length, 1, r.stderr);
+    assert.match(line, /^charlm: an array of [\d.]+ GiB is over this GPU's largest buffer .*hint: .*--backend native.*\[WEBGPU_BUFFER_TOO_LARGE\]$/);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
 test('webgpu: a training step keeps parameters, optimizer state and activations on the GPU (reads back 8 bytes)', { skip }, () => {
   const r = spawnSync(process.execPath, ['--import', 'tsx', 'test/kernels/webgpu-residency.ts'],
     { env: { ...process.env, ...swiftshaderEnv! }, encoding: 'utf8', timeout: 300_000 });

@@ -49,7 +49,22 @@ export interface WebGpuBackend extends Backend {
 }
 
 /** What the GPU worker says first: ready with its adapter, or why it cannot run. */
-export interface GpuHello { ready?: boolean; adapterName?: string; error?: { code: string; message: string; hint: string } }
+export interface GpuHello {
+  ready?: boolean; adapterName?: string; error?: { code: string; message: string; hint: string };
+  /** The largest array the device can hold and bind (the lesser of maxBufferSize and maxStorageBufferBindingSize). */
+  maxBufferBytes?: number;
+}
+
+const GIB = (b: number) => `${(b / 2 ** 30).toFixed(2)} GiB`;
+const TOO_BIG_HINT = 'use a smaller model or batch (--hidden-size, --n-embd, --batch-size, --seq-length), or --backend native';
+
+/** A GPU error the user can cause (the model does not fit) as a CharlmError; anything else stays an internal error. */
+function gpuError(msg: string): Error {
+  if (/out of memory|OutOfMemory|exceeds the max buffer size/i.test(msg)) {
+    return new CharlmError('WEBGPU_OUT_OF_MEMORY', `the model does not fit in this GPU's memory (${msg.split('\n')[0].slice(0, 200)})`, TOO_BIG_HINT);
+  }
+  return new Error(`webgpu: ${msg}`);
+}
 
 /** A started GPU worker, whichever runtime: posts batches of messages to it, stops it. */
 export interface GpuWorkerPort {
@@ -113,10 +128,7 @@ export async function connectWebGpuBackend(port: GpuWorkerPort, shared: { ctrl: 
       if (ctrl[2] === 1) throw deadError();
       if (waited >= 600) throw new Error('webgpu: the GPU worker did not answer in 600 s');
     }
-    if (ctrl[0] === 2) {
-      const msg = new TextDecoder().decode(new Uint8Array(errSab, 0, ctrl[1]).slice());
-      throw new Error(`webgpu: ${msg}`);
-    }
+    if (ctrl[0] === 2) throw gpuError(new TextDecoder().decode(new Uint8Array(errSab, 0, ctrl[1]).slice()));
     return result[0];
   }
 
@@ -127,6 +139,10 @@ export async function connectWebGpuBackend(port: GpuWorkerPort, shared: { ctrl: 
     return id;
   }
   function allocBytes(bytes: number): SharedArrayBuffer {
+    if (h.maxBufferBytes !== undefined && bytes > h.maxBufferBytes) {
+      throw new CharlmError('WEBGPU_BUFFER_TOO_LARGE', `an array of ${GIB(bytes)} is over this GPU's largest buffer (${GIB(h.maxBufferBytes)})`,
+        TOO_BIG_HINT);
+    }
     const sab = new SharedArrayBuffer(Math.max(4, bytes));
     freed.register(sab, register(sab, false), sab);
     return sab;

@@ -150,5 +150,6 @@ export async function runGpuWorker(io: GpuWorkerIo): Promise<void> {
   }
   let chain = Promise.resolve();
   io.onMessage((batch: Batch) => { chain = chain.then(() => run(batch)); });
-  io.post({ ready: true, adapterName: gpu.adapterName });
+  const lim = device.limits;
+  io.post({ ready: true, adapterName: gpu.adapterName, maxBufferBytes: Math.min(lim.maxBufferSize, lim.maxStorageBufferBindingSize) });
 }
