@@ -40,7 +40,11 @@ for (const [what, M0, N0, K0, tA, tB] of SHAPES) {
   // Variants: [kernel, K slices]; the 64 tiles with ops.ts's K split too where its rule splits this shape.
   const S = splitK(M, N, K), pick = chooseMatmul(M, N, K, r.fallback, tA), inUse = `${pick.kernel}/${pick.slices}`;
   // Where ops.ts splits, also the 64 tile in other slice counts (slices of at least 64), to test its rule.
-  const otherS = S > 1 ? [2, 4, 8, 16].filter((x) => x !== S && K / x >= 64) : [];
+  // Unsplit products of 64-255 tiles (the rule's threshold is 64: fewer than two workgroups per SM on a 132-SM GPU)
+  // are tried in 2 and 4 slices, to test that threshold.
+  const tiles = Math.ceil(M / 64) * Math.ceil(N / 64);
+  const otherS = S > 1 ? [2, 4, 8, 16].filter((x) => x !== S && K / x >= 64)
+    : tiles < 256 && K >= 256 ? [2, 4].filter((x) => K / x >= 64) : [];
   const variants = [['m64', 1], ['m64u', 1], ['m64v', 1], ['m64vp', 1],
     ...(S > 1 ? [['m64', S], ['m64u', S], ['m64v', S], ['m64vp', S]] : []), ...otherS.map((x) => ['m64', x]),
     ['m128', 1], ['m128u', 1], ['m128up', 1]];
