@@ -114,7 +114,7 @@ export function colChunks(M: number): { rows: number; R: number } {
 const ATT_CHUNK = 32, DECODE_CHUNK = 16, ATT_THREADS = 3 << 16, ATT_SCRATCH = 1 << 24;
 export function attentionParts(rows: number, T: number, hd: number, chunk: number,
                                r: Pick<GpuRunner, 'fallback' | 'tuning'>): { P: number; L: number } {
-  const cap = Math.max(1, Math.floor(ATT_SCRATCH / (rows * hd)));
+  const cap = Math.max(1, Math.floor(ATT_SCRATCH / (rows * Math.max(hd, 2))));   // pml holds 2 floats per row
   const want = r.tuning.attnParts ?? (r.fallback ? 1 : Math.min(Math.floor(T / chunk), Math.ceil(ATT_THREADS / rows)));
   const P0 = Math.max(1, Math.min(want, cap, T));
   const L = Math.ceil(T / P0);

@@ -1,0 +1,52 @@
+// The webgpu backend's kernel-choice rules (ops.ts), without a GPU: which SGEMM tile and how many K slices, how many
+// ranges attention's walks are cut into, how many chunks of ids the embedding backward sums. Each rule's documented
+// cases (docs/performance.md), its CPU-adapter branch, its override, and its caps on scratch memory.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { attentionParts, chooseMatmul, embeddingChunks, splitK } from '../../src/kernels/webgpu/ops.js';
+
+const gpu = { fallback: false, tuning: {} }, cpu = { fallback: true, tuning: {} };
+
+test('webgpu rules: SGEMM tile and K slices', () => {
+  // GPUs: the 64 tile; K split for few-tile, long-K products (the seed's recurrent products: 4 and 16 slices)
+  assert.deepEqual(chooseMatmul(64, 2048, 512, false), { kernel: 'm64', slices: 4 });
+  assert.deepEqual(chooseMatmul(64, 512, 2048, false), { kernel: 'm64', slices: 16 });
+  assert.deepEqual(chooseMatmul(4096, 768, 192, false), { kernel: 'm64', slices: 1 });
+  assert.equal(splitK(64, 64, 200), 1);   // K under 256: never split
+  // CPU adapters: unrolled tiles, the 128 one only where both sides have 128 and A is not transposed; never split
+  assert.deepEqual(chooseMatmul(4096, 768, 192, true), { kernel: 'm128u', slices: 1 });
+  assert.deepEqual(chooseMatmul(768, 192, 4096, true, true), { kernel: 'm64u', slices: 1 });
+  assert.deepEqual(chooseMatmul(64, 512, 2048, true), { kernel: 'm64u', slices: 1 });
+});
+
+test('webgpu rules: attention ranges', () => {
+  // shakespeare-gpt's training attention: 16 × 6 heads × 256 rows, in 8 ranges of 32
+  assert.deepEqual(attentionParts(16 * 6 * 256, 256, 32, 32, gpu), { P: 8, L: 32 });
+  // gpt-tiny: 32 × 4 × 64 rows, T 64: 2 ranges
+  assert.deepEqual(attentionParts(32 * 4 * 64, 64, 32, 32, gpu), { P: 2, L: 32 });
+  // decode at batch 1, 6 heads, a 256-key cache: ranges of 16 keys
+  assert.deepEqual(attentionParts(6, 256, 32, 16, gpu), { P: 16, L: 16 });
+  // enough rows already, a short walk, a CPU adapter: whole walks
+  assert.equal(attentionParts(64 * 12 * 1024, 1024, 64, 32, gpu).P, 1);
+  assert.equal(attentionParts(96, 40, 32, 32, gpu).P, 1);
+  assert.equal(attentionParts(16 * 6 * 256, 256, 32, 32, cpu).P, 1);
+  // the override, on either adapter, within T; ranges that do not divide T cover it exactly once
+  assert.deepEqual(attentionParts(100, 13, 8, 32, { fallback: true, tuning: { attnParts: 3 } }), { P: 3, L: 5 });
+  assert.deepEqual(attentionParts(100, 5, 8, 32, { fallback: false, tuning: { attnParts: 8 } }), { P: 5, L: 1 });
+  for (let T = 1; T <= 70; T++) for (let want = 1; want <= 9; want++) {
+    const { P, L } = attentionParts(10, T, 8, 32, { fallback: false, tuning: { attnParts: want } });
+    assert.ok(P * L >= T && (P - 1) * L < T, `T ${T}, ${want} asked: ${P} ranges of ${L}`);
+  }
+  // each partial array stays within 2^24 floats
+  const { P } = attentionParts(60_000, 4096, 128, 32, gpu);
+  assert.ok(P * 60_000 * 128 <= 1 << 24 || P === 1, `P ${P}`);
+});
+
+test('webgpu rules: embedding backward chunks', () => {
+  assert.deepEqual(embeddingChunks(4096, 256 * 192, false), { rows: 256, R: 16 });   // shakespeare-gpt's positions
+  assert.deepEqual(embeddingChunks(6400, 65 * 256, false), { rows: 256, R: 25 });    // the seed's table
+  assert.deepEqual(embeddingChunks(256, 65 * 256, false), { rows: 256, R: 1 });
+  assert.deepEqual(embeddingChunks(6400, 65 * 256, true), { rows: 6400, R: 1 });     // CPU adapter: one pass
+  const { R } = embeddingChunks(1 << 20, 1 << 22, false);                           // a big table: partials capped
+  assert.ok(R * (1 << 22) <= 1 << 24, `R ${R}`);
+});
