@@ -16,7 +16,7 @@ import type { LanguageModel, ModelState } from '../model/model.js';
 import { createModel, family } from '../model/registry.js';
 import { encodeModel, loadModelFile, saveModel, type TrainingSummary } from '../model/io.js';
 import { removeOrphanTempFiles } from '../util/fs.js';
-import type { LoadLimits } from '../model/limits.js';
+import { checkParamCount, resolveLoadLimits, type LoadLimits } from '../model/limits.js';
 import { Rng } from '../util/rng.js';
 import { generate } from '../sample/generate.js';
 import { Adam, clipGradNorm } from './optimizer.js';
@@ -132,7 +132,12 @@ async function trainLocked(opts: TrainOptions): Promise<TrainResult> {
     model.weightsChanged();
   } else {
     vocab = (data = await loadData(opts, cfg)).vocab;
-    model = createModel(family(cfg.family).fromTrainConfig(cfg, vocab.size), backend);
+    const mc = family(cfg.family).fromTrainConfig(cfg, vocab.size);
+    // The same cap as a loaded checkpoint's, before anything is allocated: a typo such as --hidden-size 30000
+    // (3.6G parameters) otherwise spends minutes filling memory before it runs out.
+    checkParamCount(family(cfg.family).paramSpecs(mc), resolveLoadLimits(opts.limits),
+      (why, hint) => new CharlmError('MODEL_TOO_LARGE', `the model is too large: ${why}`, hint));
+    model = createModel(mc, backend);
     model.initialize(new Rng(cfg.seed));
   }
   if (cfg.batching === 'stateful' && !model.statefulTraining) {

@@ -47,6 +47,15 @@ test('train → sample → eval → info on a small corpus', () => {
   assert.match(i.out, /60 steps/);
 });
 
+test('train: a model over the parameter cap is a one-line MODEL_TOO_LARGE error before anything is allocated', () => {
+  const t0 = Date.now();
+  const r = run(['train', corpusPath, '--out', join(tmp, 'huge'), '--hidden-size', '30000', '--num-layers', '1', '--steps', '1', '--backend', 'ref']);
+  assert.equal(r.code, 1, r.err);
+  assert.equal(r.err.trim().split('\n').length, 1, r.err);
+  assert.match(r.err, /^charlm: the model is too large: its config asks for 3,6\d\d,\d{3},\d{3} parameters \(limit 1,000,000,000\) \(hint: .*--max-params \d+\) \[MODEL_TOO_LARGE\]/);
+  assert.ok(Date.now() - t0 < 30_000, 'refused at once');
+});
+
 test('eval counts characters outside the vocabulary instead of crashing', () => {
   const other = join(tmp, 'other.txt');
   writeFileSync(other, 'To be — or not to be? ✓ 😀 whether');
