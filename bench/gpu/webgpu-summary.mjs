@@ -26,6 +26,17 @@ for (const w of wg) {
     `${pct(w.gflops / peak)} | ${ratio(w.gflops / t?.gflops)} |`);
 }
 
+// Per product, the kernel in use against the fastest one timed: what to change chooseMatmul (ops.ts) to.
+const shapes = [...new Set(wg.map((w) => `${w.what}|${w.M}`))];
+if (shapes.length) {
+  lines.push('', '#### Fastest SGEMM per product (against the one in use)', '', '| product | in use | GFLOP/s | fastest | GFLOP/s | × |', '|---|---|---:|---|---:|---:|');
+  for (const key of shapes) {
+    const rows = wg.filter((w) => `${w.what}|${w.M}` === key), use = rows.find((w) => w.in_use);
+    const best = rows.reduce((a, b) => (b.ms_per_product < a.ms_per_product ? b : a));   // ms: GFLOP/s is rounded
+    lines.push(`| ${best.what} | ${use ? `${use.kernel} / ${use.k_slices}` : '–'} | ${n(use?.gflops)} | ${best.kernel} / ${best.k_slices} | ` +
+      `${n(best.gflops)} | ${ratio(use?.ms_per_product / best.ms_per_product)} |`);
+  }
+}
 const cs = jsonl(join(out, 'colsum.jsonl'));
 if (cs.length) {
   lines.push('', '### Column sums (ms): one pass against two (in use above 64 rows)', '', '| sum | rows × columns | one pass | two passes | speed-up |', '|---|---|---:|---:|---:|');
