@@ -13,10 +13,10 @@ import { prepareCorpus, type CorpusInput, type DataEvent, type PreparedCorpus } 
 import { absoluteSpec } from '../data/sources.js';
 import { RandomWindows, StatefulStreams, type Batcher } from '../data/batches.js';
 import type { LanguageModel, ModelState } from '../model/model.js';
-import { createModel, family } from '../model/registry.js';
+import { checkModelSize, createModel, family } from '../model/registry.js';
 import { encodeModel, loadModelFile, saveModel, type TrainingSummary } from '../model/io.js';
 import { removeOrphanTempFiles } from '../util/fs.js';
-import { checkParamCount, resolveLoadLimits, type LoadLimits } from '../model/limits.js';
+import type { LoadLimits } from '../model/limits.js';
 import { Rng } from '../util/rng.js';
 import { generate } from '../sample/generate.js';
 import { Adam, clipGradNorm } from './optimizer.js';
@@ -133,10 +133,7 @@ async function trainLocked(opts: TrainOptions): Promise<TrainResult> {
   } else {
     vocab = (data = await loadData(opts, cfg)).vocab;
     const mc = family(cfg.family).fromTrainConfig(cfg, vocab.size);
-    // The same cap as a loaded checkpoint's, before anything is allocated: a typo such as --hidden-size 30000
-    // (3.6G parameters) otherwise spends minutes filling memory before it runs out.
-    checkParamCount(family(cfg.family).paramSpecs(mc), resolveLoadLimits(opts.limits),
-      (why, hint) => new CharlmError('MODEL_TOO_LARGE', `the model is too large: ${why}`, hint));
+    checkModelSize(mc, opts.limits);
     model = createModel(mc, backend);
     model.initialize(new Rng(cfg.seed));
   }

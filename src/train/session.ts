@@ -8,7 +8,7 @@ import { Vocab } from '../data/vocab.js';
 import { checkCorpusLength, encodeCorpus, splitTrainVal, type Tokens } from '../data/text.js';
 import { RandomWindows, StatefulStreams, type Batcher } from '../data/batches.js';
 import type { LanguageModel, ModelState } from '../model/model.js';
-import { createModel, family } from '../model/registry.js';
+import { checkModelSize, createModel, family } from '../model/registry.js';
 import { encodeModel, type TrainingSummary } from '../model/codec.js';
 import { Rng } from '../util/rng.js';
 import { Adam, clipGradNorm } from './optimizer.js';
@@ -65,7 +65,9 @@ export class TrainSession {
     this.valChars = val.length;
     this.evalTok = val.subarray(0, Math.min(val.length, cfg.evalChars));
 
-    this.model = createModel(family(cfg.family).fromTrainConfig(cfg, this.vocab.size), o.backend);
+    const mc = family(cfg.family).fromTrainConfig(cfg, this.vocab.size);
+    checkModelSize(mc);   // the page's form could ask for billions of parameters and freeze the tab
+    this.model = createModel(mc, o.backend);
     this.model.initialize(new Rng(cfg.seed));
     if (stateful && !this.model.statefulTraining) {
       throw new CharlmError('BAD_CONFIG_VALUE', `stateful batching needs a recurrent model; the ${this.model.family} family has no state to carry`,

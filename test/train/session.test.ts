@@ -39,6 +39,12 @@ for (const preset of ['web-rnn', 'web-gpt']) {
   });
 }
 
+test('TrainSession: a model over the parameter cap is refused before anything is allocated', () => {
+  const config = resolveConfig({ flags: { hiddenSize: 30000, numLayers: 1 } });
+  assert.throws(() => new TrainSession({ config, text: TEXT, name: 't', backend: refBackend }),
+    (e: unknown) => isCharlmError(e) && e.code === 'MODEL_TOO_LARGE' && /3,6\d\d,\d{3},\d{3} parameters/.test(e.message));
+});
+
 test('TrainSession: empty and too-short text are one-line errors', () => {
   const config = resolveConfig({ preset: 'web-rnn' });
   for (const [text, code] of [['', 'CORPUS_EMPTY'], ['abc', 'CORPUS_TOO_SHORT']] as const) {
