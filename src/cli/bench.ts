@@ -60,13 +60,13 @@ export function benchTrain(be: Backend, o: BenchOptions): number {
 }
 
 /**
- * Waits for a backend that queues work (webgpu) to finish it: after the warm-up, so the timed steps do not pay for
- * compiling the kernels the warm-up queued (on an H200 that had cut shakespeare-gpt's figure to a third), and after
- * the timed steps, so their last one's work is inside the time (as torch.cuda.synchronize does in the PyTorch benches).
- * Other backends compute in the call and have nothing to wait for.
+ * Waits for a backend that queues work (webgpu: Backend.sync) to finish it: after the warm-up, so the timed steps do
+ * not pay for compiling the kernels the warm-up queued (on an H200 that had cut shakespeare-gpt's figure to a third),
+ * and after the timed steps, so their last one's work is inside the time (as torch.cuda.synchronize does in the
+ * PyTorch benches).
  */
 function settle(be: Backend): void {
-  (be as { sync?: () => void }).sync?.();
+  be.sync?.();
 }
 
 const SAMPLE_OPTS = { temperature: 0.8, topK: 0, topP: 1 };

@@ -36,6 +36,11 @@ export interface BackendMemory {
   allocI32(n: number): I32;
   /** Optional early release of an array alloc/allocI32 returned (its views must no longer be used). */
   free?(buf: F32 | I32): void;
+  /**
+   * Optional, for backends that queue kernels instead of running them in the call (webgpu): returns once every queued
+   * kernel has run. Timing code calls it; the other backends have nothing to wait for.
+   */
+  sync?(): void;
   /** buf[start..end) = v, on the backend's side. */
   fill(buf: F32, v: number, start?: number, end?: number): void;
   /** dst[dstOff..dstOff+n) = src[srcOff..srcOff+n), on the backend's side; the ranges must not overlap. */

@@ -26,6 +26,12 @@ async function down(a: GpuArg, n: number): Promise<Float32Array> {
   return new Float32Array(await r.download(a.buf, a.off * 4, n * 4));
 }
 const TOL = 1e-5;
+/** The embedding scatter-add's per-entry tolerance scale: |result| plus the |terms| added into that entry. */
+function scatterScale(dT: Float32Array, dOut: Float32Array, ids: Int32Array, N: number, E: number): Float64Array {
+  const scale = Float64Array.from(dT, Math.abs);
+  for (let n = 0; n < N; n++) for (let e = 0; e < E; e++) scale[ids[n] * E + e] += Math.abs(dOut[n * E + e]);
+  return scale;
+}
 
 let rr = rng(11);
 for (const [M, N, K] of [[1, 1, 1], [3, 17, 65], [17, 3, 29], [65, 33, 17], [2, 65, 17]]) {
@@ -80,9 +86,7 @@ for (const [V, N, E] of [[1, 1, 1], [3, 17, 3], [65, 129, 17]]) {
   expectClose(`webgpu embeddingForward ${N}x${E}`, await down(out, N * E), outr, 0);
   const dOut = randView(N * E, rr), dT = randView(V * E, rr), dTr = copyView(dT), g = up(dT);
   ops.embeddingBackward(g, up(dOut), up(ids), N, E); ref.embeddingBackward(dTr, dOut, ids, N, E);
-  const scale = new Float64Array(V * E);
-  for (let i = 0; i < V * E; i++) scale[i] = Math.abs(dTr[i]);
-  for (let n = 0; n < N; n++) for (let e = 0; e < E; e++) scale[ids[n] * E + e] += Math.abs(dOut[n * E + e]);
+  const scale = scatterScale(dTr, dOut, ids, N, E);
   expectClose(`webgpu embeddingBackward ${N}x${E}`, await down(g, V * E), dTr, TOL, scale);
 }
 
@@ -259,9 +263,7 @@ for (const [V, N, E] of [[3, 257, 5], [65, 1000, 17], [256, 4096, 8]]) {
   gpuSide.embeddingBackward(g, up(dOut), up(ids), N, E, V);
   rg.flush();
   ref.embeddingBackward(dTr, dOut, ids, N, E);
-  const scale = new Float64Array(V * E);
-  for (let i = 0; i < V * E; i++) scale[i] = Math.abs(dTr[i]);
-  for (let n = 0; n < N; n++) for (let e = 0; e < E; e++) scale[ids[n] * E + e] += Math.abs(dOut[n * E + e]);
+  const scale = scatterScale(dTr, dOut, ids, N, E);
   expectClose(`webgpu embeddingBackward in chunks ${V}x${N}x${E}`, await down(g, V * E), dTr, TOL, scale);
 }
 

@@ -177,7 +177,7 @@ export function gpuOps(r: GpuRunner) {
     /** gates += hPrev·Whhᵀ, then the cell; a product split over K has its slices summed in the cell kernel. */
     lstmStepForward(h: A, c: A, tanhC: A, gates: A, cPrev: A, hPrev: A, Whh: A, B: number, H: number) {
       const G = 4 * H, { kernel, slices } = chooseMatmul(B, G, H, r.fallback);
-      if (slices <= 1 || !MATMUL_KERNELS[kernel].split) {
+      if (slices <= 1) {   // (only a 64-tile kernel is ever split)
         dispatchMatmul(r, kernel, gates, hPrev, Whh, B, G, H, false, true, true, slices);
         return ew(cells.lstmCellForward, [h, c, tanhC, gates, cPrev], B * H, [H]);
       }

@@ -4,24 +4,16 @@ import type { KernelDef } from '../runner.js';
 import { elementwise } from '../runner.js';
 import { MATH } from './common.js';
 
-const cell = (name: string, bufs: KernelDef['bufs'], body: string): KernelDef =>
-  ({ name, bufs, ints: ['n', 'H'], body: MATH + elementwise('n', `  let H = d_H(); let b = i / H; let j = i % H;\n${body}`) });
+/** A cell kernel over (b, j); `fns` (WGSL functions) and `ints` (more scalars) for the kernels that need them. */
+const cell = (name: string, bufs: KernelDef['bufs'], body: string, fns = '', ints: string[] = []): KernelDef =>
+  ({ name, bufs, ints: ['n', 'H', ...ints], body: MATH + fns + elementwise('n', `  let H = d_H(); let b = i / H; let j = i % H;\n${body}`) });
 
 /**
  * The LSTM cell forward; with `split`, the gates' pre-activations are gates + Σ_s part[s·n4 + ·] over the S slices of
  * a split-K recurrent product (ops.ts lstmStepForward), summed in splitKFinish's order (n4 = B·4H), so the same values.
  */
-const lstmForward = (split: boolean): KernelDef => ({
-  name: split ? 'lstmCellForwardSplit' : 'lstmCellForward',
-  bufs: [['h', 'f32'], ['c', 'f32'], ['tanhC', 'f32'], ['gates', 'f32'], ['cPrev', 'f32'], ...(split ? [['part', 'f32']] as KernelDef['bufs'] : [])],
-  ints: ['n', 'H', ...(split ? ['S'] : [])],
-  body: MATH + (split ? `
-fn pre(g: u32) -> f32 {
-  var s = 0.0;
-  for (var z = 0u; z < d_S(); z++) { s += ld_part(z * d_n() * 4u + g); }
-  return ld_gates(g) + s;
-}` : `
-fn pre(g: u32) -> f32 { return ld_gates(g); }`) + elementwise('n', `  let H = d_H(); let b = i / H; let j = i % H;
+const lstmForward = (split: boolean): KernelDef => cell(split ? 'lstmCellForwardSplit' : 'lstmCellForward',
+  [['h', 'f32'], ['c', 'f32'], ['tanhC', 'f32'], ['gates', 'f32'], ['cPrev', 'f32'], ...(split ? [['part', 'f32']] as KernelDef['bufs'] : [])], `
   let g0 = b * 4u * H + j;
   let ig = sigm(pre(g0)); let fg = sigm(pre(g0 + H));
   let gg = tanhs(pre(g0 + 2u * H)); let og = sigm(pre(g0 + 3u * H));
@@ -30,8 +22,15 @@ fn pre(g: u32) -> f32 { return ld_gates(g); }`) + elementwise('n', `  let H = d_
   st_c(i, cv);
   let tc = tanhs(cv);
   st_tanhC(i, tc);
-  st_h(i, og * tc);`),
-});
+  st_h(i, og * tc);`, split ? `
+fn pre(g: u32) -> f32 {
+  var s = 0.0;
+  for (var z = 0u; z < d_S(); z++) { s += ld_part(z * d_n() * 4u + g); }
+  return ld_gates(g) + s;
+}
+` : `
+fn pre(g: u32) -> f32 { return ld_gates(g); }
+`, split ? ['S'] : []);
 export const lstmCellForward = lstmForward(false);
 export const lstmCellForwardSplit = lstmForward(true);
 
