@@ -11,6 +11,8 @@
 #   gemm-torch.jsonl  cuBLAS SGEMM on the same shapes, TF32 off, and the GPU's fp32 peak (bench/gpu/torch_gemm.py)
 #   colsum.jsonl      column sums in one pass against two (bench/gpu/webgpu-colsum.mjs)
 #   bench-webgpu.jsonl  charlm bench --backend webgpu: seed, gpt-tiny, shakespeare-gpt
+#   bench-rule.jsonl  the three presets again with SGEMM kernels by ops.ts's rule (CHARLM_WEBGPU_TUNE=0), not timed
+#   tuning.json       the SGEMM kernel each shape took when timed on this GPU (src/kernels/webgpu/tuner.ts)
 #   bench-attn-whole.jsonl  the GPT presets again with attention as whole walks (CHARLM_WEBGPU_ATTN_PARTS=1)
 #   torch-rate.jsonl  PyTorch eager training on the same shapes, fp32 and TF32 (bench/gpu/torch_rate.py)
 #   agreement.txt     20 training steps, webgpu against native on this machine's CPU, every step's loss
@@ -41,6 +43,10 @@ if ! ldconfig -p | grep -q 'libvulkan.so.1' || { [ -f $NV ] && ! ldconfig -p | g
 fi
 if [ -z "${VK_ICD_FILENAMES:-}" ] && [ -f $NV ]; then export VK_DRIVER_FILES=$NV VK_ICD_FILENAMES=$NV; fi
 Q=${QUICK:-0}
+# The SGEMM tuner's choices come back with the raw files. QUICK (SwiftShader, a CPU adapter, which uses the rule by
+# default) times them too, so the local check goes through the tuner.
+export CHARLM_WEBGPU_TUNE_FILE="$O/tuning.json"
+[ "$Q" = 1 ] && export CHARLM_WEBGPU_TUNE=1
 # Every step has its own limit and all of them one deadline (BUDGET seconds, default 420: pass timeout_s ≥ 480), so
 # the summary is always written; a step the deadline cuts short is marked in log.txt.
 END=$((SECONDS + ${BUDGET:-420}))
@@ -103,6 +109,10 @@ step 60 node bench/gpu/webgpu-gemm.mjs $GEMM > "$O/gemm-wgsl.jsonl"
 step 30 node bench/gpu/webgpu-colsum.mjs $([ "$Q" = 1 ] && echo "--quick --reps 2") > "$O/colsum.jsonl"
 for p in seed shakespeare-gpt gpt-tiny; do
   step 90 node bin/charlm.js bench --preset $p --backend webgpu --steps $STEPS --sample-steps $SSTEPS --json $(smallbench $p) >> "$O/bench-webgpu.jsonl"
+done
+# SGEMM by the rule in ops.ts (CHARLM_WEBGPU_TUNE=0) against the kernels timed per shape (above, the default on GPUs).
+for p in seed shakespeare-gpt gpt-tiny; do
+  CHARLM_WEBGPU_TUNE=0 step 90 node bin/charlm.js bench --preset $p --backend webgpu --steps $STEPS --sample-steps $SSTEPS --json $(smallbench $p) >> "$O/bench-rule.jsonl"
 done
 # The GPT's attention as whole walks (the form before 2026-11-28, CHARLM_WEBGPU_ATTN_PARTS=1) against ranges (above).
 for p in shakespeare-gpt gpt-tiny; do

@@ -56,6 +56,28 @@ for (const b of bw) {
 }
 lines.push('', '### Sampling on webgpu (chars/s)', '', '| preset | batch 1 | batch 32 |', '|---|---:|---:|');
 for (const b of bw) lines.push(`| ${b.config.preset} | ${n(b.sample_chars_per_s_b1)} | ${n(b.sample_chars_per_s_b32)} |`);
+const rule = jsonl(join(out, 'bench-rule.jsonl'));
+if (rule.length) {
+  lines.push('', '### SGEMM kernels timed per shape (the default on GPUs, src/kernels/webgpu/tuner.ts) against ops.ts\'s rule (CHARLM_WEBGPU_TUNE=0), chars/s', '',
+    '| preset | train, timed | train, rule | speed-up | sample b1, timed | sample b1, rule | sample b32, timed | sample b32, rule |',
+    '|---|---:|---:|---:|---:|---:|---:|---:|');
+  for (const w of rule) {
+    const b = bw.find((x) => x.config.preset === w.config.preset);
+    lines.push(`| ${w.config.preset} | ${n(b?.train_chars_per_s)} | ${n(w.train_chars_per_s)} | ${ratio(b?.train_chars_per_s / w.train_chars_per_s)} | ` +
+      `${n(b?.sample_chars_per_s_b1)} | ${n(w.sample_chars_per_s_b1)} | ${n(b?.sample_chars_per_s_b32)} | ${n(w.sample_chars_per_s_b32)} |`);
+  }
+}
+const tuneFile = join(out, 'tuning.json');
+if (existsSync(tuneFile)) {
+  const flop = (key) => { const [M, N, K] = key.split('x').map((x) => parseInt(x, 10)); return 2 * M * N * K; };
+  lines.push('', '#### The tuner\'s choice per SGEMM shape (M×N×K, n/t: plain or transposed A and B)', '',
+    '| adapter | shape | chosen / K slices | µs | GFLOP/s | the rule\'s µs | × |', '|---|---|---|---:|---:|---:|---:|');
+  for (const [key, table] of Object.entries(JSON.parse(readFileSync(tuneFile, 'utf8')).tables ?? {})) {
+    for (const [shape, e] of Object.entries(table)) {
+      lines.push(`| ${key.split('|')[0]} | ${shape} | ${e.kernel} / ${e.slices} | ${e.us} | ${n(flop(shape) / e.us / 1e3)} | ${e.ruleUs} | ${ratio(e.ruleUs / e.us)} |`);
+    }
+  }
+}
 const whole = jsonl(join(out, 'bench-attn-whole.jsonl'));
 if (whole.length) {
   lines.push('', '### GPT attention: the rule in ops.ts (walks in ranges on a GPU, whole on a CPU adapter) against whole walks (CHARLM_WEBGPU_ATTN_PARTS=1), chars/s', '',

@@ -98,6 +98,7 @@ export function benchSample(be: Backend, o: BenchOptions, batch: number): number
     const S = cfg.blockSize, prime = Int32Array.from({ length: batch * S }, () => rng.int(o.vocab));
     m.prime(prime, batch, S, state);
     steps = Math.max(steps, S);
+    run(2);   // the decode step's kernels compiled (and, on a GPU, its SGEMM shapes timed: webgpu/tuner.ts) untimed
   } else run(10);
   settle(be);
   const t = performance.now();

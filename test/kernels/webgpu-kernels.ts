@@ -4,8 +4,9 @@
 // Tolerances are suite.ts's: elementwise 1e-5·(1+|ref|), reductions 1e-5·Σ|terms|.
 import { openNodeDevice } from '../../src/kernels/webgpu/node-gpu.js';
 import { GpuRunner, type GpuArg } from '../../src/kernels/webgpu/runner.js';
-import { dispatchMatmul, gpuOps, MATMUL_KERNELS, type MatmulKernel } from '../../src/kernels/webgpu/ops.js';
+import { attentionKey, dispatchMatmul, gpuOps, MATMUL_KERNELS, type MatmulKernel } from '../../src/kernels/webgpu/ops.js';
 import { refBackend as ref } from '../../src/kernels/ref/index.js';
+import { MatmulTuner, shapeKey, type GpuTuneStore, type TunedEntry } from '../../src/kernels/webgpu/tuner.js';
 import { copyView, exactEntries, expectClose, randView, rng } from './check.js';
 
 const opened = await openNodeDevice();
@@ -289,6 +290,65 @@ for (const [B, H] of [[64, 512], [3, 300], [2, 8]]) {
   expectClose(`${tag} gates`, await down(g, B * 4 * H), g1, TOL, new Float64Array(B * 4 * H).fill(big));
   expectClose(`${tag} c`, await down(c, B * H), cr, TOL, new Float64Array(B * H).fill(4 * big));
   expectClose(`${tag} h`, await down(h, B * H), hr, TOL, new Float64Array(B * H).fill(4 * big));
+}
+
+// The SGEMM tuner (tuner.ts): a product of a new shape times every candidate on its operands (into scratch), then
+// runs the fastest; the result matches ref whichever wins, the choice is stored, and a second tuner on the same store
+// answers from it without timing. The shapes are small (SwiftShader) but include split-K candidates (few tiles, long K).
+{
+  const saved: Record<string, Record<string, TunedEntry>> = {};
+  const store: GpuTuneStore = { load: (k) => saved[k] ?? {}, save: (k, t) => { saved[k] = { ...t }; } };
+  const rt = new GpuRunner(device, opened.gpu, opened.adapter);
+  rt.tuner = new MatmulTuner(rt, adapterName, store);
+  const tops = gpuOps(rt);
+  rr = rng(15);
+  // (products under 2^24 flops are left to the rule: the first shape is just at it)
+  const shapes: [number, number, number, boolean, boolean][] = [[64, 256, 512, false, true], [256, 130, 300, true, false]];
+  for (const [M, N, K, tA, tB] of shapes) {
+    const A = randView(M * K, rr), B = randView(K * N, rr), C0 = randView(M * N, rr), Cr = copyView(C0);
+    const c = up(C0), a = up(A), b = up(B);
+    const pending = tops.matmul(c, a, b, M, N, K, tA, tB, true);
+    if (!(pending instanceof Promise)) throw new Error(`tuner: a new shape ${M}x${N}x${K} did not time its candidates`);
+    await pending;
+    rt.flush();
+    ref.matmul(Cr, A, B, M, N, K, tA, tB, true);
+    const { scale } = exactEntries(A, B, C0, M, N, K, tA, tB, Array.from({ length: M * N }, (_, i) => i));
+    const entry = rt.tuner.entries()[shapeKey(M, N, K, tA, tB)] as TunedEntry & { kernel: string; slices: number };
+    expectClose(`webgpu tuned matmul (${entry.kernel}/${entry.slices}) ${M}x${N}x${K}`, await down(c, M * N), Cr, TOL, scale);
+    if (tops.matmul(c, a, b, M, N, K, tA, tB, false) instanceof Promise) throw new Error('tuner: a timed shape was timed again');
+  }
+  if (tops.matmul(up(new Float32Array(64)), up(new Float32Array(64 * 8)), up(new Float32Array(8)), 64, 1, 8, false, false, false) instanceof Promise) {
+    throw new Error('tuner: a product under 2^24 flops was timed');
+  }
+  // attention's ranges, forward and backward: timed on the first call of a shape (dropout on: the mask is the same
+  // whichever ranges win), against ref
+  const [AB, AT, anh, ahd, ap] = [2, 40, 2, 8, 0.1], AC = anh * ahd, seed = 99;
+  const qkv = randView(AB * AT * 3 * AC, rr, -2, 2), dy = randView(AB * AT * AC, rr);
+  const yR = new Float32Array(AB * AT * AC), lseR = new Float32Array(AB * anh * AT), gR = new Float32Array(AB * AT * 3 * AC);
+  ref.attentionForward(yR, lseR, qkv, AB, AT, anh, ahd, ap, seed);
+  ref.attentionBackward(gR, dy, yR, lseR, qkv, AB, AT, anh, ahd, ap, seed);
+  const y = up(new Float32Array(AB * AT * AC)), lse = up(new Float32Array(AB * anh * AT)), g = up(randView(AB * AT * 3 * AC, rr)), q = up(qkv);
+  const fwd = tops.attentionForward(y, lse, q, AB, AT, anh, ahd, ap, seed);
+  const bwd = fwd instanceof Promise ? null : tops.attentionBackward(g, up(dy), up(yR), up(lseR), q, AB, AT, anh, ahd, ap, seed);
+  if (!(fwd instanceof Promise)) throw new Error('tuner: a new attention shape did not time its ranges');
+  await fwd;
+  const bwd2 = tops.attentionBackward(g, up(dy), up(yR), up(lseR), q, AB, AT, anh, ahd, ap, seed);
+  if (bwd !== null || !(bwd2 instanceof Promise)) throw new Error('tuner: the attention backward did not time its ranges');
+  await bwd2;
+  rt.flush();
+  const rows = AB * anh * AT, tf = rt.tuner.entries()[attentionKey('fwd', rows, AT, ahd)], tb = rt.tuner.entries()[attentionKey('bwd', rows, AT, ahd)];
+  const tag = `webgpu tuned attention (forward ${(tf as { P: number }).P} ranges, backward ${(tb as { P: number }).P})`;
+  expectClose(`${tag} y`, await down(y, AB * AT * AC), yR, TOL);
+  expectClose(`${tag} lse`, await down(lse, rows), lseR, TOL);
+  expectClose(`${tag} dqkv`, await down(g, AB * AT * 3 * AC), gR, TOL);
+  const counts = rt.tuner.counts;
+  if (counts.tuned !== 4 || counts.loaded !== 0 || !(counts.tuneMs > 0)) throw new Error(`tuner counts ${JSON.stringify(counts)}`);
+  const again = new MatmulTuner(rt, adapterName, store);
+  if (again.counts.loaded !== 4) throw new Error(`tuner: ${again.counts.loaded} of 4 choices reloaded from the store`);
+  const [M, N, K, tA, tB] = shapes[0], reused = again.choose(up(new Float32Array(M * K)), up(new Float32Array(K * N)), M, N, K, tA, tB);
+  if (reused instanceof Promise) throw new Error('tuner: a stored shape was timed again');
+  console.log(`# tuner: ${Object.entries(again.entries()).map(([k, e]) => `${k} → ${'P' in e ? `${e.P} ranges` : `${e.kernel}/${e.slices}`} ` +
+    `(${e.us} µs, the rule ${e.ruleUs})`).join('; ')}`);
 }
 
 if (gpuError) throw new Error(`GPU validation error: ${gpuError}`);

@@ -1,9 +1,15 @@
 // The webgpu backend's kernel-choice rules (ops.ts), without a GPU: which SGEMM tile and how many K slices, how many
 // ranges attention's walks are cut into, how many chunks of ids the embedding backward sums. Each rule's documented
-// cases (docs/performance.md), its CPU-adapter branch, its override, and its caps on scratch memory.
+// cases (docs/performance.md), its CPU-adapter branch, its override, and its caps on scratch memory; the SGEMM
+// tuner's candidates and its choices file.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { attentionParts, chooseMatmul, embeddingChunks, splitK } from '../../src/kernels/webgpu/ops.js';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { attentionKey, attentionParts, chooseMatmul, embeddingChunks, partsCandidates, splitK } from '../../src/kernels/webgpu/ops.js';
+import { kernelSetKey, matmulCandidates, shapeKey } from '../../src/kernels/webgpu/tuner.js';
+import { fileTuneStore } from '../../src/kernels/webgpu/tune-store.js';
 
 const gpu = { fallback: false, tuning: {} }, cpu = { fallback: true, tuning: {} };
 
@@ -49,4 +55,47 @@ test('webgpu rules: embedding backward chunks', () => {
   assert.deepEqual(embeddingChunks(6400, 65 * 256, true), { rows: 6400, R: 1 });     // CPU adapter: one pass
   const { R } = embeddingChunks(1 << 20, 1 << 22, false);                           // a big table: partials capped
   assert.ok(R * (1 << 22) <= 1 << 24, `R ${R}`);
+});
+
+test('webgpu tuner: SGEMM candidates per shape', () => {
+  const names = (M: number, N: number, K: number) => matmulCandidates(M, N, K).map((c) => `${c.kernel}/${c.slices}`);
+  // the seed's recurrent dh (64 × 512 from K 2,048): 8 tiles, so every 64 kernel in 1-16 slices; no 128 tile
+  const dh = names(64, 512, 2048);
+  assert.ok(dh.includes('m64/16') && dh.includes('m64vp/8') && !dh.some((n) => n.startsWith('m128')));
+  // a large square product: every kernel once, no slices (128 tiles or more of 64)
+  assert.deepEqual(names(4096, 4096, 4096), ['m64/1', 'm64u/1', 'm64v/1', 'm64vp/1', 'm128/1', 'm128u/1', 'm128up/1']);
+  // slices keep at least 64 of K: K 200 takes 2 (100 each), not 4
+  assert.deepEqual(names(64, 64, 200).filter((n) => n.startsWith('m64/')), ['m64/1', 'm64/2']);
+  assert.equal(shapeKey(3, 4, 5, true, false), '3x4x5tn');
+  // attention: the rule's ranges first (shakespeare-gpt: 8 of 32), then whole walks and 2, 4, 16 ranges (≥ 8 rows
+  // each); 32 ranges would pass the 2^24-float scratch cap, which makes them 20 of 13
+  assert.deepEqual(partsCandidates(16 * 6 * 256, 256, 32, gpu).map((c) => c.P), [8, 1, 2, 4, 16, 20]);
+  assert.deepEqual(partsCandidates(160, 40, 8, cpu).map((c) => c.P), [1, 2, 4]);
+  assert.equal(attentionKey('bwd', 160, 40, 8), 'att-bwd:160x40x8');
+  assert.match(kernelSetKey(), /^[0-9a-f]{8}$/);
+  assert.equal(kernelSetKey(), kernelSetKey());
+});
+
+test('webgpu tuner: the choices file', () => {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'charlm-tune-')), file = path.join(dir, 'sub', 'tuning.json');
+  try {
+    const store = fileTuneStore(file);
+    assert.deepEqual(store.load('gpu|k'), {});   // no file yet
+    const e = { kernel: 'm64u', slices: 4, us: 12.5, ruleUs: 20 } as const;
+    store.save('gpu|k', { '1x2x3nn': e });
+    fileTuneStore(file).save('gpu|k', { '4x5x6tn': { ...e, slices: 1 } });   // another process: merged, not lost
+    assert.deepEqual(Object.keys(store.load('gpu|k')).sort(), ['1x2x3nn', '4x5x6tn']);
+    assert.deepEqual(store.load('other|k'), {});
+    assert.deepEqual(readdirSync(path.dirname(file)), ['tuning.json']);   // no temp file left
+    for (let i = 0; i < 20; i++) store.save(`gpu${i}|k`, { '1x1x1nn': e });   // at most 16 tables, the newest kept
+    const tables = Object.keys(JSON.parse(readFileSync(file, 'utf8')).tables);
+    assert.equal(tables.length, 16);
+    assert.ok(tables.includes('gpu19|k') && !tables.includes('gpu|k'));
+    for (const bad of ['{not json', '[]', '{"format":2,"tables":{}}', '{"format":1,"tables":[]}']) {
+      writeFileSync(file, bad);
+      assert.deepEqual(store.load('gpu19|k'), {}, bad);   // a cache that cannot be read is empty
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });

@@ -7,6 +7,7 @@
 import type { GpuDevice } from './device.js';
 import { GpuRunner, type GpuArg, type GpuTuning } from './runner.js';
 import { gpuOps } from './ops.js';
+import { MatmulTuner, type GpuTuneStore } from './tuner.js';
 import { STATS, type Batch, type Msg, type WireArg } from './protocol.js';
 import type { GpuHello } from './client.js';
 
@@ -26,6 +27,8 @@ export interface GpuWorkerIo {
   profile?: (report: string) => void;
   /** Overrides of the runner's kernel choices (GpuRunner.tuning). */
   tuning?: GpuTuning;
+  /** Where timed SGEMM choices persist (tuner.ts); absent, they last as long as the worker. */
+  tuneStore?: GpuTuneStore;
 }
 const PROFILE_MS = 250;
 
@@ -73,6 +76,11 @@ export async function runGpuWorker(io: GpuWorkerIo): Promise<void> {
   device.addEventListener('uncapturederror', (ev) => { pendingError ??= (ev as GPUUncapturedErrorEvent).error.message; });
   const runner = new GpuRunner(device, gpu.gpu, gpu.adapter);
   if (io.tuning) runner.tuning = io.tuning;
+  // SGEMM kernels timed per shape on GPUs; CPU adapters (SwiftShader) keep the rule: two cores would spend
+  // seconds per shape timing, and CI's runs stay on one known kernel per shape.
+  if ((runner.tuning.matmul ?? (runner.fallback ? 'rule' : 'time')) === 'time') {
+    runner.tuner = new MatmulTuner(runner, gpu.adapterName, io.tuneStore);
+  }
   const profiling = io.profile ? runner.startProfile() : false;
   if (io.profile && !profiling) io.profile('# webgpu kernel profile: this device has no timestamp-query feature\n');
   let lastReport = performance.now();
@@ -116,7 +124,8 @@ export async function runGpuWorker(io: GpuWorkerIo): Promise<void> {
         return runner.download(h.buf, m.byteOff, m.bytes).then((b) => { new Uint8Array(h.sab, m.byteOff, m.bytes).set(new Uint8Array(b)); });
       }
       case 'stats': {
-        const s = { ...runner.counts, ...received };
+        const t = runner.tuner?.counts ?? { tuned: 0, loaded: 0, tuneMs: 0 };
+        const s = { ...runner.counts, ...received, tunedShapes: t.tuned, storedShapes: t.loaded, tuneMs: t.tuneMs };
         STATS.forEach((k, i) => { result[i] = s[k]; });
         return;
       }

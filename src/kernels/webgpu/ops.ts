@@ -3,7 +3,7 @@
 // return a number (the loss, Σx²) reduce on the GPU and read back one float.
 /// <reference types="@webgpu/types" />
 import { grid, type GpuArg, type GpuRunner } from './runner.js';
-import { matmul, matmul128, matmul128u, matmul128up, matmul64u, matmul64v, matmul64vp, splitKFinish } from './wgsl/matmul.js';
+import { forLayout, matmul, matmul128, matmul128u, matmul128up, matmul64u, matmul64v, matmul64vp, splitKFinish } from './wgsl/matmul.js';
 import * as pw from './wgsl/pointwise.js';
 import * as cells from './wgsl/cells.js';
 import { adam, softmaxXentRows } from './wgsl/loss-optim.js';
@@ -11,6 +11,7 @@ import * as tf from './wgsl/transformer.js';
 import * as att from './wgsl/attention.js';
 
 type A = GpuArg;
+type Choice = { kernel: MatmulKernel; slices: number };
 const b2u = (b: boolean) => (b ? 1 : 0);
 
 async function readScalar(r: GpuRunner, a: GpuArg): Promise<number> {
@@ -68,7 +69,7 @@ export function splitK(M: number, N: number, K: number): number {
 export function dispatchMatmul(r: GpuRunner, kernel: MatmulKernel, C: GpuArg, Am: GpuArg, B: GpuArg, M: number,
                                N: number, K: number, transA: boolean, transB: boolean, accumulate: boolean, slices = 1): void {
   if (M === 0 || N === 0) return;
-  const { def, tile, split } = MATMUL_KERNELS[kernel];
+  const { tile, split } = MATMUL_KERNELS[kernel], def = forLayout(MATMUL_KERNELS[kernel].def, transA, transB);
   const groups: [number, number, number] = [Math.ceil(N / tile), Math.ceil(M / tile), 1];
   const ints = [M, N, K, b2u(transA), b2u(transB), b2u(accumulate)];
   if (!split) return r.dispatch(def, [C, Am, B], ints, [], groups);
@@ -85,7 +86,7 @@ export function dispatchSplitK(r: GpuRunner, kernel: MatmulKernel, Am: GpuArg, B
                                transA: boolean, transB: boolean, slices: number): { part: GpuArg; S: number } {
   const kLen = Math.ceil(K / slices / 16) * 16, S = Math.ceil(K / kLen);
   const part = r.scratch('splitK', S * M * N);
-  r.dispatch(MATMUL_KERNELS[kernel].def, [part, Am, B], [M, N, K, b2u(transA), b2u(transB), 0, kLen], [],
+  r.dispatch(forLayout(MATMUL_KERNELS[kernel].def, transA, transB), [part, Am, B], [M, N, K, b2u(transA), b2u(transB), 0, kLen], [],
     [Math.ceil(N / 64), Math.ceil(M / 64), S]);
   return { part, S };
 }
@@ -140,6 +141,37 @@ export function embeddingChunks(N: number, VE: number, fallback: boolean): { row
   return { rows, R: Math.ceil(N / rows) };
 }
 
+/** The SGEMM for a product: the tuner's (timed on this GPU, tuner.ts) when the runner has one, else the rule. */
+function pickMatmul(r: GpuRunner, Am: A, B: A, M: number, N: number, K: number, tA: boolean, tB: boolean): Choice | Promise<Choice> {
+  return r.tuner ? r.tuner.choose(Am, B, M, N, K, tA, tB) : chooseMatmul(M, N, K, r.fallback, tA);
+}
+/** f(v) now, or once v resolves (a product of a shape the tuner has not timed yet). */
+const withChoice = (v: Choice | Promise<Choice>, f: (c: Choice) => void): void | Promise<void> =>
+  v instanceof Promise ? v.then(f) : f(v);
+
+type Parts = { P: number; L: number };
+/** The tuner's key for attention's ranges: forward or backward, and the walk's rows, length and head size. */
+export const attentionKey = (kind: 'fwd' | 'bwd', rows: number, T: number, hd: number) => `att-${kind}:${rows}x${T}x${hd}`;
+/** Range counts worth timing for a walk of T rows: the rule's first, then whole walks and 2, 4, … ranges of ≥ 8 rows. */
+export function partsCandidates(rows: number, T: number, hd: number, r: Pick<GpuRunner, 'fallback' | 'tuning'>): Parts[] {
+  const rule = attentionParts(rows, T, hd, ATT_CHUNK, r), out = [rule];
+  for (let P = 1; P === 1 || T / P >= 8; P *= 2) {
+    const c = attentionParts(rows, T, hd, ATT_CHUNK, { fallback: r.fallback, tuning: { attnParts: P } });
+    if (!out.some((o) => o.P === c.P)) out.push(c);
+  }
+  return out;
+}
+/**
+ * Attention's ranges (forward or backward) then the call: timed by the tuner (each candidate run by `timed` into
+ * scratch) on a GPU with one and no CHARLM_WEBGPU_ATTN_PARTS override, else ops.ts's rule.
+ */
+function withParts(r: GpuRunner, kind: 'fwd' | 'bwd', rows: number, T: number, hd: number,
+                   timed: (c: Parts) => void, f: (c: Parts) => void): void | Promise<void> {
+  if (!r.tuner || r.tuning.attnParts !== undefined) return f(attentionParts(rows, T, hd, ATT_CHUNK, r));
+  const c = r.tuner.chooseParts(attentionKey(kind, rows, T, hd), partsCandidates(rows, T, hd, r), timed);
+  return c instanceof Promise ? c.then(f) : f(c);
+}
+
 export function gpuOps(r: GpuRunner) {
   const ew = (def: Parameters<GpuRunner['dispatch']>[0], args: (A | null)[], n: number, ints: number[] = [], floats: number[] = []) => {
     if (n > 0) r.dispatch(def, args, [n, ...ints], floats, grid(n));
@@ -150,8 +182,8 @@ export function gpuOps(r: GpuRunner) {
   };
   return {
     matmul(C: A, Am: A, B: A, M: number, N: number, K: number, transA: boolean, transB: boolean, accumulate: boolean) {
-      const { kernel, slices } = chooseMatmul(M, N, K, r.fallback, transA);
-      dispatchMatmul(r, kernel, C, Am, B, M, N, K, transA, transB, accumulate, slices);
+      return withChoice(pickMatmul(r, Am, B, M, N, K, transA, transB), ({ kernel, slices }) =>
+        dispatchMatmul(r, kernel, C, Am, B, M, N, K, transA, transB, accumulate, slices));
     },
     addRowVector(Y: A, b: A, M: number, N: number) { ew(pw.addRowVector, [Y, b], M * N, [N]); },
     sumRows(db: A, dY: A, M: number, N: number) {
@@ -176,13 +208,15 @@ export function gpuOps(r: GpuRunner) {
     },
     /** gates += hPrev·Whhᵀ, then the cell; a product split over K has its slices summed in the cell kernel. */
     lstmStepForward(h: A, c: A, tanhC: A, gates: A, cPrev: A, hPrev: A, Whh: A, B: number, H: number) {
-      const G = 4 * H, { kernel, slices } = chooseMatmul(B, G, H, r.fallback);
-      if (slices <= 1) {   // (only a 64-tile kernel is ever split)
-        dispatchMatmul(r, kernel, gates, hPrev, Whh, B, G, H, false, true, true, slices);
-        return ew(cells.lstmCellForward, [h, c, tanhC, gates, cPrev], B * H, [H]);
-      }
-      const { part, S } = dispatchSplitK(r, kernel, hPrev, Whh, B, G, H, false, true, slices);
-      ew(cells.lstmCellForwardSplit, [h, c, tanhC, gates, cPrev, part], B * H, [H, S]);
+      const G = 4 * H;
+      return withChoice(pickMatmul(r, hPrev, Whh, B, G, H, false, true), ({ kernel, slices }) => {
+        if (slices <= 1) {   // (only a 64-tile kernel is ever split)
+          dispatchMatmul(r, kernel, gates, hPrev, Whh, B, G, H, false, true, true, slices);
+          return ew(cells.lstmCellForward, [h, c, tanhC, gates, cPrev], B * H, [H]);
+        }
+        const { part, S } = dispatchSplitK(r, kernel, hPrev, Whh, B, G, H, false, true, slices);
+        ew(cells.lstmCellForwardSplit, [h, c, tanhC, gates, cPrev, part], B * H, [H, S]);
+      });
     },
     lstmCellBackward(dG: A, dcPrev: A, dh: A, dc: A, gates: A, cPrev: A, tanhC: A, B: number, H: number) {
       ew(cells.lstmCellBackward, [dG, dcPrev, dh, dc, gates, cPrev, tanhC], B * H, [H]);
@@ -248,25 +282,32 @@ export function gpuOps(r: GpuRunner) {
     attentionForward(y: A, lse: A, qkv: A, B: number, T: number, nh: number, hd: number, p: number, seed: number) {
       checkHd(hd);
       const rows = B * nh * T, ints = [T, nh, seed >>> 0, Math.floor(p * 0x100000000), b2u(p > 0)], ks = p > 0 ? 1 / (1 - p) : 1;
-      const k = att.attentionKernels(hd), { P, L } = attentionParts(rows, T, hd, ATT_CHUNK, r);
-      if (P === 1) return ew(k.forward, [y, lse, qkv], rows, ints, [ks]);
-      const pml = r.scratch('attPml', 2 * P * rows), pacc = r.scratch('attPacc', P * rows * hd);
-      ew(k.forwardPart, [pml, pacc, qkv], P * rows, [...ints, rows, L]);
-      ew(att.attentionMerge, [y, lse, pml, pacc], rows * hd, [rows, hd, P, T, nh, 1, 1], [ks]);
+      const k = att.attentionKernels(hd);
+      const run = ({ P, L }: Parts, y: A, lse: A) => {
+        if (P === 1) return ew(k.forward, [y, lse, qkv], rows, ints, [ks]);
+        const pml = r.scratch('attPml', 2 * P * rows), pacc = r.scratch('attPacc', P * rows * hd);
+        ew(k.forwardPart, [pml, pacc, qkv], P * rows, [...ints, rows, L]);
+        ew(att.attentionMerge, [y, lse, pml, pacc], rows * hd, [rows, hd, P, T, nh, 1, 1], [ks]);
+      };
+      return withParts(r, 'fwd', rows, T, hd, (c) => run(c, r.scratch('tuneY', rows * hd), r.scratch('tuneLse', rows)),
+        (c) => run(c, y, lse));
     },
     attentionBackward(dqkv: A, dy: A, y: A, lse: A, qkv: A, B: number, T: number, nh: number, hd: number, p: number, seed: number) {
       checkHd(hd);
       const rows = B * nh * T, D = r.scratch('attD', rows);
       const ints = [T, nh, seed >>> 0, Math.floor(p * 0x100000000), b2u(p > 0)], ks = [p > 0 ? 1 / (1 - p) : 1];
-      const k = att.attentionKernels(hd), { P, L } = attentionParts(rows, T, hd, ATT_CHUNK, r);
-      if (P === 1) {
-        ew(k.backwardQ, [dqkv, D, dy, y, lse, qkv], rows, ints, ks);
-        return ew(k.backwardKV, [dqkv, D, dy, lse, qkv], rows, ints, ks);
-      }
-      const n = P * rows * hd, pq = r.scratch('attPq', n), pk = r.scratch('attPk', n), pv = r.scratch('attPv', n);
-      ew(k.backwardQPart, [pq, D, dy, y, lse, qkv], P * rows, [...ints, rows, L], ks);
-      ew(k.backwardKVPart, [pk, pv, D, dy, lse, qkv], P * rows, [...ints, rows, L], ks);
-      ew(att.attentionBackwardMerge, [dqkv, pq, pk, pv], rows * hd, [rows, hd, P, T, nh]);
+      const k = att.attentionKernels(hd);
+      const run = ({ P, L }: Parts, dqkv: A) => {
+        if (P === 1) {
+          ew(k.backwardQ, [dqkv, D, dy, y, lse, qkv], rows, ints, ks);
+          return ew(k.backwardKV, [dqkv, D, dy, lse, qkv], rows, ints, ks);
+        }
+        const n = P * rows * hd, pq = r.scratch('attPq', n), pk = r.scratch('attPk', n), pv = r.scratch('attPv', n);
+        ew(k.backwardQPart, [pq, D, dy, y, lse, qkv], P * rows, [...ints, rows, L], ks);
+        ew(k.backwardKVPart, [pk, pv, D, dy, lse, qkv], P * rows, [...ints, rows, L], ks);
+        ew(att.attentionBackwardMerge, [dqkv, pq, pk, pv], rows * hd, [rows, hd, P, T, nh]);
+      };
+      return withParts(r, 'bwd', rows, T, hd, (c) => run(c, r.scratch('tuneDqkv', 3 * rows * hd)), (c) => run(c, dqkv));
     },
     attentionDecode(y: A, q: A, qStride: number, kc: A, vc: A, pos: A, B: number, T: number, nh: number, hd: number, S: number) {
       checkHd(hd);

@@ -22,5 +22,8 @@ export interface GpuWorkerStats {
   dispatches: number; submits: number; bindGroups: number;
   /** Batches and messages received, and the worker's milliseconds inside them (recording, not waiting on the GPU). */
   batches: number; messages: number; busyMs: number;
+  /** SGEMM shapes timed by the tuner in this worker, shapes whose choice came from the store, milliseconds timing. */
+  tunedShapes: number; storedShapes: number; tuneMs: number;
 }
-export const STATS: (keyof GpuWorkerStats)[] = ['dispatches', 'submits', 'bindGroups', 'batches', 'messages', 'busyMs'];
+export const STATS: (keyof GpuWorkerStats)[] = ['dispatches', 'submits', 'bindGroups', 'batches', 'messages', 'busyMs',
+  'tunedShapes', 'storedShapes', 'tuneMs'];

@@ -4,6 +4,7 @@
 // 256-byte aligned) and offsets travel as uniforms. Two arguments in the same GPUBuffer share one binding, so views
 // of one allocation never alias two writable bindings (a WebGPU validation error).
 /// <reference types="@webgpu/types" />
+import type { MatmulTuner } from './tuner.js';
 
 export type Elem = 'f32' | 'i32';
 /** A kernel: named buffer arguments, u32 and f32 scalars, and a WGSL body using the generated accessors. */
@@ -16,8 +17,12 @@ export interface KernelDef {
   body: string;
 }
 export interface GpuArg { buf: GPUBuffer; off: number }
-/** See GpuRunner.tuning. attnParts: attention's range count (ops.ts attentionParts; 1 = whole walks). */
-export interface GpuTuning { attnParts?: number }
+/**
+ * See GpuRunner.tuning. attnParts: attention's range count (ops.ts attentionParts; 1 = whole walks). matmul: 'time'
+ * picks each SGEMM shape's kernel by timing the candidates on this device (tuner.ts), 'rule' by ops.ts's measured
+ * rule; by default GPUs time and CPU adapters use the rule.
+ */
+export interface GpuTuning { attnParts?: number; matmul?: 'rule' | 'time' }
 
 const STORAGE = 0x80, COPY_SRC = 0x04, COPY_DST = 0x08, MAP_READ = 0x01, UNIFORM = 0x40, COMPUTE = 0x4;
 export const STORAGE_USAGE = STORAGE | COPY_SRC | COPY_DST;
@@ -99,6 +104,9 @@ export class GpuRunner {
 
   /** Overrides of ops.ts's measured kernel choices, for timing alternatives on one GPU (worker.ts reads them from env). */
   tuning: GpuTuning = {};
+
+  /** SGEMM kernels timed per shape on this device (tuner.ts); absent, ops.ts's measured rule decides. */
+  tuner?: MatmulTuner;
 
   constructor(device: GPUDevice, ...owners: unknown[]) {
     this.device = device;

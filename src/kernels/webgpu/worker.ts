@@ -4,6 +4,8 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { openNodeDevice } from './node-gpu.js';
 import { gpuWorkerFailed, runGpuWorker } from './gpu-core.js';
 import type { Batch } from './protocol.js';
+import type { GpuTuning } from './runner.js';
+import { fileTuneStore } from './tune-store.js';
 
 const shared = workerData as { ctrl: SharedArrayBuffer; err: SharedArrayBuffer };
 
@@ -17,7 +19,11 @@ process.on('uncaughtException', (e) => {
 const profilePath = process.env.CHARLM_WEBGPU_PROFILE;
 // CHARLM_WEBGPU_ATTN_PARTS=P: attention's walks in P ranges (1 = whole), overriding ops.ts's rule, to time both on a GPU.
 const parts = Number(process.env.CHARLM_WEBGPU_ATTN_PARTS);
-const tuning = Number.isInteger(parts) && parts >= 1 ? { attnParts: parts } : {};
+const tuning: GpuTuning = Number.isInteger(parts) && parts >= 1 ? { attnParts: parts } : {};
+// CHARLM_WEBGPU_TUNE=0: SGEMM kernels by ops.ts's rule; =1: timed per shape (tuner.ts) even on a CPU adapter. Unset,
+// GPUs time. The choices persist in tune-store.ts's file (CHARLM_WEBGPU_TUNE_FILE).
+const tune = process.env.CHARLM_WEBGPU_TUNE;
+if (tune === '0' || tune === '1') tuning.matmul = tune === '1' ? 'time' : 'rule';
 
 void runGpuWorker({
   ...shared,
@@ -26,4 +32,5 @@ void runGpuWorker({
   openDevice: () => openNodeDevice({ profile: !!profilePath }),
   profile: profilePath ? (report) => writeFileSync(profilePath, report) : undefined,
   tuning,
+  tuneStore: fileTuneStore(),
 });

@@ -295,3 +295,21 @@ ${range(8).map((i) => range(2).map((j) => `  put4(row0 + lid.y * 8u + ${i}u, col
 }
 export const matmul128u = tile128u(false);
 export const matmul128up = tile128u(true);
+
+/**
+ * A SGEMM kernel with its operands' layouts fixed when it compiles (`tA`, `tB` as constants instead of uniforms): the
+ * staging loses the branches and index math of the layouts it does not use. One pipeline per kernel and layout; the
+ * arithmetic and each output's order of summation are unchanged. ops.ts dispatches these.
+ */
+const LAYOUT_UNIFORMS = 'let tA = d_tA() != 0u; let tB = d_tB() != 0u;';
+const byLayout = new Map<string, KernelDef>();
+export function forLayout(def: KernelDef, tA: boolean, tB: boolean): KernelDef {
+  const name = `${def.name}${tA ? 'T' : 'N'}${tB ? 'T' : 'N'}`;
+  let k = byLayout.get(name);
+  if (!k) {
+    if (!def.body.includes(LAYOUT_UNIFORMS)) throw new Error(`${def.name}: no layout uniforms to fix`);
+    k = { ...def, name, body: def.body.replace(LAYOUT_UNIFORMS, `let tA = ${tA}; let tB = ${tB};`) };
+    byLayout.set(name, k);
+  }
+  return k;
+}

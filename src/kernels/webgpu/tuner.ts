@@ -1,0 +1,149 @@
+// Kernels chosen by timing them on the GPU at hand. The first SGEMM of each shape times every candidate (tile,
+// unrolled or vector form, K slices) on its own operands into scratch, and the fastest runs that shape from then on;
+// the GPT's attention likewise times the ranges its walks are cut into (ops.ts attentionParts), forward and backward.
+// The choices persist per adapter and kernel set (GpuTuneStore: a cache file in Node), so a later run (a resumed one
+// included) makes the same choices without timing again. Browser-safe (no node: import).
+/// <reference types="@webgpu/types" />
+import type { GpuArg, GpuRunner } from './runner.js';
+import { chooseMatmul, dispatchMatmul, MATMUL_KERNELS, type MatmulKernel } from './ops.js';
+import { forLayout } from './wgsl/matmul.js';
+import { attentionKernels } from './wgsl/attention.js';
+
+export interface MatmulChoice { kernel: MatmulKernel; slices: number }
+/** Attention's walks in P ranges of L rows (P = 1: whole walks). */
+export interface PartsChoice { P: number; L: number }
+/**
+ * A timed choice as stored, with its time per call (µs) and the rule's: an SGEMM's kernel and K slices (keys from
+ * shapeKey), or attention's ranges (keys from attentionKey).
+ */
+export type TunedEntry = { us: number; ruleUs: number } & (MatmulChoice | PartsChoice);
+
+/** Where choices persist between runs: one table of shape → entry per adapter and kernel set (`key`). */
+export interface GpuTuneStore {
+  load(key: string): Record<string, TunedEntry>;
+  save(key: string, table: Record<string, TunedEntry>): void;
+}
+
+/** Time per candidate and measurement (ms): enough repetitions to dwarf a readback's latency. */
+const TARGET_MS = 2, MAX_REPS = 64, ROUNDS = 2;
+/** A candidate replaces the rule's choice only when it is this much faster (timings vary a few % between rounds). */
+const MARGIN = 0.95;
+/**
+ * Products the rule decides without timing: those whose scratch output (M·N·slices floats) would exceed MAX_SCRATCH,
+ * and those under MIN_FLOP (a few µs on a GPU, where launch cost dominates any kernel: sampling's one-row products,
+ * which `serve` makes at every batch size it meets).
+ */
+const MAX_SCRATCH = 1 << 24, MIN_FLOP = 1 << 24;
+
+/**
+ * FNV-1a of the timed kernels' WGSL (every SGEMM in every layout; the attention kernels as generated for head size
+ * 32): stored choices are dropped when any of them changes.
+ */
+export function kernelSetKey(): string {
+  const texts: string[] = [];
+  for (const [name, k] of Object.entries(MATMUL_KERNELS)) {
+    for (const tA of [false, true]) for (const tB of [false, true]) texts.push(name, forLayout(k.def, tA, tB).body);
+  }
+  for (const k of Object.values(attentionKernels(32))) texts.push(k.body);
+  let h = 0x811c9dc5;
+  for (const s of texts) for (let i = 0; i < s.length; i++) h = Math.imul(h ^ s.charCodeAt(i), 0x01000193) >>> 0;
+  return h.toString(16).padStart(8, '0');
+}
+
+/** Every kernel and K-slice count worth timing for a product (the 128 tile only where C has 128 rows and columns). */
+export function matmulCandidates(M: number, N: number, K: number): MatmulChoice[] {
+  const out: MatmulChoice[] = [];
+  const tiles64 = Math.ceil(M / 64) * Math.ceil(N / 64);
+  for (const [kernel, k] of Object.entries(MATMUL_KERNELS) as [MatmulKernel, (typeof MATMUL_KERNELS)[MatmulKernel]][]) {
+    if (k.tile === 128 && (M < 128 || N < 128)) continue;
+    out.push({ kernel, slices: 1 });
+    if (!k.split || tiles64 >= 128) continue;
+    for (const s of [2, 4, 8, 16]) if (K / s >= 64) out.push({ kernel, slices: s });
+  }
+  return out;
+}
+
+export const shapeKey = (M: number, N: number, K: number, tA: boolean, tB: boolean) =>
+  `${M}x${N}x${K}${tA ? 't' : 'n'}${tB ? 't' : 'n'}`;
+
+const validEntry = (key: string, e: unknown): e is TunedEntry => {
+  const x = e as TunedEntry & Partial<MatmulChoice & PartsChoice>;
+  if (!x || typeof x !== 'object' || !Number.isFinite(x.us) || !Number.isFinite(x.ruleUs)) return false;
+  if (key.startsWith('att-')) {
+    const T = Number(key.split('x')[1]);
+    return Number.isInteger(x.P) && Number.isInteger(x.L) && x.P! >= 1 && x.L! >= 1 && (x.P! - 1) * x.L! < T && x.P! * x.L! >= T;
+  }
+  return Object.hasOwn(MATMUL_KERNELS, x.kernel!) && Number.isInteger(x.slices) &&
+    x.slices! >= 1 && x.slices! <= 16 && (x.slices === 1 || MATMUL_KERNELS[x.kernel!].split);
+};
+
+export class MatmulTuner {
+  private table: Record<string, TunedEntry> = {};
+  private readonly key: string;
+  /** Shapes timed here and shapes taken from the store, and the milliseconds spent timing. */
+  readonly counts = { tuned: 0, loaded: 0, tuneMs: 0 };
+
+  constructor(private readonly r: GpuRunner, adapterName: string, private readonly store?: GpuTuneStore) {
+    this.key = `${adapterName}|${kernelSetKey()}`;
+    try {
+      for (const [k, e] of Object.entries(store?.load(this.key) ?? {})) if (validEntry(k, e)) this.table[k] = e;
+    } catch { /* a cache that cannot be read is an empty one */ }
+    this.counts.loaded = Object.keys(this.table).length;
+  }
+
+  /** The kernel for this product: known (stored or timed before), else a promise that times the candidates. */
+  choose(A: GpuArg, B: GpuArg, M: number, N: number, K: number, tA: boolean, tB: boolean): MatmulChoice | Promise<MatmulChoice> {
+    const key = shapeKey(M, N, K, tA, tB), e = this.table[key];
+    if (e) return e as MatmulChoice;
+    const rule = chooseMatmul(M, N, K, this.r.fallback, tA);
+    if (M * N * 16 > MAX_SCRATCH || 2 * M * N * K < MIN_FLOP) return rule;
+    const C = this.r.scratch('tuneC', M * N), same = (a: MatmulChoice, b: MatmulChoice) => a.kernel === b.kernel && a.slices === b.slices;
+    const cands = matmulCandidates(M, N, K);
+    if (!cands.some((c) => same(c, rule))) cands.unshift(rule);
+    return this.time(key, cands, cands.findIndex((c) => same(c, rule)),
+      (c) => dispatchMatmul(this.r, c.kernel, C, A, B, M, N, K, tA, tB, false, c.slices));
+  }
+
+  /**
+   * Attention's ranges for a walk: known, else a promise that times `cands` (the rule's among them), each run by
+   * `run` into scratch. `cands[0]` must be the rule's choice.
+   */
+  chooseParts(key: string, cands: PartsChoice[], run: (c: PartsChoice) => void): PartsChoice | Promise<PartsChoice> {
+    const e = this.table[key];
+    if (e) return e as PartsChoice;
+    return cands.length === 1 ? cands[0] : this.time(key, cands, 0, run);
+  }
+
+  /** All stored and timed choices (for reports). */
+  entries(): Record<string, TunedEntry> { return { ...this.table }; }
+
+  /** Times every candidate (alternating, the best of ROUNDS) and keeps the fastest, the rule's unless beaten by MARGIN. */
+  private async time<C extends MatmulChoice | PartsChoice>(key: string, cands: C[], ri: number, dispatch: (c: C) => void): Promise<C> {
+    const t0 = performance.now(), r = this.r;
+    const fence = () => r.download(r.scratch('sync', 1).buf, 0, 4);
+    const run = async (c: C, reps: number) => {
+      await fence();
+      const s = performance.now();
+      for (let i = 0; i < reps; i++) dispatch(c);
+      await fence();
+      return (performance.now() - s) / reps;
+    };
+    const reps = [];
+    for (const c of cands) {   // compiles each pipeline, then sizes the repetitions from one timed call
+      await run(c, 1);
+      reps.push(Math.max(1, Math.min(MAX_REPS, Math.ceil(TARGET_MS / Math.max(1e-3, await run(c, 1))))));
+    }
+    const best = cands.map(() => Infinity);
+    for (let round = 0; round < ROUNDS; round++) {
+      for (let i = 0; i < cands.length; i++) best[i] = Math.min(best[i], await run(cands[i], reps[i]));
+    }
+    let pick = ri;
+    for (let i = 0; i < cands.length; i++) if (best[i] < best[pick] && best[i] < MARGIN * best[ri]) pick = i;
+    const entry = { ...cands[pick], us: Math.round(best[pick] * 1e4) / 10, ruleUs: Math.round(best[ri] * 1e4) / 10 };
+    this.table[key] = entry;
+    this.counts.tuned++;
+    this.counts.tuneMs += performance.now() - t0;
+    try { this.store?.save(this.key, this.table); } catch { /* the choice still holds for this run */ }
+    return cands[pick];
+  }
+}
