@@ -75,13 +75,22 @@ function stepLosses(dir: string): number[] {
 const GPT = ['--family', 'gpt', '--n-layer', '2', '--n-head', '2', '--n-embd', '16', '--block-size', '16',
   '--seq-length', '16', '--dropout', '0.1'];
 // The third run takes the GPU's attention form (walks in ranges, then merged: ops.ts attentionParts), which a CPU
-// adapter would not choose by itself, through the env override.
-const RUNS: [string, string[], Record<string, string>][] = [
+// adapter would not choose by itself, through the env override. The fourth goes through the tuner (on by default on
+// GPUs only): attention's ranges timed per shape in the GPU worker, the choices written to a file in the run's
+// folder ({dir}); its SGEMMs are all under the tuner's 2^24-flop floor (webgpu-kernels.ts times some above it).
+const RUNS: [string, string[], Record<string, string>, ((dir: string) => void)?][] = [
   ['LSTM', ['--hidden-size', '16', '--num-layers', '1', '--embedding-dim', '8', '--seq-length', '8'], {}],
   ['GPT with dropout', GPT, {}],
   ['GPT with dropout, attention in 3 ranges', GPT, { CHARLM_WEBGPU_ATTN_PARTS: '3' }],
+  ['GPT with dropout, attention ranges timed by the tuner', GPT, { CHARLM_WEBGPU_TUNE: '1', CHARLM_WEBGPU_TUNE_FILE: '{dir}/tuning.json' },
+    (dir) => {
+      const tables = Object.values(JSON.parse(readFileSync(join(dir, 'tuning.json'), 'utf8')).tables) as Record<string, unknown>[];
+      assert.equal(tables.length, 1);
+      // 4 sequences × 2 heads × 16 rows of head size 8: forward and backward
+      assert.deepEqual(Object.keys(tables[0]).sort(), ['att-bwd:128x16x8', 'att-fwd:128x16x8']);
+    }],
 ];
-for (const [what, model, extraEnv] of RUNS) {
+for (const [what, model, extraEnv, check] of RUNS) {
   test(`webgpu: 20 training steps (${what}, CLI) match native within 1e-3 relative, every step`, { skip: skip || skipNative }, () => {
     const dir = mkdtempSync(join(tmpdir(), 'charlm-webgpu-'));
     try {
@@ -93,7 +102,8 @@ for (const [what, model, extraEnv] of RUNS) {
       for (const backend of ['native', 'webgpu']) {
         const out = join(dir, backend);
         const r = spawnSync(process.execPath, ['bin/charlm.js', 'train', ...args, '--backend', backend, '--out', out],
-          { env: { ...process.env, ...swiftshaderEnv!, ...extraEnv }, encoding: 'utf8', timeout: 300_000 });
+          { env: { ...process.env, ...swiftshaderEnv!, ...Object.fromEntries(Object.entries(extraEnv).map(([k, v]) => [k, v.replace('{dir}', dir)])) },
+            encoding: 'utf8', timeout: 300_000 });
         assert.equal(r.status, 0, `${backend}: ${r.stdout}\n${r.stderr}`);
         losses[backend] = stepLosses(out);
       }
@@ -104,6 +114,7 @@ for (const [what, model, extraEnv] of RUNS) {
       console.log(`  ${what} losses native ${losses.native[0].toFixed(5)} → ${losses.native[19].toFixed(5)}, webgpu ` +
         `${losses.webgpu[0].toFixed(5)} → ${losses.webgpu[19].toFixed(5)}; max rel diff ${worst.toExponential(2)}`);
       assert.ok(worst <= 1e-3, `max relative loss difference ${worst} > 1e-3`);
+      check?.(dir);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
