@@ -13,6 +13,8 @@
 #   bench-webgpu.jsonl  charlm bench --backend webgpu: seed, gpt-tiny, shakespeare-gpt
 #   bench-rule.jsonl  the three presets again with SGEMM kernels by ops.ts's rule (CHARLM_WEBGPU_TUNE=0), not timed
 #   tuning.json       the SGEMM kernel each shape took when timed on this GPU (src/kernels/webgpu/tuner.ts)
+#   bench-unchecked.jsonl, gemm-wgsl-unchecked.jsonl  training and the SGEMMs again without WebGPU's index clamps
+#                     (CHARLM_WEBGPU_ROBUSTNESS=off)
 #   bench-attn-whole.jsonl  the GPT presets again with attention as whole walks (CHARLM_WEBGPU_ATTN_PARTS=1)
 #   torch-rate.jsonl  PyTorch eager training on the same shapes, fp32 and TF32 (bench/gpu/torch_rate.py)
 #   agreement.txt     20 training steps, webgpu against native on this machine's CPU, every step's loss
@@ -43,10 +45,10 @@ if ! ldconfig -p | grep -q 'libvulkan.so.1' || { [ -f $NV ] && ! ldconfig -p | g
 fi
 if [ -z "${VK_ICD_FILENAMES:-}" ] && [ -f $NV ]; then export VK_DRIVER_FILES=$NV VK_ICD_FILENAMES=$NV; fi
 Q=${QUICK:-0}
-# The SGEMM tuner's choices come back with the raw files. QUICK (SwiftShader, a CPU adapter, which uses the rule by
-# default) times them too, so the local check goes through the tuner.
+# The tuner's choices come back with the raw files. QUICK (SwiftShader, a CPU adapter, which uses the rules by
+# default) times every shape, small ones included, so the local check goes through the tuner.
 export CHARLM_WEBGPU_TUNE_FILE="$O/tuning.json"
-[ "$Q" = 1 ] && export CHARLM_WEBGPU_TUNE=1
+[ "$Q" = 1 ] && export CHARLM_WEBGPU_TUNE=all
 # Every step has its own limit and all of them one deadline (BUDGET seconds, default 420: pass timeout_s ≥ 480), so
 # the summary is always written; a step the deadline cuts short is marked in log.txt.
 END=$((SECONDS + ${BUDGET:-420}))
@@ -113,6 +115,12 @@ done
 # SGEMM by the rule in ops.ts (CHARLM_WEBGPU_TUNE=0) against the kernels timed per shape (above, the default on GPUs).
 for p in seed shakespeare-gpt gpt-tiny; do
   CHARLM_WEBGPU_TUNE=0 step 90 node bin/charlm.js bench --preset $p --backend webgpu --steps $STEPS --sample-steps $SSTEPS --json $(smallbench $p) >> "$O/bench-rule.jsonl"
+done
+# Kernels without WebGPU's index clamps: the SGEMMs, then training (below) against with them (above).
+CHARLM_WEBGPU_ROBUSTNESS=off step 60 node bench/gpu/webgpu-gemm.mjs $GEMM > "$O/gemm-wgsl-unchecked.jsonl"
+# Kernels without WebGPU's index clamps (Dawn's disable_robustness: node-gpu.ts) against with them (above).
+for p in seed shakespeare-gpt gpt-tiny; do
+  CHARLM_WEBGPU_ROBUSTNESS=off step 90 node bin/charlm.js bench --preset $p --backend webgpu --steps $STEPS --sample-steps $SSTEPS --json $(smallbench $p) >> "$O/bench-unchecked.jsonl"
 done
 # The GPT's attention as whole walks (the form before 2026-11-28, CHARLM_WEBGPU_ATTN_PARTS=1) against ranges (above).
 for p in shakespeare-gpt gpt-tiny; do

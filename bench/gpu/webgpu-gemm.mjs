@@ -1,6 +1,7 @@
 // The WGSL SGEMMs (src/kernels/webgpu/wgsl/matmul.ts, through the GpuRunner as training calls them) on large squares
 // and on the models' large products, in GFLOP/s: every kernel of ops.ts's MATMUL_KERNELS (the 64×64 and 128×128
-// tiles, each with loops and unrolled; the 64 tile with vector reads, with and without prefetch; the unrolled 128 tile with prefetch), and the 64 tiles with K split into slices where ops.ts splits that shape,
+// tiles, each with loops and unrolled; the 64 tile with vector reads, with and without prefetch; the unrolled 128 tile
+// with prefetch, and with vector global loads), and the 64 tiles with K split into slices where ops.ts splits that shape,
 // each shape timed with every variant, alternating, so a GPU run says whether ops.ts's choice (chooseMatmul) holds.
 // `in_use` marks that choice on this adapter. Plain node over dist/ (npm run build first), so it runs on a GPU
 // machine that has only node and the webgpu package (bench/gpu/webgpu-device.sh). Each shape: 2 warm-up products,
@@ -9,7 +10,7 @@
 //   node bench/gpu/webgpu-gemm.mjs [--reps 20] [--quick]
 import { openNodeDevice } from '../../dist/kernels/webgpu/node-gpu.js';
 import { GpuRunner } from '../../dist/kernels/webgpu/runner.js';
-import { chooseMatmul, dispatchMatmul, MATMUL_KERNELS, splitK } from '../../dist/kernels/webgpu/ops.js';
+import { chooseMatmul, dispatchMatmul, MATMUL_KERNELS, splitK, vec4Ok } from '../../dist/kernels/webgpu/ops.js';
 
 const arg = (name, d) => { const i = process.argv.indexOf(name); return i > 0 ? Number(process.argv[i + 1]) : d; };
 const reps = arg('--reps', 20), quick = process.argv.includes('--quick');
@@ -27,7 +28,8 @@ const SHAPES = [
   ['shakespeare-gpt dW_qkv (576×4096 · 4096×192)', 576, 192, 4096, true, false],
   ['shakespeare-gpt MLP down dx (4096×192 · 192×768)', 4096, 768, 192, false, false],
 ];
-const g = await openNodeDevice();
+// CHARLM_WEBGPU_ROBUSTNESS=off: the kernels without WebGPU's index clamps, as the backend's worker compiles them then.
+const g = await openNodeDevice({ unchecked: process.env.CHARLM_WEBGPU_ROBUSTNESS === 'off' });
 const r = new GpuRunner(g.device, g.gpu, g.adapter);
 console.log(`# WGSL SGEMM on ${g.adapterName}; ${reps} timed products per shape and tile, the better of 2 alternating rounds`);
 const rows = [];
@@ -47,7 +49,7 @@ for (const [what, M0, N0, K0, tA, tB] of SHAPES) {
     : tiles < 256 && K >= 256 ? [2, 4].filter((x) => K / x >= 64) : [];
   const variants = [['m64', 1], ['m64u', 1], ['m64v', 1], ['m64vp', 1],
     ...(S > 1 ? [['m64', S], ['m64u', S], ['m64v', S], ['m64vp', S]] : []), ...otherS.map((x) => ['m64', x]),
-    ['m128', 1], ['m128u', 1], ['m128up', 1]];
+    ['m128', 1], ['m128u', 1], ['m128up', 1], ...(vec4Ok(C, A, B, M, N, K, tA, tB) ? [['m128v', 1]] : [])];
   const best = new Map(variants.map((v) => [v.join('/'), Infinity]));
   for (let round = 0; round < 2; round++) {
     for (const [tile, slices] of variants) {

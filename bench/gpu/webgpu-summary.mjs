@@ -16,20 +16,23 @@ const env = existsSync(join(out, 'env.txt')) ? readFileSync(join(out, 'env.txt')
 lines.push(`GPU: ${(env.match(/^GPU 0: .*/m) ?? ['(nvidia-smi: none)'])[0]}; ${(env.match(/^adapter: .*/m) ?? ['adapter: ?'])[0]}`, '');
 
 const wg = jsonl(join(out, 'gemm-wgsl.jsonl')), tg = jsonl(join(out, 'gemm-torch.jsonl'));
+const wu = jsonl(join(out, 'gemm-wgsl-unchecked.jsonl'));   // the same kernels without WebGPU's index clamps
 const peak = tg.find((r) => r.fp32_peak_gflops)?.fp32_peak_gflops;
 lines.push(`### WGSL SGEMM (fp32 peak ${peak ? `${n(peak)} GFLOP/s` : 'unknown'})`, '',
-  '| product | M×N×K | WGSL kernel / K slices | WGSL GFLOP/s | cuBLAS (TF32 off) GFLOP/s | WGSL share of fp32 peak | WGSL / cuBLAS |',
-  '|---|---|---:|---:|---:|---:|---:|');
+  '| product | M×N×K | WGSL kernel / K slices | WGSL GFLOP/s | unclamped GFLOP/s | cuBLAS (TF32 off) GFLOP/s | WGSL share of fp32 peak | unclamped share | WGSL / cuBLAS |',
+  '|---|---|---:|---:|---:|---:|---:|---:|---:|');
 for (const w of wg) {
   const t = tg.find((r) => r.what === w.what && r.M === w.M);
-  lines.push(`| ${w.what} | ${w.M}×${w.N}×${w.K} | ${w.kernel ?? w.tile} / ${w.k_slices}${w.in_use ? ' (in use)' : ''} | ${n(w.gflops)} | ${n(t?.gflops)} | ` +
-    `${pct(w.gflops / peak)} | ${ratio(w.gflops / t?.gflops)} |`);
+  const u = wu.find((r) => r.what === w.what && r.M === w.M && r.kernel === w.kernel && r.k_slices === w.k_slices);
+  lines.push(`| ${w.what} | ${w.M}×${w.N}×${w.K} | ${w.kernel ?? w.tile} / ${w.k_slices}${w.in_use ? ' (rule)' : ''} | ${n(w.gflops)} | ${n(u?.gflops)} | ${n(t?.gflops)} | ` +
+    `${pct(w.gflops / peak)} | ${pct(u?.gflops / peak)} | ${ratio(w.gflops / t?.gflops)} |`);
 }
 
-// Per product, the kernel in use against the fastest one timed: what to change chooseMatmul (ops.ts) to.
+// Per product, the rule's kernel (chooseMatmul in ops.ts: what a GPU runs with CHARLM_WEBGPU_TUNE=0) against the
+// fastest one timed (what the tuner should find).
 const shapes = [...new Set(wg.map((w) => `${w.what}|${w.M}`))];
 if (shapes.length) {
-  lines.push('', '#### Fastest SGEMM per product (against the one in use)', '', '| product | in use | GFLOP/s | fastest | GFLOP/s | × |', '|---|---|---:|---|---:|---:|');
+  lines.push('', '#### Fastest SGEMM per product (against the rule\'s)', '', '| product | rule | GFLOP/s | fastest | GFLOP/s | × |', '|---|---|---:|---|---:|---:|');
   for (const key of shapes) {
     const rows = wg.filter((w) => `${w.what}|${w.M}` === key), use = rows.find((w) => w.in_use);
     const best = rows.reduce((a, b) => (b.ms_per_product < a.ms_per_product ? b : a));   // ms: GFLOP/s is rounded
@@ -56,39 +59,40 @@ for (const b of bw) {
 }
 lines.push('', '### Sampling on webgpu (chars/s)', '', '| preset | batch 1 | batch 32 |', '|---|---:|---:|');
 for (const b of bw) lines.push(`| ${b.config.preset} | ${n(b.sample_chars_per_s_b1)} | ${n(b.sample_chars_per_s_b32)} |`);
-const rule = jsonl(join(out, 'bench-rule.jsonl'));
-if (rule.length) {
-  lines.push('', '### SGEMM kernels timed per shape (the default on GPUs, src/kernels/webgpu/tuner.ts) against ops.ts\'s rule (CHARLM_WEBGPU_TUNE=0), chars/s', '',
-    '| preset | train, timed | train, rule | speed-up | sample b1, timed | sample b1, rule | sample b32, timed | sample b32, rule |',
+/** A table of bench-webgpu.jsonl (the defaults, column `a`) against another run of the three presets (column `b`). */
+function abTable(file, title, a, b) {
+  const other = jsonl(join(out, file));
+  if (!other.length) return;
+  lines.push('', `### ${title}, chars/s`, '',
+    `| preset | train, ${a} | train, ${b} | speed-up | sample b1, ${a} | sample b1, ${b} | sample b32, ${a} | sample b32, ${b} |`,
     '|---|---:|---:|---:|---:|---:|---:|---:|');
-  for (const w of rule) {
-    const b = bw.find((x) => x.config.preset === w.config.preset);
-    lines.push(`| ${w.config.preset} | ${n(b?.train_chars_per_s)} | ${n(w.train_chars_per_s)} | ${ratio(b?.train_chars_per_s / w.train_chars_per_s)} | ` +
-      `${n(b?.sample_chars_per_s_b1)} | ${n(w.sample_chars_per_s_b1)} | ${n(b?.sample_chars_per_s_b32)} | ${n(w.sample_chars_per_s_b32)} |`);
+  for (const w of other) {
+    const d = bw.find((x) => x.config.preset === w.config.preset);
+    lines.push(`| ${w.config.preset} | ${n(d?.train_chars_per_s)} | ${n(w.train_chars_per_s)} | ${ratio(d?.train_chars_per_s / w.train_chars_per_s)} | ` +
+      `${n(d?.sample_chars_per_s_b1)} | ${n(w.sample_chars_per_s_b1)} | ${n(d?.sample_chars_per_s_b32)} | ${n(w.sample_chars_per_s_b32)} |`);
   }
 }
+abTable('bench-rule.jsonl', 'Kernels timed per shape (the default on GPUs, src/kernels/webgpu/tuner.ts) against ops.ts\'s rules (CHARLM_WEBGPU_TUNE=0)', 'timed', 'rule');
+abTable('bench-unchecked.jsonl', 'WebGPU\'s index clamps (the default) against none (CHARLM_WEBGPU_ROBUSTNESS=off: a speed-up under 1× means dropping them pays)', 'clamped', 'unchecked');
 const tuneFile = join(out, 'tuning.json');
 if (existsSync(tuneFile)) {
-  const flop = (key) => { const [M, N, K] = key.split('x').map((x) => parseInt(x, 10)); return 2 * M * N * K; };
-  lines.push('', '#### The tuner\'s choice per SGEMM shape (M×N×K, n/t: plain or transposed A and B)', '',
-    '| adapter | shape | chosen / K slices | µs | GFLOP/s | the rule\'s µs | × |', '|---|---|---|---:|---:|---:|---:|');
+  // SGEMM keys M×N×K with n/t per operand; attention keys att-fwd|bwd:rows×T×hd (flops: causal, about half of T keys
+  // per row, 4 per key and head dimension forward, 8 backward)
+  const flop = (key) => {
+    const att = key.match(/^att-(fwd|bwd):(\d+)x(\d+)x(\d+)$/);
+    if (att) return (att[1] === 'fwd' ? 2 : 4) * att[2] * att[3] * att[4];
+    const [M, N, K] = key.split('x').map((x) => parseInt(x, 10)); return 2 * M * N * K;
+  };
+  lines.push('', '#### The tuner\'s choice per shape (SGEMM M×N×K, n/t: plain or transposed A and B; attention rows×T×head size)', '',
+    '| adapter | shape | chosen | µs | GFLOP/s | the rule\'s µs | × |', '|---|---|---|---:|---:|---:|---:|');
   for (const [key, table] of Object.entries(JSON.parse(readFileSync(tuneFile, 'utf8')).tables ?? {})) {
     for (const [shape, e] of Object.entries(table)) {
-      lines.push(`| ${key.split('|')[0]} | ${shape} | ${e.kernel} / ${e.slices} | ${e.us} | ${n(flop(shape) / e.us / 1e3)} | ${e.ruleUs} | ${ratio(e.ruleUs / e.us)} |`);
+      const what = e.P !== undefined ? `${e.P} range${e.P > 1 ? 's' : ''} of ${e.L}` : `${e.kernel} / ${e.slices} K slice${e.slices > 1 ? 's' : ''}`;
+      lines.push(`| ${key.split('|')[0]} | ${shape} | ${what} | ${e.us} | ${n(flop(shape) / e.us / 1e3)} | ${e.ruleUs} | ${ratio(e.ruleUs / e.us)} |`);
     }
   }
 }
-const whole = jsonl(join(out, 'bench-attn-whole.jsonl'));
-if (whole.length) {
-  lines.push('', '### GPT attention: the rule in ops.ts (walks in ranges on a GPU, whole on a CPU adapter) against whole walks (CHARLM_WEBGPU_ATTN_PARTS=1), chars/s', '',
-    '| preset | train, rule | train, whole | speed-up | sample b1, rule | sample b1, whole | sample b32, rule | sample b32, whole |',
-    '|---|---:|---:|---:|---:|---:|---:|---:|');
-  for (const w of whole) {
-    const b = bw.find((x) => x.config.preset === w.config.preset);
-    lines.push(`| ${w.config.preset} | ${n(b?.train_chars_per_s)} | ${n(w.train_chars_per_s)} | ${ratio(b?.train_chars_per_s / w.train_chars_per_s)} | ` +
-      `${n(b?.sample_chars_per_s_b1)} | ${n(w.sample_chars_per_s_b1)} | ${n(b?.sample_chars_per_s_b32)} | ${n(w.sample_chars_per_s_b32)} |`);
-  }
-}
+abTable('bench-attn-whole.jsonl', 'GPT attention: as chosen (timed ranges on a GPU, whole walks on a CPU adapter) against whole walks (CHARLM_WEBGPU_ATTN_PARTS=1)', 'chosen', 'whole');
 for (const f of ['agreement.txt', 'dispatch.txt']) {
   if (existsSync(join(out, f))) lines.push('', `### ${f}`, '', '```', readFileSync(join(out, f), 'utf8').trim(), '```');
 }

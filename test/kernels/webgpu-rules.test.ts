@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { attentionKey, attentionParts, chooseMatmul, embeddingChunks, partsCandidates, splitK } from '../../src/kernels/webgpu/ops.js';
+import { attentionKey, attentionParts, chooseMatmul, embeddingChunks, partsCandidates, splitK, vec4Ok } from '../../src/kernels/webgpu/ops.js';
 import { kernelSetKey, matmulCandidates, shapeKey } from '../../src/kernels/webgpu/tuner.js';
 import { fileTuneStore } from '../../src/kernels/webgpu/tune-store.js';
 
@@ -64,6 +64,13 @@ test('webgpu tuner: SGEMM candidates per shape', () => {
   assert.ok(dh.includes('m64/16') && dh.includes('m64vp/8') && !dh.some((n) => n.startsWith('m128')));
   // a large square product: every kernel once, no slices (128 tiles or more of 64)
   assert.deepEqual(names(4096, 4096, 4096), ['m64/1', 'm64u/1', 'm64v/1', 'm64vp/1', 'm128/1', 'm128u/1', 'm128up/1']);
+  // the vec4 kernel only where the views are aligned for it
+  assert.ok(matmulCandidates(4096, 4096, 4096, true).some((c) => c.kernel === 'm128v'));
+  const buf = {} as GPUBuffer, at = (off: number) => ({ buf, off });
+  assert.equal(vec4Ok(at(0), at(4), at(8), 8, 12, 16, false, true), true);
+  assert.equal(vec4Ok(at(0), at(3), at(8), 8, 12, 16, false, true), false);   // A's view at an offset of 3
+  assert.equal(vec4Ok(at(0), at(0), at(0), 8, 12, 18, false, true), false);   // plain A: K (18) is its contiguous side
+  assert.equal(vec4Ok(at(0), at(0), at(0), 8, 12, 18, true, false), true);    // transposed A: M is; plain B: N is
   // slices keep at least 64 of K: K 200 takes 2 (100 each), not 4
   assert.deepEqual(names(64, 64, 200).filter((n) => n.startsWith('m64/')), ['m64/1', 'm64/2']);
   assert.equal(shapeKey(3, 4, 5, true, false), '3x4x5tn');

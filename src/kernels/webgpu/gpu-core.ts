@@ -78,9 +78,8 @@ export async function runGpuWorker(io: GpuWorkerIo): Promise<void> {
   if (io.tuning) runner.tuning = io.tuning;
   // SGEMM kernels timed per shape on GPUs; CPU adapters (SwiftShader) keep the rule: two cores would spend
   // seconds per shape timing, and CI's runs stay on one known kernel per shape.
-  if ((runner.tuning.matmul ?? (runner.fallback ? 'rule' : 'time')) === 'time') {
-    runner.tuner = new MatmulTuner(runner, gpu.adapterName, io.tuneStore);
-  }
+  const tune = runner.tuning.matmul ?? (runner.fallback ? 'rule' : 'time');
+  if (tune !== 'rule') runner.tuner = new MatmulTuner(runner, gpu.adapterName, io.tuneStore, tune === 'all' ? 0 : undefined);
   const profiling = io.profile ? runner.startProfile() : false;
   if (io.profile && !profiling) io.profile('# webgpu kernel profile: this device has no timestamp-query feature\n');
   let lastReport = performance.now();

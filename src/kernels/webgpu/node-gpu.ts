@@ -22,8 +22,14 @@ export async function nodeGpu(flags: string[] = []): Promise<GPU> {
 /**
  * `profile`: a device with exact timestamps. Dawn rounds timestamp queries to ~65 µs unless its
  * timestamp_quantization feature is off (a browser's guard against timing attacks; a profile needs microseconds).
+ * `unchecked`: Dawn's disable_robustness toggle. WebGPU clamps every storage-buffer index in every kernel to the
+ * binding's length (robustness, the guard against untrusted shaders reading other memory); charlm's kernels are its
+ * own and in bounds by construction (the kernel suite checks each against ref), so Node may drop the clamps from the
+ * inner loops. Opt-in (CHARLM_WEBGPU_ROBUSTNESS=off) until a GPU has measured what it gains.
  */
-export async function openNodeDevice(opts: { profile?: boolean } = {}): Promise<GpuDevice> {
-  const flags = opts.profile ? ['disable-dawn-features=timestamp_quantization'] : [];
+export async function openNodeDevice(opts: { profile?: boolean; unchecked?: boolean } = {}): Promise<GpuDevice> {
+  const flags: string[] = [];
+  if (opts.profile) flags.push('disable-dawn-features=timestamp_quantization');
+  if (opts.unchecked) flags.push('enable-dawn-features=disable_robustness');
   return openDevice(await nodeGpu(flags), 'Node (webgpu package, Dawn)', { timestamps: opts.profile });
 }

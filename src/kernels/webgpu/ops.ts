@@ -3,7 +3,7 @@
 // return a number (the loss, Σx²) reduce on the GPU and read back one float.
 /// <reference types="@webgpu/types" />
 import { grid, type GpuArg, type GpuRunner } from './runner.js';
-import { forLayout, matmul, matmul128, matmul128u, matmul128up, matmul64u, matmul64v, matmul64vp, splitKFinish } from './wgsl/matmul.js';
+import { forLayout, matmul, matmul128, matmul128u, matmul128up, matmul128v, matmul64u, matmul64v, matmul64vp, splitKFinish } from './wgsl/matmul.js';
 import * as pw from './wgsl/pointwise.js';
 import * as cells from './wgsl/cells.js';
 import { adam, softmaxXentRows } from './wgsl/loss-optim.js';
@@ -29,15 +29,25 @@ function checkHd(hd: number): void {
  * bench/gpu/webgpu-gemm.mjs times them all.
  */
 export const MATMUL_KERNELS = {
-  m64: { def: matmul, tile: 64, split: true },
-  m64u: { def: matmul64u, tile: 64, split: true },
-  m64v: { def: matmul64v, tile: 64, split: true },
-  m64vp: { def: matmul64vp, tile: 64, split: true },
-  m128: { def: matmul128, tile: 128, split: false },
-  m128u: { def: matmul128u, tile: 128, split: false },
-  m128up: { def: matmul128up, tile: 128, split: false },
+  m64: { def: matmul, tile: 64, split: true, vec4: false },
+  m64u: { def: matmul64u, tile: 64, split: true, vec4: false },
+  m64v: { def: matmul64v, tile: 64, split: true, vec4: false },
+  m64vp: { def: matmul64vp, tile: 64, split: true, vec4: false },
+  m128: { def: matmul128, tile: 128, split: false, vec4: false },
+  m128u: { def: matmul128u, tile: 128, split: false, vec4: false },
+  m128up: { def: matmul128up, tile: 128, split: false, vec4: false },
+  m128v: { def: matmul128v, tile: 128, split: false, vec4: true },
 } as const;
 export type MatmulKernel = keyof typeof MATMUL_KERNELS;
+
+/**
+ * Whether a product can take a vec4 kernel (`m128v`): every view's offset, and each operand's contiguous dimension
+ * (A: K, or M when transposed; B: N, or K when transposed; C: N), a multiple of 4.
+ */
+export function vec4Ok(C: GpuArg, Am: GpuArg, B: GpuArg, M: number, N: number, K: number, transA: boolean, transB: boolean): boolean {
+  return C.off % 4 === 0 && Am.off % 4 === 0 && B.off % 4 === 0 && N % 4 === 0 && (transA ? M : K) % 4 === 0 &&
+    (transB ? K : N) % 4 === 0;
+}
 
 /**
  * Which SGEMM ops.matmul runs, and in how many K slices. On a GPU (an H200, docs/performance.md) the 64 tile ran the
@@ -69,7 +79,8 @@ export function splitK(M: number, N: number, K: number): number {
 export function dispatchMatmul(r: GpuRunner, kernel: MatmulKernel, C: GpuArg, Am: GpuArg, B: GpuArg, M: number,
                                N: number, K: number, transA: boolean, transB: boolean, accumulate: boolean, slices = 1): void {
   if (M === 0 || N === 0) return;
-  const { tile, split } = MATMUL_KERNELS[kernel], def = forLayout(MATMUL_KERNELS[kernel].def, transA, transB);
+  const { tile, split, vec4 } = MATMUL_KERNELS[kernel], def = forLayout(MATMUL_KERNELS[kernel].def, transA, transB);
+  if (vec4 && !vec4Ok(C, Am, B, M, N, K, transA, transB)) throw new Error(`webgpu ${kernel}: views not aligned to 4 floats`);
   const groups: [number, number, number] = [Math.ceil(N / tile), Math.ceil(M / tile), 1];
   const ints = [M, N, K, b2u(transA), b2u(transB), b2u(accumulate)];
   if (!split) return r.dispatch(def, [C, Am, B], ints, [], groups);
@@ -142,12 +153,17 @@ export function embeddingChunks(N: number, VE: number, fallback: boolean): { row
 }
 
 /** The SGEMM for a product: the tuner's (timed on this GPU, tuner.ts) when the runner has one, else the rule. */
-function pickMatmul(r: GpuRunner, Am: A, B: A, M: number, N: number, K: number, tA: boolean, tB: boolean): Choice | Promise<Choice> {
-  return r.tuner ? r.tuner.choose(Am, B, M, N, K, tA, tB) : chooseMatmul(M, N, K, r.fallback, tA);
+function pickMatmul(r: GpuRunner, C: A, Am: A, B: A, M: number, N: number, K: number, tA: boolean, tB: boolean): Choice | Promise<Choice> {
+  return r.tuner ? r.tuner.choose(C, Am, B, M, N, K, tA, tB) : chooseMatmul(M, N, K, r.fallback, tA);
 }
-/** f(v) now, or once v resolves (a product of a shape the tuner has not timed yet). */
-const withChoice = (v: Choice | Promise<Choice>, f: (c: Choice) => void): void | Promise<void> =>
-  v instanceof Promise ? v.then(f) : f(v);
+/**
+ * f(choice) now, or once the choice resolves (a product of a shape the tuner has not timed yet). A vec4 kernel chosen
+ * for a shape whose views, this time, are not aligned to 4 floats gives way to its scalar twin (the same tile).
+ */
+const withChoice = (v: Choice | Promise<Choice>, aligned: boolean, f: (c: Choice) => void): void | Promise<void> => {
+  const g = (c: Choice) => f(MATMUL_KERNELS[c.kernel].vec4 && !aligned ? { kernel: 'm128up', slices: 1 } : c);
+  return v instanceof Promise ? v.then(g) : g(v);
+};
 
 type Parts = { P: number; L: number };
 /** The tuner's key for attention's ranges: forward or backward, and the walk's rows, length and head size. */
@@ -167,7 +183,8 @@ export function partsCandidates(rows: number, T: number, hd: number, r: Pick<Gpu
  */
 function withParts(r: GpuRunner, kind: 'fwd' | 'bwd', rows: number, T: number, hd: number,
                    timed: (c: Parts) => void, f: (c: Parts) => void): void | Promise<void> {
-  if (!r.tuner || r.tuning.attnParts !== undefined) return f(attentionParts(rows, T, hd, ATT_CHUNK, r));
+  // (walks under the tuner's floor, about 2·rows·T·hd flops forward: the rule, as for small SGEMMs)
+  if (!r.tuner || r.tuning.attnParts !== undefined || 2 * rows * T * hd < r.tuner.minFlop) return f(attentionParts(rows, T, hd, ATT_CHUNK, r));
   const c = r.tuner.chooseParts(attentionKey(kind, rows, T, hd), partsCandidates(rows, T, hd, r), timed);
   return c instanceof Promise ? c.then(f) : f(c);
 }
@@ -182,7 +199,7 @@ export function gpuOps(r: GpuRunner) {
   };
   return {
     matmul(C: A, Am: A, B: A, M: number, N: number, K: number, transA: boolean, transB: boolean, accumulate: boolean) {
-      return withChoice(pickMatmul(r, Am, B, M, N, K, transA, transB), ({ kernel, slices }) =>
+      return withChoice(pickMatmul(r, C, Am, B, M, N, K, transA, transB), vec4Ok(C, Am, B, M, N, K, transA, transB), ({ kernel, slices }) =>
         dispatchMatmul(r, kernel, C, Am, B, M, N, K, transA, transB, accumulate, slices));
     },
     addRowVector(Y: A, b: A, M: number, N: number) { ew(pw.addRowVector, [Y, b], M * N, [N]); },
@@ -209,7 +226,7 @@ export function gpuOps(r: GpuRunner) {
     /** gates += hPrev·Whhᵀ, then the cell; a product split over K has its slices summed in the cell kernel. */
     lstmStepForward(h: A, c: A, tanhC: A, gates: A, cPrev: A, hPrev: A, Whh: A, B: number, H: number) {
       const G = 4 * H;
-      return withChoice(pickMatmul(r, hPrev, Whh, B, G, H, false, true), ({ kernel, slices }) => {
+      return withChoice(pickMatmul(r, gates, hPrev, Whh, B, G, H, false, true), vec4Ok(gates, hPrev, Whh, B, G, H, false, true), ({ kernel, slices }) => {
         if (slices <= 1) {   // (only a 64-tile kernel is ever split)
           dispatchMatmul(r, kernel, gates, hPrev, Whh, B, G, H, false, true, true, slices);
           return ew(cells.lstmCellForward, [h, c, tanhC, gates, cPrev], B * H, [H]);

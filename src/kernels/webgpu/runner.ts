@@ -6,7 +6,9 @@
 /// <reference types="@webgpu/types" />
 import type { MatmulTuner } from './tuner.js';
 
-export type Elem = 'f32' | 'i32';
+/** A buffer's element type. 'vec4f' binds it as array<vec4<f32>>: ld_/st_ still take float indices, and ld4_/st4_
+ *  move 4 floats at a float index that is a multiple of 4 (the caller checks the view's offset). */
+export type Elem = 'f32' | 'i32' | 'vec4f';
 /** A kernel: named buffer arguments, u32 and f32 scalars, and a WGSL body using the generated accessors. */
 export interface KernelDef {
   name: string;
@@ -19,10 +21,11 @@ export interface KernelDef {
 export interface GpuArg { buf: GPUBuffer; off: number }
 /**
  * See GpuRunner.tuning. attnParts: attention's range count (ops.ts attentionParts; 1 = whole walks). matmul: 'time'
- * picks each SGEMM shape's kernel by timing the candidates on this device (tuner.ts), 'rule' by ops.ts's measured
- * rule; by default GPUs time and CPU adapters use the rule.
+ * picks each SGEMM shape's kernel (and attention's ranges) by timing the candidates on this device (tuner.ts), 'all'
+ * also times calls under the tuner's flop floor, 'rule' uses ops.ts's measured rules; by default GPUs time and CPU
+ * adapters use the rules.
  */
-export interface GpuTuning { attnParts?: number; matmul?: 'rule' | 'time' }
+export interface GpuTuning { attnParts?: number; matmul?: 'rule' | 'time' | 'all' }
 
 const STORAGE = 0x80, COPY_SRC = 0x04, COPY_DST = 0x08, MAP_READ = 0x01, UNIFORM = 0x40, COMPUTE = 0x4;
 export const STORAGE_USAGE = STORAGE | COPY_SRC | COPY_DST;
@@ -39,7 +42,14 @@ function prelude(def: KernelDef, slot: number[]): string {
     const b = `b${slot[k]}`;
     if (!declared.has(slot[k])) {
       declared.add(slot[k]);
-      lines.push(`@group(0) @binding(${slot[k] + 1}) var<storage, read_write> ${b}: array<${elem}>;`);
+      lines.push(`@group(0) @binding(${slot[k] + 1}) var<storage, read_write> ${b}: array<${elem === 'vec4f' ? 'vec4<f32>' : elem}>;`);
+    }
+    if (elem === 'vec4f') {
+      lines.push(`fn ld_${name}(i: u32) -> f32 { let j = ui(${k}u) + i; return ${b}[j >> 2u][j & 3u]; }`,
+        `fn st_${name}(i: u32, x: f32) { let j = ui(${k}u) + i; ${b}[j >> 2u][j & 3u] = x; }`,
+        `fn ld4_${name}(i: u32) -> vec4<f32> { return ${b}[(ui(${k}u) + i) >> 2u]; }`,
+        `fn st4_${name}(i: u32, x: vec4<f32>) { ${b}[(ui(${k}u) + i) >> 2u] = x; }`);
+      return;
     }
     lines.push(`fn ld_${name}(i: u32) -> ${elem} { return ${b}[ui(${k}u) + i]; }`,
       `fn st_${name}(i: u32, x: ${elem}) { ${b}[ui(${k}u) + i] = x; }`);

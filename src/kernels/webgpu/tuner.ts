@@ -5,7 +5,7 @@
 // included) makes the same choices without timing again. Browser-safe (no node: import).
 /// <reference types="@webgpu/types" />
 import type { GpuArg, GpuRunner } from './runner.js';
-import { chooseMatmul, dispatchMatmul, MATMUL_KERNELS, type MatmulKernel } from './ops.js';
+import { chooseMatmul, dispatchMatmul, MATMUL_KERNELS, vec4Ok, type MatmulKernel } from './ops.js';
 import { forLayout } from './wgsl/matmul.js';
 import { attentionKernels } from './wgsl/attention.js';
 
@@ -33,7 +33,8 @@ const MARGIN = 0.95;
  * and those under MIN_FLOP (a few µs on a GPU, where launch cost dominates any kernel: sampling's one-row products,
  * which `serve` makes at every batch size it meets).
  */
-const MAX_SCRATCH = 1 << 24, MIN_FLOP = 1 << 24;
+const MAX_SCRATCH = 1 << 24;
+export const MIN_FLOP = 1 << 24;
 
 /**
  * FNV-1a of the timed kernels' WGSL (every SGEMM in every layout; the attention kernels as generated for head size
@@ -50,12 +51,15 @@ export function kernelSetKey(): string {
   return h.toString(16).padStart(8, '0');
 }
 
-/** Every kernel and K-slice count worth timing for a product (the 128 tile only where C has 128 rows and columns). */
-export function matmulCandidates(M: number, N: number, K: number): MatmulChoice[] {
+/**
+ * Every kernel and K-slice count worth timing for a product (the 128 tile only where C has 128 rows and columns; the
+ * vec4 kernel only where the views are aligned for it: `aligned`, ops.ts vec4Ok).
+ */
+export function matmulCandidates(M: number, N: number, K: number, aligned = false): MatmulChoice[] {
   const out: MatmulChoice[] = [];
   const tiles64 = Math.ceil(M / 64) * Math.ceil(N / 64);
   for (const [kernel, k] of Object.entries(MATMUL_KERNELS) as [MatmulKernel, (typeof MATMUL_KERNELS)[MatmulKernel]][]) {
-    if (k.tile === 128 && (M < 128 || N < 128)) continue;
+    if ((k.tile === 128 && (M < 128 || N < 128)) || (k.vec4 && !aligned)) continue;
     out.push({ kernel, slices: 1 });
     if (!k.split || tiles64 >= 128) continue;
     for (const s of [2, 4, 8, 16]) if (K / s >= 64) out.push({ kernel, slices: s });
@@ -83,7 +87,12 @@ export class MatmulTuner {
   /** Shapes timed here and shapes taken from the store, and the milliseconds spent timing. */
   readonly counts = { tuned: 0, loaded: 0, tuneMs: 0 };
 
-  constructor(private readonly r: GpuRunner, adapterName: string, private readonly store?: GpuTuneStore) {
+  /**
+   * `minFlop`: calls under this many flops keep the rule (0: time every shape, CHARLM_WEBGPU_TUNE=all, which the
+   * SwiftShader tests use on their small models).
+   */
+  constructor(private readonly r: GpuRunner, adapterName: string, private readonly store?: GpuTuneStore,
+              readonly minFlop = MIN_FLOP) {
     this.key = `${adapterName}|${kernelSetKey()}`;
     try {
       for (const [k, e] of Object.entries(store?.load(this.key) ?? {})) if (validEntry(k, e)) this.table[k] = e;
@@ -92,13 +101,14 @@ export class MatmulTuner {
   }
 
   /** The kernel for this product: known (stored or timed before), else a promise that times the candidates. */
-  choose(A: GpuArg, B: GpuArg, M: number, N: number, K: number, tA: boolean, tB: boolean): MatmulChoice | Promise<MatmulChoice> {
+  choose(Cv: GpuArg, A: GpuArg, B: GpuArg, M: number, N: number, K: number, tA: boolean, tB: boolean): MatmulChoice | Promise<MatmulChoice> {
     const key = shapeKey(M, N, K, tA, tB), e = this.table[key];
     if (e) return e as MatmulChoice;
     const rule = chooseMatmul(M, N, K, this.r.fallback, tA);
-    if (M * N * 16 > MAX_SCRATCH || 2 * M * N * K < MIN_FLOP) return rule;
+    if (M * N * 16 > MAX_SCRATCH || 2 * M * N * K < this.minFlop) return rule;
     const C = this.r.scratch('tuneC', M * N), same = (a: MatmulChoice, b: MatmulChoice) => a.kernel === b.kernel && a.slices === b.slices;
-    const cands = matmulCandidates(M, N, K);
+    // (the scratch output stands in for C: aligned, as every scratch view is, when C is)
+    const cands = matmulCandidates(M, N, K, vec4Ok(Cv, A, B, M, N, K, tA, tB));
     if (!cands.some((c) => same(c, rule))) cands.unshift(rule);
     return this.time(key, cands, cands.findIndex((c) => same(c, rule)),
       (c) => dispatchMatmul(this.r, c.kernel, C, A, B, M, N, K, tA, tB, false, c.slices));

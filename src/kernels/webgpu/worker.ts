@@ -20,16 +20,18 @@ const profilePath = process.env.CHARLM_WEBGPU_PROFILE;
 // CHARLM_WEBGPU_ATTN_PARTS=P: attention's walks in P ranges (1 = whole), overriding ops.ts's rule, to time both on a GPU.
 const parts = Number(process.env.CHARLM_WEBGPU_ATTN_PARTS);
 const tuning: GpuTuning = Number.isInteger(parts) && parts >= 1 ? { attnParts: parts } : {};
-// CHARLM_WEBGPU_TUNE=0: SGEMM kernels by ops.ts's rule; =1: timed per shape (tuner.ts) even on a CPU adapter. Unset,
-// GPUs time. The choices persist in tune-store.ts's file (CHARLM_WEBGPU_TUNE_FILE).
-const tune = process.env.CHARLM_WEBGPU_TUNE;
-if (tune === '0' || tune === '1') tuning.matmul = tune === '1' ? 'time' : 'rule';
+// CHARLM_WEBGPU_TUNE=0: SGEMM kernels and attention ranges by ops.ts's rules; =1: timed per shape (tuner.ts) even on
+// a CPU adapter; =all: small shapes too. Unset, GPUs time. The choices persist in tune-store.ts's file
+// (CHARLM_WEBGPU_TUNE_FILE).
+const tune = ({ 0: 'rule', 1: 'time', all: 'all' } as const)[process.env.CHARLM_WEBGPU_TUNE as '0' | '1' | 'all'];
+if (tune) tuning.matmul = tune;
 
 void runGpuWorker({
   ...shared,
   post: (m) => parentPort!.postMessage(m),
   onMessage: (h) => parentPort!.on('message', (b: Batch) => h(b)),
-  openDevice: () => openNodeDevice({ profile: !!profilePath }),
+  // CHARLM_WEBGPU_ROBUSTNESS=off: kernels without WebGPU's index clamps (node-gpu.ts), to time both on a GPU.
+  openDevice: () => openNodeDevice({ profile: !!profilePath, unchecked: process.env.CHARLM_WEBGPU_ROBUSTNESS === 'off' }),
   profile: profilePath ? (report) => writeFileSync(profilePath, report) : undefined,
   tuning,
   tuneStore: fileTuneStore(),

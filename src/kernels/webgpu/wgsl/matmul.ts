@@ -266,14 +266,16 @@ export const matmul64vp = tile64v(true);
  * matmul128 with its k and row loops unrolled and its 16 vec4 accumulators as separate variables (`m128u`); with
  * `prefetch`, the next K step is loaded into registers during the current one's arithmetic, as m64vp does (`m128up`).
  */
-function tile128u(prefetch: boolean): KernelDef {
-  const stride = 33, st = staging(128, 8, stride);
-  const compute = range(8).map((kk) => `{
+/** One K step (8) of the 128 tile's arithmetic, unrolled: thread (tx, ty) adds into c(2i + j), rows 8·ty + i. */
+const compute128 = (stride: number) => range(8).map((kk) => `{
       let a0 = As[${kk * stride}u + ly2]; let a1 = As[${kk * stride + 1}u + ly2];
       let b0 = Bs[${kk * stride}u + lx]; let b1 = Bs[${kk * stride + 16}u + lx];
       ${range(4).map((i) => `c${2 * i} += a0.${COMP[i]} * b0; c${2 * i + 1} += a0.${COMP[i]} * b1; ` +
         `c${2 * (i + 4)} += a1.${COMP[i]} * b0; c${2 * (i + 4) + 1} += a1.${COMP[i]} * b1;`).join('\n      ')}
     }`).join('\n    ');
+
+function tile128u(prefetch: boolean): KernelDef {
+  const stride = 33, st = staging(128, 8, stride), compute = compute128(stride);
   return {
     name: prefetch ? 'matmul128up' : 'matmul128u', ...TILE128,
     body: `${TILE128_SHARED}
@@ -295,6 +297,61 @@ ${range(8).map((i) => range(2).map((j) => `  put4(row0 + lid.y * 8u + ${i}u, col
 }
 export const matmul128u = tile128u(false);
 export const matmul128up = tile128u(true);
+
+/**
+ * The unrolled 128 tile with vector global memory access (`m128v`): each K step of 8 is one vec4 of A and one of B
+ * per thread (4 floats along whichever side is contiguous in memory), the next step prefetched into registers as in
+ * m128up, and C written 4 floats at a time. The operands are bound as vec4 arrays, so it needs every view's offset and
+ * every contiguous dimension to be a multiple of 4 (ops.ts vec4Ok); a vec4 is then wholly inside or outside the
+ * matrix, one bounds check each. Where A (or a transposed B) arrives with k contiguous, its 4 values go to 4 rows of
+ * the k-major workgroup tile as scalars (conflict-free: the two k halves of a warp land 16 banks apart). Arithmetic and
+ * order of summation as m128u.
+ */
+function tile128v(): KernelDef {
+  const stride = 33;
+  const st = {
+    idx: `var aR: u32; var aK: u32; var bC: u32; var bK: u32;   // this thread's vec4 of each operand, tile coordinates
+  if (tA) { aR = (tid % 32u) * 4u; aK = tid / 32u; } else { aR = tid / 2u; aK = (tid % 2u) * 4u; }
+  if (tB) { bC = tid / 2u; bK = (tid % 2u) * 4u; } else { bC = (tid % 32u) * 4u; bK = tid / 32u; }
+  var pa = vec4<f32>(); var pb = vec4<f32>();`,
+    load: (k0: string) => `{
+      let gi = row0 + aR; let gk = ${k0} + aK; pa = vec4<f32>();
+      if (gi < M && gk < K) { if (tA) { pa = ld4_A(gk * M + gi); } else { pa = ld4_A(gi * K + gk); } }
+      let gj = col0 + bC; let gkb = ${k0} + bK; pb = vec4<f32>();
+      if (gj < N && gkb < K) { if (tB) { pb = ld4_B(gj * K + gkb); } else { pb = ld4_B(gkb * N + gj); } }
+    }`,
+    store: `if (tA) { As[aK * ${stride}u + aR / 4u] = pa; } else {
+      ${range(4).map((c) => `As[(aK + ${c}u) * ${stride}u + aR / 4u][aR % 4u] = pa.${COMP[c]};`).join(' ')}
+    }
+    if (tB) {
+      ${range(4).map((c) => `Bs[(bK + ${c}u) * ${stride}u + bC / 4u][bC % 4u] = pb.${COMP[c]};`).join(' ')}
+    } else { Bs[bK * ${stride}u + bC / 4u] = pb; }`,
+  };
+  return {
+    name: 'matmul128v', bufs: [['C', 'vec4f'], ['A', 'vec4f'], ['B', 'vec4f']], ints: TILE128.ints,
+    body: `${TILE128_SHARED}
+fn put4v(row: u32, col: u32, M: u32, N: u32, v: vec4<f32>) {
+  if (row >= M || col >= N) { return; }
+  var s = v;
+  if (d_acc() != 0u) { s += ld4_C(row * N + col); }
+  st4_C(row * N + col, s);
+}
+@compute @workgroup_size(16, 16)
+fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_id) lid: vec3u) {
+  let M = d_M(); let N = d_N(); let K = d_K();
+  let tA = d_tA() != 0u; let tB = d_tB() != 0u;
+  let row0 = wg.y * 128u; let col0 = wg.x * 128u;
+  let tid = lid.y * 16u + lid.x; let ly2 = lid.y * 2u; let lx = lid.x;
+  let kBeg = 0u; let kEnd = K;
+  ${st.idx}
+  ${range(16).map((q) => `var c${q} = vec4<f32>();`).join(' ')}   // c(2i + j): row 8·ty + i, columns 64 j + 4 tx … + 3
+  ${kLoop(8, st, compute128(stride), true)}
+${range(8).map((i) => range(2).map((j) => `  put4v(row0 + lid.y * 8u + ${i}u, col0 + ${64 * j}u + lx * 4u, M, N, c${2 * i + j});`).join('\n')).join('\n')}
+}
+`,
+  };
+}
+export const matmul128v = tile128v();
 
 /**
  * A SGEMM kernel with its operands' layouts fixed when it compiles (`tA`, `tB` as constants instead of uniforms): the
