@@ -87,7 +87,8 @@ if (existsSync(tuneFile)) {
     '| adapter | shape | chosen | µs | GFLOP/s | the rule\'s µs | × |', '|---|---|---|---:|---:|---:|---:|');
   for (const [key, table] of Object.entries(JSON.parse(readFileSync(tuneFile, 'utf8')).tables ?? {})) {
     for (const [shape, e] of Object.entries(table)) {
-      const what = e.P !== undefined ? `${e.P} range${e.P > 1 ? 's' : ''} of ${e.L}` : `${e.kernel} / ${e.slices} K slice${e.slices > 1 ? 's' : ''}`;
+      const what = e.P !== undefined ? `${e.P} range${e.P > 1 ? 's' : ''} of ${e.L}${e.vec ? ', vec4 loads' : ''}`
+        : `${e.kernel} / ${e.slices} K slice${e.slices > 1 ? 's' : ''}`;
       lines.push(`| ${key.split('|')[0]} | ${shape} | ${what} | ${e.us} | ${n(flop(shape) / e.us / 1e3)} | ${e.ruleUs} | ${ratio(e.ruleUs / e.us)} |`);
     }
   }

@@ -18,10 +18,17 @@ const r = new GpuRunner(device, opened.gpu, opened.adapter);
 const ops = gpuOps(r);
 const OFF = 3;   // elements before each view inside its GPUBuffer
 
+const up3 = (x: Float32Array | Int32Array): GpuArg => up(x);
 function up(x: Float32Array | Int32Array): GpuArg {
   const buf = r.createBuffer((x.length + OFF) * 4);
   r.upload(buf, OFF * 4, x);
   return { buf, off: OFF };
+}
+/** A view at an offset of 4 floats: aligned for the vec4 kernels (m128v, attention's vec4 form). */
+function up4(x: Float32Array | Int32Array): GpuArg {
+  const buf = r.createBuffer((x.length + 4) * 4);
+  r.upload(buf, 16, x);
+  return { buf, off: 4 };
 }
 async function down(a: GpuArg, n: number): Promise<Float32Array> {
   return new Float32Array(await r.download(a.buf, a.off * 4, n * 4));
@@ -73,11 +80,6 @@ for (const kernel of Object.keys(MATMUL_KERNELS) as MatmulKernel[]) {
 // around and across the 128 tile's and the K step's edges (K 4 and 12 leave half a step). ops.matmul, given views that
 // are not aligned, gives way to the scalar twin, and dispatchMatmul refuses them.
 rr = rng(16);
-const up4 = (x: Float32Array): GpuArg => {
-  const buf = r.createBuffer((x.length + 4) * 4);
-  r.upload(buf, 16, x);
-  return { buf, off: 4 };
-};
 for (const [M, N, K] of [[4, 4, 4], [128, 128, 8], [132, 260, 12], [260, 132, 36], [4, 132, 20], [256, 4, 64]]) {
   for (const tA of [false, true]) for (const tB of [false, true]) for (const acc of [false, true]) {
     const A = randView(M * K, rr), B = randView(K * N, rr), C0 = randView(M * N, rr), Cr = copyView(C0);
@@ -249,10 +251,12 @@ for (const [N, C] of [[1, 1], [3, 17], [5, 192], [70, 65], [2, 200]]) for (const
 // Attention in ranges (ops.ts attentionParts: a GPU cuts long walks into P ranges and merges them; a CPU adapter
 // walks whole rows, which the shared suite covers): the GPU-side runner's rule, and forced range counts that do not
 // divide T, ranges of one row, and more ranges than rows, against ref (dropout on, so the mask's indexing is checked).
+// Each case twice: on views at an offset of 3 (scalar loads) and of 4 (the vec4 form, where the head size allows).
 rr = rng(10);
 const attParts: [number, number, number, number, number, number | undefined][] = [
   [2, 13, 2, 8, 0.1, 3], [1, 9, 1, 5, 0.3, 9], [1, 5, 1, 4, 0, 8], [1, 70, 3, 16, 0, undefined], [2, 64, 2, 32, 0.2, undefined]];
-for (const [B, T, nh, hd, p, parts] of attParts) {
+for (const [B, T, nh, hd, p, parts] of attParts) for (const [form, up] of [['scalar', up3], ['vec4', up4]] as const) {
+  if (form === 'vec4' && hd % 4 !== 0) continue;
   rg.tuning = parts ? { attnParts: parts } : {};
   const C = nh * hd, qkv = randView(B * T * 3 * C, rr, -2, 2), dy = randView(B * T * C, rr), seed = 1234;
   const yR = new Float32Array(B * T * C), lseR = new Float32Array(B * nh * T), gR = new Float32Array(B * T * 3 * C);
@@ -263,13 +267,13 @@ for (const [B, T, nh, hd, p, parts] of attParts) {
   gpuSide.attentionForward(y, lse, q, B, T, nh, hd, p, seed);
   gpuSide.attentionBackward(g, up(dy), up(yR), up(lseR), q, B, T, nh, hd, p, seed);
   rg.flush();
-  const tag = `webgpu attention in ranges (${parts ?? 'rule'}) B${B} T${T} nh${nh} hd${hd} p${p}`;
+  const tag = `webgpu attention (${form}) in ranges (${parts ?? 'rule'}) B${B} T${T} nh${nh} hd${hd} p${p}`;
   expectClose(`${tag} y`, await down(y, B * T * C), yR, TOL);
   expectClose(`${tag} lse`, await down(lse, B * nh * T), lseR, TOL);
   expectClose(`${tag} dqkv`, await down(g, B * T * 3 * C), gR, TOL);
 }
 for (const [B, T, nh, hd, S, parts] of [[2, 3, 2, 8, 40, undefined], [1, 1, 6, 64, 256, undefined], [3, 1, 2, 8, 20, 3],
-  [2, 4, 3, 12, 33, 33]] as const) {
+  [2, 4, 3, 12, 33, 33]] as const) for (const [form, up] of [['scalar', up3], ['vec4', up4]] as const) {
   rg.tuning = parts ? { attnParts: parts } : {};
   const C = nh * hd, qs = 3 * C, qv = randView(B * T * qs, rr, -2, 2), kc = randView(B * S * C, rr, -2, 2), vc = randView(B * S * C, rr);
   const pos = Int32Array.from({ length: B }, (_, b) => (S - T) - (b * 7) % (S - T + 1));   // b = 0 sees all S keys
@@ -277,7 +281,7 @@ for (const [B, T, nh, hd, S, parts] of [[2, 3, 2, 8, 40, undefined], [1, 1, 6, 6
   ref.attentionDecode(yR, qv, qs, kc, vc, pos, B, T, nh, hd, S);
   gpuSide.attentionDecode(y, up(qv), qs, up(kc), up(vc), up(pos), B, T, nh, hd, S);
   rg.flush();
-  expectClose(`webgpu attentionDecode in ranges (${parts ?? 'rule'}) B${B} T${T} nh${nh} hd${hd} S${S}`, await down(y, B * T * C), yR, TOL);
+  expectClose(`webgpu attentionDecode (${form}) in ranges (${parts ?? 'rule'}) B${B} T${T} nh${nh} hd${hd} S${S}`, await down(y, B * T * C), yR, TOL);
 }
 rg.tuning = {};
 
@@ -356,17 +360,19 @@ for (const [B, H] of [[64, 512], [3, 300], [2, 8]]) {
   const yR = new Float32Array(AB * AT * AC), lseR = new Float32Array(AB * anh * AT), gR = new Float32Array(AB * AT * 3 * AC);
   ref.attentionForward(yR, lseR, qkv, AB, AT, anh, ahd, ap, seed);
   ref.attentionBackward(gR, dy, yR, lseR, qkv, AB, AT, anh, ahd, ap, seed);
-  const y = up(new Float32Array(AB * AT * AC)), lse = up(new Float32Array(AB * anh * AT)), g = up(randView(AB * AT * 3 * AC, rr)), q = up(qkv);
+  // (views at an offset of 4: the vec4 form is among the candidates)
+  const y = up4(new Float32Array(AB * AT * AC)), lse = up4(new Float32Array(AB * anh * AT)), g = up4(randView(AB * AT * 3 * AC, rr)), q = up4(qkv);
   const fwd = tops.attentionForward(y, lse, q, AB, AT, anh, ahd, ap, seed);
-  const bwd = fwd instanceof Promise ? null : tops.attentionBackward(g, up(dy), up(yR), up(lseR), q, AB, AT, anh, ahd, ap, seed);
+  const bwd = fwd instanceof Promise ? null : tops.attentionBackward(g, up4(dy), up4(yR), up4(lseR), q, AB, AT, anh, ahd, ap, seed);
   if (!(fwd instanceof Promise)) throw new Error('tuner: a new attention shape did not time its ranges');
   await fwd;
-  const bwd2 = tops.attentionBackward(g, up(dy), up(yR), up(lseR), q, AB, AT, anh, ahd, ap, seed);
+  const bwd2 = tops.attentionBackward(g, up4(dy), up4(yR), up4(lseR), q, AB, AT, anh, ahd, ap, seed);
   if (bwd !== null || !(bwd2 instanceof Promise)) throw new Error('tuner: the attention backward did not time its ranges');
   await bwd2;
   rt.flush();
   const rows = AB * anh * AT, tf = rt.tuner.entries()[attentionKey('fwd', rows, AT, ahd)], tb = rt.tuner.entries()[attentionKey('bwd', rows, AT, ahd)];
-  const tag = `webgpu tuned attention (forward ${(tf as { P: number }).P} ranges, backward ${(tb as { P: number }).P})`;
+  const form = (e: unknown) => { const x = e as { P: number; vec: boolean }; return `${x.P} ranges${x.vec ? ', vec4' : ''}`; };
+  const tag = `webgpu tuned attention (forward ${form(tf)}, backward ${form(tb)})`;
   expectClose(`${tag} y`, await down(y, AB * AT * AC), yR, TOL);
   expectClose(`${tag} lse`, await down(lse, rows), lseR, TOL);
   expectClose(`${tag} dqkv`, await down(g, AB * AT * 3 * AC), gR, TOL);
@@ -386,7 +392,7 @@ for (const [B, H] of [[64, 512], [3, 300], [2, 8]]) {
   ref.matmul(Cr, A, B, vM, vN, vK, false, false, false);
   const { scale } = exactEntries(A, B, null, vM, vN, vK, false, false, Array.from({ length: vM * vN }, (_, i) => i));
   expectClose('webgpu tuned matmul, a vec4 choice on views at an offset of 3', await down(c, vM * vN), Cr, TOL, scale);
-  console.log(`# tuner: ${Object.entries(again.entries()).map(([k, e]) => `${k} → ${'P' in e ? `${e.P} ranges` : `${e.kernel}/${e.slices}`} ` +
+  console.log(`# tuner: ${Object.entries(again.entries()).map(([k, e]) => `${k} → ${'P' in e ? `${e.P} ranges${e.vec ? ', vec4' : ''}` : `${e.kernel}/${e.slices}`} ` +
     `(${e.us} µs, the rule ${e.ruleUs})`).join('; ')}`);
 }
 

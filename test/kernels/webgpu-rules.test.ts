@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { attentionKey, attentionParts, chooseMatmul, embeddingChunks, partsCandidates, splitK, vec4Ok } from '../../src/kernels/webgpu/ops.js';
+import { attentionKey, attentionParts, attentionVec4, chooseMatmul, embeddingChunks, partsCandidates, splitK, vec4Ok } from '../../src/kernels/webgpu/ops.js';
 import { kernelSetKey, matmulCandidates, shapeKey } from '../../src/kernels/webgpu/tuner.js';
 import { fileTuneStore } from '../../src/kernels/webgpu/tune-store.js';
 
@@ -78,6 +78,14 @@ test('webgpu tuner: SGEMM candidates per shape', () => {
   // each); 32 ranges would pass the 2^24-float scratch cap, which makes them 20 of 13
   assert.deepEqual(partsCandidates(16 * 6 * 256, 256, 32, gpu).map((c) => c.P), [8, 1, 2, 4, 16, 20]);
   assert.deepEqual(partsCandidates(160, 40, 8, cpu).map((c) => c.P), [1, 2, 4]);
+  // with the vec4 form possible: the rule's (vec4) first, then each range count with and without
+  assert.deepEqual(partsCandidates(160, 40, 8, cpu, true).map((c) => `${c.P}${c.vec ? 'v' : ''}`), ['1v', '1', '2v', '2', '4v', '4']);
+  const gbuf = (n: number) => ({ n }) as unknown as GPUBuffer, b1 = gbuf(1), b2 = gbuf(2), b3 = gbuf(3);
+  assert.equal(attentionVec4(32, [{ buf: b1, off: 0 }], [{ buf: b2, off: 0 }]), true);
+  assert.equal(attentionVec4(30, [{ buf: b1, off: 0 }], []), false);                      // head size not a multiple of 4
+  assert.equal(attentionVec4(32, [{ buf: b1, off: 2 }], []), false);                      // a view off by 2 floats
+  assert.equal(attentionVec4(32, [{ buf: b1, off: 0 }], [{ buf: b1, off: 64 }]), false);  // another argument in its buffer
+  assert.equal(attentionVec4(32, [{ buf: b1, off: 0 }, { buf: b3, off: 8 }], [null]), true);
   assert.equal(attentionKey('bwd', 160, 40, 8), 'att-bwd:160x40x8');
   assert.match(kernelSetKey(), /^[0-9a-f]{8}$/);
   assert.equal(kernelSetKey(), kernelSetKey());

@@ -165,15 +165,29 @@ const withChoice = (v: Choice | Promise<Choice>, aligned: boolean, f: (c: Choice
   return v instanceof Promise ? v.then(g) : g(v);
 };
 
-type Parts = { P: number; L: number };
+/** Attention's form: P ranges of L rows (P = 1: whole walks), rows read 4 floats per load or not (vec). */
+type Parts = { P: number; L: number; vec: boolean };
+/**
+ * Whether attention can take its vec4 form (wgsl/attention.ts): a head size that is a multiple of 4, the views its
+ * inner loops read (`wide`) at offsets that are multiples of 4 floats, each in a GPUBuffer of its own (no other
+ * argument there: those are bound as plain float arrays).
+ */
+export function attentionVec4(hd: number, wide: A[], others: (A | null)[]): boolean {
+  if (hd % 4 !== 0 || wide.some((w) => w.off % 4 !== 0)) return false;
+  const bufs = wide.map((w) => w.buf);
+  return new Set(bufs).size === bufs.length && !others.some((o) => o && bufs.includes(o.buf));
+}
 /** The tuner's key for attention's ranges: forward or backward, and the walk's rows, length and head size. */
 export const attentionKey = (kind: 'fwd' | 'bwd', rows: number, T: number, hd: number) => `att-${kind}:${rows}x${T}x${hd}`;
-/** Range counts worth timing for a walk of T rows: the rule's first, then whole walks and 2, 4, … ranges of ≥ 8 rows. */
-export function partsCandidates(rows: number, T: number, hd: number, r: Pick<GpuRunner, 'fallback' | 'tuning'>): Parts[] {
-  const rule = attentionParts(rows, T, hd, ATT_CHUNK, r), out = [rule];
+/**
+ * Forms worth timing for a walk of T rows: the rule's first (its ranges, vec4 where it can), then whole walks and 2,
+ * 4, … ranges of ≥ 8 rows, each with and without vec4 loads (`vec`: whether the vec4 form can run).
+ */
+export function partsCandidates(rows: number, T: number, hd: number, r: Pick<GpuRunner, 'fallback' | 'tuning'>, vec = false): Parts[] {
+  const out = [{ ...attentionParts(rows, T, hd, ATT_CHUNK, r), vec }];
   for (let P = 1; P === 1 || T / P >= 8; P *= 2) {
     const c = attentionParts(rows, T, hd, ATT_CHUNK, { fallback: r.fallback, tuning: { attnParts: P } });
-    if (!out.some((o) => o.P === c.P)) out.push(c);
+    for (const v of vec ? [true, false] : [false]) if (!out.some((o) => o.P === c.P && o.vec === v)) out.push({ ...c, vec: v });
   }
   return out;
 }
@@ -181,12 +195,15 @@ export function partsCandidates(rows: number, T: number, hd: number, r: Pick<Gpu
  * Attention's ranges (forward or backward) then the call: timed by the tuner (each candidate run by `timed` into
  * scratch) on a GPU with one and no CHARLM_WEBGPU_ATTN_PARTS override, else ops.ts's rule.
  */
-function withParts(r: GpuRunner, kind: 'fwd' | 'bwd', rows: number, T: number, hd: number,
+function withParts(r: GpuRunner, kind: 'fwd' | 'bwd', rows: number, T: number, hd: number, vec: boolean,
                    timed: (c: Parts) => void, f: (c: Parts) => void): void | Promise<void> {
   // (walks under the tuner's floor, about 2·rows·T·hd flops forward: the rule, as for small SGEMMs)
-  if (!r.tuner || r.tuning.attnParts !== undefined || 2 * rows * T * hd < r.tuner.minFlop) return f(attentionParts(rows, T, hd, ATT_CHUNK, r));
-  const c = r.tuner.chooseParts(attentionKey(kind, rows, T, hd), partsCandidates(rows, T, hd, r), timed);
-  return c instanceof Promise ? c.then(f) : f(c);
+  const rule = () => f({ ...attentionParts(rows, T, hd, ATT_CHUNK, r), vec });
+  if (!r.tuner || r.tuning.attnParts !== undefined || 2 * rows * T * hd < r.tuner.minFlop) return rule();
+  const c = r.tuner.chooseParts(attentionKey(kind, rows, T, hd), partsCandidates(rows, T, hd, r, vec), timed);
+  // (a stored vec4 choice for a shape whose views, this time, cannot take it: the same ranges, scalar loads)
+  const g = (x: Parts) => f({ P: x.P, L: x.L, vec: !!x.vec && vec });
+  return c instanceof Promise ? c.then(g) : g(c);
 }
 
 export function gpuOps(r: GpuRunner) {
@@ -299,22 +316,24 @@ export function gpuOps(r: GpuRunner) {
     attentionForward(y: A, lse: A, qkv: A, B: number, T: number, nh: number, hd: number, p: number, seed: number) {
       checkHd(hd);
       const rows = B * nh * T, ints = [T, nh, seed >>> 0, Math.floor(p * 0x100000000), b2u(p > 0)], ks = p > 0 ? 1 / (1 - p) : 1;
-      const k = att.attentionKernels(hd);
-      const run = ({ P, L }: Parts, y: A, lse: A) => {
+      const vec = attentionVec4(hd, [qkv], [y, lse]);
+      const run = ({ P, L, vec }: Parts, y: A, lse: A) => {
+        const k = att.attentionKernels(hd, vec);
         if (P === 1) return ew(k.forward, [y, lse, qkv], rows, ints, [ks]);
         const pml = r.scratch('attPml', 2 * P * rows), pacc = r.scratch('attPacc', P * rows * hd);
         ew(k.forwardPart, [pml, pacc, qkv], P * rows, [...ints, rows, L]);
         ew(att.attentionMerge, [y, lse, pml, pacc], rows * hd, [rows, hd, P, T, nh, 1, 1], [ks]);
       };
-      return withParts(r, 'fwd', rows, T, hd, (c) => run(c, r.scratch('tuneY', rows * hd), r.scratch('tuneLse', rows)),
+      return withParts(r, 'fwd', rows, T, hd, vec, (c) => run(c, r.scratch('tuneY', rows * hd), r.scratch('tuneLse', rows)),
         (c) => run(c, y, lse));
     },
     attentionBackward(dqkv: A, dy: A, y: A, lse: A, qkv: A, B: number, T: number, nh: number, hd: number, p: number, seed: number) {
       checkHd(hd);
       const rows = B * nh * T, D = r.scratch('attD', rows);
       const ints = [T, nh, seed >>> 0, Math.floor(p * 0x100000000), b2u(p > 0)], ks = [p > 0 ? 1 / (1 - p) : 1];
-      const k = att.attentionKernels(hd);
-      const run = ({ P, L }: Parts, dqkv: A) => {
+      const vec = attentionVec4(hd, [qkv, dy], [dqkv, y, lse]);
+      const run = ({ P, L, vec }: Parts, dqkv: A) => {
+        const k = att.attentionKernels(hd, vec);
         if (P === 1) {
           ew(k.backwardQ, [dqkv, D, dy, y, lse, qkv], rows, ints, ks);
           return ew(k.backwardKV, [dqkv, D, dy, lse, qkv], rows, ints, ks);
@@ -324,11 +343,12 @@ export function gpuOps(r: GpuRunner) {
         ew(k.backwardKVPart, [pk, pv, D, dy, lse, qkv], P * rows, [...ints, rows, L], ks);
         ew(att.attentionBackwardMerge, [dqkv, pq, pk, pv], rows * hd, [rows, hd, P, T, nh]);
       };
-      return withParts(r, 'bwd', rows, T, hd, (c) => run(c, r.scratch('tuneDqkv', 3 * rows * hd)), (c) => run(c, dqkv));
+      return withParts(r, 'bwd', rows, T, hd, vec, (c) => run(c, r.scratch('tuneDqkv', 3 * rows * hd)), (c) => run(c, dqkv));
     },
     attentionDecode(y: A, q: A, qStride: number, kc: A, vc: A, pos: A, B: number, T: number, nh: number, hd: number, S: number) {
       checkHd(hd);
-      const rows = B * T * nh, k = att.attentionKernels(hd), { P, L } = attentionParts(rows, S, hd, DECODE_CHUNK, r);
+      const rows = B * T * nh, k = att.attentionKernels(hd, attentionVec4(hd, [kc, vc], [y, q, pos]));
+      const { P, L } = attentionParts(rows, S, hd, DECODE_CHUNK, r);
       if (P === 1) return ew(k.decode, [y, q, kc, vc, pos], rows, [T, nh, S, qStride]);
       const pml = r.scratch('attPml', 2 * P * rows), pacc = r.scratch('attPacc', P * rows * hd);
       ew(k.decodePart, [pml, pacc, q, kc, vc, pos], P * rows, [T, nh, S, qStride, rows, L]);

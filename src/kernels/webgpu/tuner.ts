@@ -10,8 +10,8 @@ import { forLayout } from './wgsl/matmul.js';
 import { attentionKernels } from './wgsl/attention.js';
 
 export interface MatmulChoice { kernel: MatmulKernel; slices: number }
-/** Attention's walks in P ranges of L rows (P = 1: whole walks). */
-export interface PartsChoice { P: number; L: number }
+/** Attention's walks in P ranges of L rows (P = 1: whole walks), rows read 4 floats per load or not (vec). */
+export interface PartsChoice { P: number; L: number; vec: boolean }
 /**
  * A timed choice as stored, with its time per call (µs) and the rule's: an SGEMM's kernel and K slices (keys from
  * shapeKey), or attention's ranges (keys from attentionKey).
@@ -45,7 +45,7 @@ export function kernelSetKey(): string {
   for (const [name, k] of Object.entries(MATMUL_KERNELS)) {
     for (const tA of [false, true]) for (const tB of [false, true]) texts.push(name, forLayout(k.def, tA, tB).body);
   }
-  for (const k of Object.values(attentionKernels(32))) texts.push(k.body);
+  for (const vec of [false, true]) for (const k of Object.values(attentionKernels(32, vec))) texts.push(k.body);
   let h = 0x811c9dc5;
   for (const s of texts) for (let i = 0; i < s.length; i++) h = Math.imul(h ^ s.charCodeAt(i), 0x01000193) >>> 0;
   return h.toString(16).padStart(8, '0');
@@ -75,7 +75,8 @@ const validEntry = (key: string, e: unknown): e is TunedEntry => {
   if (!x || typeof x !== 'object' || !Number.isFinite(x.us) || !Number.isFinite(x.ruleUs)) return false;
   if (key.startsWith('att-')) {
     const T = Number(key.split('x')[1]);
-    return Number.isInteger(x.P) && Number.isInteger(x.L) && x.P! >= 1 && x.L! >= 1 && (x.P! - 1) * x.L! < T && x.P! * x.L! >= T;
+    return Number.isInteger(x.P) && Number.isInteger(x.L) && x.P! >= 1 && x.L! >= 1 && (x.P! - 1) * x.L! < T && x.P! * x.L! >= T &&
+      typeof x.vec === 'boolean';
   }
   return Object.hasOwn(MATMUL_KERNELS, x.kernel!) && Number.isInteger(x.slices) &&
     x.slices! >= 1 && x.slices! <= 16 && (x.slices === 1 || MATMUL_KERNELS[x.kernel!].split);

@@ -28,18 +28,45 @@ export interface AttentionKernels {
   forward: KernelDef; backwardQ: KernelDef; backwardKV: KernelDef; decode: KernelDef;
   forwardPart: KernelDef; backwardQPart: KernelDef; backwardKVPart: KernelDef; decodePart: KernelDef;
 }
-const attnCache = new Map<number, AttentionKernels>();
+const attnCache = new Map<string, AttentionKernels>();
 
-/** The attention kernels for head size hd (1 … MAX_HD), made once per hd. */
-export function attentionKernels(hd: number): AttentionKernels {
-  let k = attnCache.get(hd);
+/**
+ * The attention kernels for head size hd (1 … MAX_HD), made once per hd. With `vec` (hd a multiple of 4), the rows
+ * walked in the inner loops (k and v; q and dy in dk/dv; the cache's k and v in decode) are read 4 floats per load:
+ * the f32 buffers are bound as vec4 arrays, so those views' offsets must be multiples of 4 (ops.ts checks). The
+ * arithmetic and its order are the same as the scalar form's.
+ */
+export function attentionKernels(hd: number, vec = false): AttentionKernels {
+  if (vec && hd % 4 !== 0) throw new Error(`vec4 attention needs a head size that is a multiple of 4, not ${hd}`);
+  const key = `${hd}${vec ? 'v' : ''}`;
+  let k = attnCache.get(key);
   if (!k) {
-    k = { forward: forward(hd, false), backwardQ: backwardQ(hd, false), backwardKV: backwardKV(hd, false), decode: decode(hd, false),
-      forwardPart: forward(hd, true), backwardQPart: backwardQ(hd, true), backwardKVPart: backwardKV(hd, true), decodePart: decode(hd, true) };
-    attnCache.set(hd, k);
+    k = { forward: forward(hd, false, vec), backwardQ: backwardQ(hd, false, vec), backwardKV: backwardKV(hd, false, vec),
+      decode: decode(hd, false, vec), forwardPart: forward(hd, true, vec), backwardQPart: backwardQ(hd, true, vec),
+      backwardKVPart: backwardKV(hd, true, vec), decodePart: decode(hd, true, vec) };
+    attnCache.set(key, k);
   }
   return k;
 }
+
+const COMP = ['x', 'y', 'z', 'w'];
+/**
+ * A row of hd floats of buffer `buf` at `off`, read in the inner loop: `decl` loads it (vec: hd/4 vec4 loads into
+ * `name`0…; scalar: nothing, each use loads), `at(e)` is element e.
+ */
+function row(buf: string, off: string, hd: number, vec: boolean, name: string): { decl: string; at: (e: number) => string } {
+  if (!vec) return { decl: '', at: (e) => `ld_${buf}(${off} + ${e}u)` };
+  return { decl: R(hd / 4, (w) => `let ${name}${w} = ld4_${buf}(${off} + ${4 * w}u);`), at: (e) => `${name}${e >> 2}.${COMP[e & 3]}` };
+}
+/**
+ * Buffers of a kernel: in the vec form, the ones its inner loop reads 4 floats at a time (`wide`, never written by
+ * the kernel) are bound as vec4 arrays. Only those: a scalar written into a vec4 array might be compiled as a
+ * read-modify-write of its whole vec4, and neighbouring threads write neighbouring floats of lse, D and the partial
+ * states. ops.ts takes the vec form only when no other argument lives in a wide buffer's GPUBuffer (attentionVec4).
+ */
+const bufsOf = (vec: boolean, list: [string, 'f32' | 'i32'][], wide: string[]): KernelDef['bufs'] =>
+  list.map(([n, t]) => [n, vec && wide.includes(n) ? 'vec4f' : t]);
+const vname = (vec: boolean) => (vec ? 'v' : '');
 
 const HEAD = (hd: number) => `
   let T = d_T(); let nh = d_nh(); let C = nh * ${hd}u; let C3 = 3u * C;
@@ -53,7 +80,6 @@ const ROW = (part: boolean) => part
   ? 'let rr = i % d_rows(); let r0 = (i / d_rows()) * d_L();'
   : 'let rr = i; let r0 = 0u;';
 const END = (part: boolean, whole: string) => (part ? `min(r0 + d_L(), ${whole})` : whole);
-const qkv = (o: string) => (e: number) => `ld_qkv(${o} + ${e}u)`;
 const reg = (name: string) => (e: number) => `${name}${e}`;
 /** A part kernel's partial softmax state: (m, l) pairs in pml, the weighted sums in pacc, both indexed by thread. */
 const storeState = (hd: number) => `st_pml(2u * i, m); st_pml(2u * i + 1u, lsum);
@@ -61,10 +87,11 @@ const storeState = (hd: number) => `st_pml(2u * i, m); st_pml(2u * i + 1u, lsum)
   ${R(hd, (e) => `st_pacc(ao + ${e}u, a${e});`)}`;
 
 /** y (B,T,C), lse (B,nh,T): a thread per (b, h, i), online softmax over keys j ≤ i (part: j in its range). */
-function forward(hd: number, part: boolean): KernelDef {
+function forward(hd: number, part: boolean, vec: boolean): KernelDef {
+  const kr = row('qkv', 'ko', hd, vec, 'kk'), vr = row('qkv', 'vo', hd, vec, 'vv');
   return {
-    name: `attentionForward${part ? 'Part' : ''}${hd}`,
-    bufs: part ? [['pml', 'f32'], ['pacc', 'f32'], ['qkv', 'f32']] : [['y', 'f32'], ['lse', 'f32'], ['qkv', 'f32']],
+    name: `attentionForward${part ? 'Part' : ''}${hd}${vname(vec)}`,
+    bufs: bufsOf(vec, part ? [['pml', 'f32'], ['pacc', 'f32'], ['qkv', 'f32']] : [['y', 'f32'], ['lse', 'f32'], ['qkv', 'f32']], ['qkv']),
     ints: part ? [...INTS, 'rows', 'L'] : INTS, floats: part ? [] : ['ks'],
     body: HASH + elementwise('n', `${HEAD(hd)}
   ${ROW(part)}
@@ -76,7 +103,8 @@ function forward(hd: number, part: boolean): KernelDef {
   var m = -1.0e30; var lsum = 0.0;
   for (var j = r0; j < ${END(part, 'ii + 1u')}; j++) {
     let ko = (b * T + j) * C3 + C + h * ${hd}u;
-    let s = (${dot(hd, reg('q'), qkv('ko'))}) * sc;
+    ${kr.decl}
+    let s = (${dot(hd, reg('q'), kr.at)}) * sc;
     if (s > m) {
       let f = exp(m - s);
       lsum *= f;
@@ -87,7 +115,8 @@ function forward(hd: number, part: boolean): KernelDef {
     lsum += w;
     if (drop && !keep(r, j, d_thr())) { continue; }
     let vo = ko + C;
-    ${R(hd, (e) => `a${e} += w * ld_qkv(vo + ${e}u);`)}
+    ${vr.decl}
+    ${R(hd, (e) => `a${e} += w * ${vr.at(e)};`)}
   }
   ${part ? storeState(hd) : `st_lse(rr, m + log(lsum));
   let yo = (b * T + ii) * C + h * ${hd}u; let k = select(1.0, f_ks(), drop) / lsum;
@@ -99,10 +128,11 @@ function forward(hd: number, part: boolean): KernelDef {
  * Backward, part 1 (a thread per query row i): D_i = dy_i·y_i into D (by the thread whose range starts at 0), and
  * dq_i = Σ_j dS_ij·k_j/√hd (part: over j in its range, into pg).
  */
-function backwardQ(hd: number, part: boolean): KernelDef {
+function backwardQ(hd: number, part: boolean, vec: boolean): KernelDef {
+  const kr = row('qkv', 'ko', hd, vec, 'kk'), vr = row('qkv', 'vo', hd, vec, 'vv');
   return {
-    name: `attentionBackwardQ${part ? 'Part' : ''}${hd}`,
-    bufs: [[part ? 'pg' : 'dqkv', 'f32'], ['D', 'f32'], ['dy', 'f32'], ['y', 'f32'], ['lse', 'f32'], ['qkv', 'f32']],
+    name: `attentionBackwardQ${part ? 'Part' : ''}${hd}${vname(vec)}`,
+    bufs: bufsOf(vec, [[part ? 'pg' : 'dqkv', 'f32'], ['D', 'f32'], ['dy', 'f32'], ['y', 'f32'], ['lse', 'f32'], ['qkv', 'f32']], ['qkv']),
     ints: part ? [...INTS, 'rows', 'L'] : INTS, floats: ['ks'],
     body: HASH + elementwise('n', `${HEAD(hd)}
   ${ROW(part)}
@@ -116,12 +146,14 @@ function backwardQ(hd: number, part: boolean): KernelDef {
   ${R(hd, (e) => `var g${e} = 0.0;`)}
   for (var j = r0; j < ${END(part, 'ii + 1u')}; j++) {
     let ko = (b * T + j) * C3 + C + h * ${hd}u; let vo = ko + C;
-    let P = exp((${dot(hd, reg('q'), qkv('ko'))}) * sc - L);
+    ${kr.decl}
+    let P = exp((${dot(hd, reg('q'), kr.at)}) * sc - L);
     var M = 1.0;
     if (drop) { M = select(0.0, f_ks(), keep(r, j, d_thr())); }
-    let dp = ${dot(hd, reg('dy'), qkv('vo'))};
+    ${vr.decl}
+    let dp = ${dot(hd, reg('dy'), vr.at)};
     let ds = P * (dp * M - D) * sc;
-    ${R(hd, (e) => `g${e} += ds * ld_qkv(ko + ${e}u);`)}
+    ${R(hd, (e) => `g${e} += ds * ${kr.at(e)};`)}
   }
   ${part ? `let go = i * ${hd}u;\n  ${R(hd, (e) => `st_pg(go + ${e}u, g${e});`)}` : R(hd, (e) => `st_dqkv(qo + ${e}u, g${e});`)}`),
   };
@@ -131,11 +163,12 @@ function backwardQ(hd: number, part: boolean): KernelDef {
  * Backward, part 2 (a thread per key row j; needs D from part 1): dk_j = Σ_{i≥j} dS_ij·q_i/√hd,
  * dv_j = Σ_{i≥j} P_ij·M_ij·dy_i (part: over i in its range, into pk and pv), summed from the last i down.
  */
-function backwardKV(hd: number, part: boolean): KernelDef {
+function backwardKV(hd: number, part: boolean, vec: boolean): KernelDef {
+  const qr = row('qkv', 'qo', hd, vec, 'qq'), dr = row('dy', 'yo', hd, vec, 'dd');
   return {
-    name: `attentionBackwardKV${part ? 'Part' : ''}${hd}`,
-    bufs: part ? [['pk', 'f32'], ['pv', 'f32'], ['D', 'f32'], ['dy', 'f32'], ['lse', 'f32'], ['qkv', 'f32']]
-      : [['dqkv', 'f32'], ['D', 'f32'], ['dy', 'f32'], ['lse', 'f32'], ['qkv', 'f32']],
+    name: `attentionBackwardKV${part ? 'Part' : ''}${hd}${vname(vec)}`,
+    bufs: bufsOf(vec, part ? [['pk', 'f32'], ['pv', 'f32'], ['D', 'f32'], ['dy', 'f32'], ['lse', 'f32'], ['qkv', 'f32']]
+      : [['dqkv', 'f32'], ['D', 'f32'], ['dy', 'f32'], ['lse', 'f32'], ['qkv', 'f32']], ['qkv', 'dy']),
     ints: part ? [...INTS, 'rows', 'L'] : INTS, floats: ['ks'],
     body: HASH + elementwise('n', `${HEAD(hd)}
   ${ROW(part)}
@@ -152,13 +185,15 @@ function backwardKV(hd: number, part: boolean): KernelDef {
   for (var ii = ${END(part, 'T')}; ii > first;) {
     ii--;
     let qo = (b * T + ii) * C3 + h * ${hd}u; let yo = (b * T + ii) * C + h * ${hd}u;
-    let P = exp((${dot(hd, qkv('qo'), reg('k'))}) * sc - ld_lse(bh * T + ii));
+    ${qr.decl}
+    let P = exp((${dot(hd, qr.at, reg('k'))}) * sc - ld_lse(bh * T + ii));
     var M = 1.0;
     if (drop) { M = select(0.0, f_ks(), keep(rowHash(d_seed(), bh, ii), j, d_thr())); }
-    let dp = ${dot(hd, (e) => `ld_dy(yo + ${e}u)`, reg('v'))};
+    ${dr.decl}
+    let dp = ${dot(hd, dr.at, reg('v'))};
     let ds = P * (dp * M - ld_D(bh * T + ii)) * sc;
     let pm = P * M;
-    ${R(hd, (e) => `gk${e} += ds * ld_qkv(qo + ${e}u); gv${e} += pm * ld_dy(yo + ${e}u);`, '\n    ')}
+    ${R(hd, (e) => `gk${e} += ds * ${qr.at(e)}; gv${e} += pm * ${dr.at(e)};`, '\n    ')}
   }
   ${part ? `let go = i * ${hd}u;\n  ${R(hd, (e) => `st_pk(go + ${e}u, gk${e}); st_pv(go + ${e}u, gv${e});`, '\n  ')}`
     : R(hd, (e) => `st_dqkv(ko + ${e}u, gk${e}); st_dqkv(vo + ${e}u, gv${e});`, '\n  ')}`),
@@ -166,11 +201,12 @@ function backwardKV(hd: number, part: boolean): KernelDef {
 }
 
 /** Cached attention for generation: a thread per (b, t, h) over keys 0..pos[b]+t (part: the keys in its range). */
-function decode(hd: number, part: boolean): KernelDef {
+function decode(hd: number, part: boolean, vec: boolean): KernelDef {
+  const kr = row('kc', 'ko', hd, vec, 'kk'), vr = row('vc', 'ko', hd, vec, 'vv');
   return {
-    name: `attentionDecode${part ? 'Part' : ''}${hd}`,
-    bufs: [...(part ? [['pml', 'f32'], ['pacc', 'f32']] : [['y', 'f32']]) as KernelDef['bufs'],
-      ['q', 'f32'], ['kc', 'f32'], ['vc', 'f32'], ['pos', 'i32']],
+    name: `attentionDecode${part ? 'Part' : ''}${hd}${vname(vec)}`,
+    bufs: bufsOf(vec, [...(part ? [['pml', 'f32'], ['pacc', 'f32']] : [['y', 'f32']]) as [string, 'f32'][],
+      ['q', 'f32'], ['kc', 'f32'], ['vc', 'f32'], ['pos', 'i32']], ['kc', 'vc']),
     ints: ['n', 'T', 'nh', 'S', 'qStride', ...(part ? ['rows', 'L'] : [])],
     body: elementwise('n', `
   let T = d_T(); let nh = d_nh(); let S = d_S(); let C = nh * ${hd}u;
@@ -184,11 +220,13 @@ function decode(hd: number, part: boolean): KernelDef {
   var m = -1.0e30; var lsum = 0.0;
   for (var j = r0; j < ${END(part, 'cnt')}; j++) {
     let ko = (b * S + j) * C + h * ${hd}u;
-    let s = (${dot(hd, reg('q'), (e) => `ld_kc(ko + ${e}u)`)}) * sc;
+    ${kr.decl}
+    let s = (${dot(hd, reg('q'), kr.at)}) * sc;
     if (s > m) { let f = exp(m - s); lsum *= f; ${R(hd, (e) => `a${e} *= f;`)} m = s; }
     let w = exp(s - m);
     lsum += w;
-    ${R(hd, (e) => `a${e} += w * ld_vc(ko + ${e}u);`)}
+    ${vr.decl}
+    ${R(hd, (e) => `a${e} += w * ${vr.at(e)};`)}
   }
   ${part ? storeState(hd) : `let yo = (b * T + t) * C + h * ${hd}u;
   ${R(hd, (e) => `st_y(yo + ${e}u, a${e} / lsum);`)}`}`),
