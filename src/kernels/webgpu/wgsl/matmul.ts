@@ -274,12 +274,11 @@ const compute128 = (stride: number) => range(8).map((kk) => `{
         `c${2 * (i + 4)} += a1.${COMP[i]} * b0; c${2 * (i + 4) + 1} += a1.${COMP[i]} * b1;`).join('\n      ')}
     }`).join('\n    ');
 
-function tile128u(prefetch: boolean): KernelDef {
-  const stride = 33, st = staging(128, 8, stride), compute = compute128(stride);
-  return {
-    name: prefetch ? 'matmul128up' : 'matmul128u', ...TILE128,
-    body: `${TILE128_SHARED}
-${PUT4}
+/**
+ * The 128-tile kernels' entry point: tile origin and thread ids, 16 vec4 accumulators, the K loop (`st`'s staging
+ * around `compute`), then `put(row, col, accumulator)` for each of the thread's 16 vec4 outputs.
+ */
+const main128 = (st: ReturnType<typeof staging>, compute: string, prefetch: boolean, put: (row: string, col: string, c: string) => string) => `
 @compute @workgroup_size(16, 16)
 fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_id) lid: vec3u) {
   let M = d_M(); let N = d_N(); let K = d_K();
@@ -290,9 +289,17 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_id) lid: vec
   ${st.idx}
   ${range(16).map((q) => `var c${q} = vec4<f32>();`).join(' ')}   // c(2i + j): row 8·ty + i, columns 64 j + 4 tx … + 3
   ${kLoop(8, st, compute, prefetch)}
-${range(8).map((i) => range(2).map((j) => `  put4(row0 + lid.y * 8u + ${i}u, col0 + ${64 * j}u + lx * 4u, M, N, 0u, c${2 * i + j});`).join('\n')).join('\n')}
+${range(8).map((i) => range(2).map((j) => `  ${put(`row0 + lid.y * 8u + ${i}u`, `col0 + ${64 * j}u + lx * 4u`, `c${2 * i + j}`)}`).join('\n')).join('\n')}
 }
-`,
+`;
+
+function tile128u(prefetch: boolean): KernelDef {
+  const stride = 33, st = staging(128, 8, stride), compute = compute128(stride);
+  return {
+    name: prefetch ? 'matmul128up' : 'matmul128u', ...TILE128,
+    body: `${TILE128_SHARED}
+${PUT4}
+${main128(st, compute, prefetch, (row, col, c) => `put4(${row}, ${col}, M, N, 0u, ${c});`)}`,
   };
 }
 export const matmul128u = tile128u(false);
@@ -336,19 +343,7 @@ fn put4v(row: u32, col: u32, M: u32, N: u32, v: vec4<f32>) {
   if (d_acc() != 0u) { s += ld4_C(row * N + col); }
   st4_C(row * N + col, s);
 }
-@compute @workgroup_size(16, 16)
-fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_id) lid: vec3u) {
-  let M = d_M(); let N = d_N(); let K = d_K();
-  let tA = d_tA() != 0u; let tB = d_tB() != 0u;
-  let row0 = wg.y * 128u; let col0 = wg.x * 128u;
-  let tid = lid.y * 16u + lid.x; let ly2 = lid.y * 2u; let lx = lid.x;
-  let kBeg = 0u; let kEnd = K;
-  ${st.idx}
-  ${range(16).map((q) => `var c${q} = vec4<f32>();`).join(' ')}   // c(2i + j): row 8·ty + i, columns 64 j + 4 tx … + 3
-  ${kLoop(8, st, compute128(stride), true)}
-${range(8).map((i) => range(2).map((j) => `  put4v(row0 + lid.y * 8u + ${i}u, col0 + ${64 * j}u + lx * 4u, M, N, c${2 * i + j});`).join('\n')).join('\n')}
-}
-`,
+${main128(st, compute128(stride), true, (row, col, c) => `put4v(${row}, ${col}, M, N, ${c});`)}`,
   };
 }
 export const matmul128v = tile128v();
