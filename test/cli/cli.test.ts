@@ -56,6 +56,15 @@ test('train: a model over the parameter cap is a one-line MODEL_TOO_LARGE error 
   assert.ok(Date.now() - t0 < 30_000, 'refused at once');
 });
 
+test('train: a batch whose activations JavaScript cannot allocate is a one-line OUT_OF_MEMORY error, not an internal one', () => {
+  // 65,536 × 4,000 characters: the LSTM's gate activations alone are 67 billion floats, past a typed array's length
+  const r = run(['train', corpusPath, '--out', join(tmp, 'hugebatch'), '--batch-size', '65536', '--seq-length', '4000', '--steps', '1',
+    '--backend', 'ref', '--quiet']);
+  assert.equal(r.code, 1, r.err);
+  assert.equal(r.err.trim().split('\n').length, 1, r.err);
+  assert.match(r.err, /^charlm: cannot allocate an array of [\d,]+ numbers \([\d.]+ GiB\): .* \(hint: lower --batch-size .*\) \[OUT_OF_MEMORY\]$/m);
+});
+
 test('eval counts characters outside the vocabulary instead of crashing', () => {
   const other = join(tmp, 'other.txt');
   writeFileSync(other, 'To be — or not to be? ✓ 😀 whether');
