@@ -1,7 +1,7 @@
 // The WGSL SGEMMs (src/kernels/webgpu/wgsl/matmul.ts, through the GpuRunner as training calls them) on large squares
 // and on the models' large products, in GFLOP/s: every kernel of ops.ts's MATMUL_KERNELS (the 64×64 and 128×128
 // tiles, each with loops and unrolled; the 64 tile with vector reads, with and without prefetch; the unrolled 128 tile
-// with prefetch, and with vector global loads), and the 64 tiles with K split into slices where ops.ts splits that shape,
+// with prefetch, and with vector global loads; the prefetching 64 tile with vector global loads), and the 64 tiles with K split into slices where ops.ts splits that shape,
 // each shape timed with every variant, alternating, so a GPU run says whether ops.ts's choice (chooseMatmul) holds.
 // `in_use` marks that choice on this adapter. Plain node over dist/ (npm run build first), so it runs on a GPU
 // machine that has only node and the webgpu package (bench/gpu/webgpu-device.sh). Each shape: 2 warm-up products,
@@ -47,9 +47,10 @@ for (const [what, M0, N0, K0, tA, tB] of SHAPES) {
   const tiles = Math.ceil(M / 64) * Math.ceil(N / 64);
   const otherS = S > 1 ? [2, 4, 8, 16].filter((x) => x !== S && K / x >= 64)
     : tiles < 256 && K >= 256 ? [2, 4].filter((x) => K / x >= 64) : [];
-  const variants = [['m64', 1], ['m64u', 1], ['m64v', 1], ['m64vp', 1],
-    ...(S > 1 ? [['m64', S], ['m64u', S], ['m64v', S], ['m64vp', S]] : []), ...otherS.map((x) => ['m64', x]),
-    ['m128', 1], ['m128u', 1], ['m128up', 1], ...(vec4Ok(C, A, B, M, N, K, tA, tB) ? [['m128v', 1]] : [])];
+  const v4 = vec4Ok(C, A, B, M, N, K, tA, tB);   // the vec4 kernels (m64vv, m128v) need aligned views
+  const variants = [['m64', 1], ['m64u', 1], ['m64v', 1], ['m64vp', 1], ...(v4 ? [['m64vv', 1]] : []),
+    ...(S > 1 ? [['m64', S], ['m64u', S], ['m64v', S], ['m64vp', S], ...(v4 ? [['m64vv', S]] : [])] : []), ...otherS.map((x) => ['m64', x]),
+    ['m128', 1], ['m128u', 1], ['m128up', 1], ...(v4 ? [['m128v', 1]] : [])];
   const best = new Map(variants.map((v) => [v.join('/'), Infinity]));
   for (let round = 0; round < 2; round++) {
     for (const [tile, slices] of variants) {

@@ -57,43 +57,39 @@ for (const [M, N, K] of [[1, 1, 1], [3, 17, 65], [17, 3, 29], [65, 33, 17], [2, 
 // Every SGEMM kernel directly, whichever ops.matmul would choose (the choice differs between a CPU adapter and a
 // GPU): shapes around and across each tile's and K step's edges, and split K (64 tiles: K in slices summed by a
 // second pass) on few-tile, long-K products.
+/** Every layout and accumulate form of one SGEMM kernel on (M, N, K) in S K slices, views made by `mk`, against ref. */
+async function checkKernel(kernel: MatmulKernel, M: number, N: number, K: number, S: number, mk: (x: Float32Array) => GpuArg): Promise<void> {
+  for (const tA of [false, true]) for (const tB of [false, true]) for (const acc of [false, true]) {
+    const A = randView(M * K, rr), B = randView(K * N, rr), C0 = randView(M * N, rr), Cr = copyView(C0);
+    const c = mk(C0);
+    dispatchMatmul(r, kernel, c, mk(A), mk(B), M, N, K, tA, tB, acc, S);
+    ref.matmul(Cr, A, B, M, N, K, tA, tB, acc);
+    const { scale } = exactEntries(A, B, acc ? C0 : null, M, N, K, tA, tB, Array.from({ length: M * N }, (_, i) => i));
+    expectClose(`webgpu ${kernel}${S > 1 ? ` split K ${S}` : ''} ${M}x${N}x${K} ${tA ? 'T' : 'N'}${tB ? 'T' : 'N'}${acc ? ' acc' : ''}`,
+      await down(c, M * N), Cr, TOL, scale);
+  }
+}
 rr = rng(12);
 const MM_SHAPES: [number, number, number, number][] = [[1, 1, 1, 1], [3, 17, 9, 1], [65, 33, 17, 1], [130, 129, 17, 1],
   [129, 260, 8, 1], [17, 131, 33, 1], [1, 1, 513, 2], [3, 17, 600, 3], [65, 70, 1000, 8], [64, 130, 2048, 5], [64, 70, 2048, 16]];
 for (const kernel of Object.keys(MATMUL_KERNELS) as MatmulKernel[]) {
   if (MATMUL_KERNELS[kernel].vec4) continue;   // below, on views aligned for it
-  for (const [M, N, K, S] of MM_SHAPES) {
-    if (S > 1 && !MATMUL_KERNELS[kernel].split) continue;
-    for (const tA of [false, true]) for (const tB of [false, true]) for (const acc of [false, true]) {
-      const A = randView(M * K, rr), B = randView(K * N, rr), C0 = randView(M * N, rr), Cr = copyView(C0);
-      const c = up(C0);
-      dispatchMatmul(r, kernel, c, up(A), up(B), M, N, K, tA, tB, acc, S);
-      ref.matmul(Cr, A, B, M, N, K, tA, tB, acc);
-      const { scale } = exactEntries(A, B, acc ? C0 : null, M, N, K, tA, tB, Array.from({ length: M * N }, (_, i) => i));
-      expectClose(`webgpu ${kernel}${S > 1 ? ` split K ${S}` : ''} ${M}x${N}x${K} ${tA ? 'T' : 'N'}${tB ? 'T' : 'N'}${acc ? ' acc' : ''}`,
-        await down(c, M * N), Cr, TOL, scale);
-    }
-  }
+  for (const [M, N, K, S] of MM_SHAPES) if (S === 1 || MATMUL_KERNELS[kernel].split) await checkKernel(kernel, M, N, K, S, up);
 }
 
-// The vec4 SGEMM (m128v) on views at an offset of 4 floats, with every contiguous dimension a multiple of 4: shapes
-// around and across the 128 tile's and the K step's edges (K 4 and 12 leave half a step). ops.matmul, given views that
-// are not aligned, gives way to the scalar twin, and dispatchMatmul refuses them.
+// The vec4 SGEMMs (m128v, m64vv) on views at an offset of 4 floats, with every contiguous dimension a multiple of 4:
+// shapes around and across the tiles' and the K steps' edges (K 4 and 12 leave part of a step), and split K for the
+// 64 tile. dispatchMatmul refuses views that are not aligned (ops.matmul gives way to the scalar twin first).
 rr = rng(16);
-for (const [M, N, K] of [[4, 4, 4], [128, 128, 8], [132, 260, 12], [260, 132, 36], [4, 132, 20], [256, 4, 64]]) {
-  for (const tA of [false, true]) for (const tB of [false, true]) for (const acc of [false, true]) {
-    const A = randView(M * K, rr), B = randView(K * N, rr), C0 = randView(M * N, rr), Cr = copyView(C0);
-    const c = up4(C0);
-    dispatchMatmul(r, 'm128v', c, up4(A), up4(B), M, N, K, tA, tB, acc);
-    ref.matmul(Cr, A, B, M, N, K, tA, tB, acc);
-    const { scale } = exactEntries(A, B, acc ? C0 : null, M, N, K, tA, tB, Array.from({ length: M * N }, (_, i) => i));
-    expectClose(`webgpu m128v ${M}x${N}x${K} ${tA ? 'T' : 'N'}${tB ? 'T' : 'N'}${acc ? ' acc' : ''}`, await down(c, M * N), Cr, TOL, scale);
-  }
+const VEC4_SHAPES = [[4, 4, 4, 1], [128, 128, 8, 1], [132, 260, 12, 1], [260, 132, 36, 1], [4, 132, 20, 1], [256, 4, 64, 1],
+  [64, 72, 1000, 8], [20, 68, 600, 3], [64, 132, 2048, 5]];
+for (const kernel of ['m128v', 'm64vv'] as const) {
+  for (const [M, N, K, S] of VEC4_SHAPES) if (S === 1 || MATMUL_KERNELS[kernel].split) await checkKernel(kernel, M, N, K, S, up4);
 }
 {
   let refused = false;
-  try { dispatchMatmul(r, 'm128v', up(new Float32Array(16)), up4(new Float32Array(16)), up4(new Float32Array(16)), 4, 4, 4, false, false, false); } catch { refused = true; }
-  if (!refused) throw new Error('m128v ran on a view at an offset of 3 floats');
+  try { dispatchMatmul(r, 'm64vv', up(new Float32Array(16)), up4(new Float32Array(16)), up4(new Float32Array(16)), 4, 4, 4, false, false, false); } catch { refused = true; }
+  if (!refused) throw new Error('m64vv ran on a view at an offset of 3 floats');
 }
 
 rr = rng(2);
@@ -382,16 +378,20 @@ for (const [B, H] of [[64, 512], [3, 300], [2, 8]]) {
   if (again.counts.loaded !== 4) throw new Error(`tuner: ${again.counts.loaded} of 4 choices reloaded from the store`);
   const [M, N, K, tA, tB] = shapes[0], reused = again.choose(up(new Float32Array(M * K)), up(new Float32Array(K * N)), M, N, K, tA, tB);
   if (reused instanceof Promise) throw new Error('tuner: a stored shape was timed again');
-  // a stored vec4 choice for a shape whose views this time are not aligned: the scalar twin runs instead
-  const [vM, vN, vK] = [128, 132, 8], tableKey = Object.keys(saved)[0];
-  saved[tableKey][shapeKey(vM, vN, vK, false, false)] = { kernel: 'm128v', slices: 1, us: 1, ruleUs: 2 };
+  // stored vec4 choices for shapes whose views this time are not aligned: the scalar twins run instead (same slices)
+  const tableKey = Object.keys(saved)[0];
+  const vec4Choices: [number, number, number, TunedEntry][] = [[128, 132, 8, { kernel: 'm128v', slices: 1, us: 1, ruleUs: 2 }],
+    [64, 68, 600, { kernel: 'm64vv', slices: 4, us: 1, ruleUs: 2 }]];
+  for (const [vM, vN, vK, e] of vec4Choices) saved[tableKey][shapeKey(vM, vN, vK, false, false)] = e;
   rt.tuner = new MatmulTuner(rt, adapterName, store);
-  const A = randView(vM * vK, rr), B = randView(vK * vN, rr), Cr = new Float32Array(vM * vN), c = up(new Float32Array(vM * vN));
-  if (tops.matmul(c, up(A), up(B), vM, vN, vK, false, false, false) instanceof Promise) throw new Error('tuner: a stored shape was timed');
-  rt.flush();
-  ref.matmul(Cr, A, B, vM, vN, vK, false, false, false);
-  const { scale } = exactEntries(A, B, null, vM, vN, vK, false, false, Array.from({ length: vM * vN }, (_, i) => i));
-  expectClose('webgpu tuned matmul, a vec4 choice on views at an offset of 3', await down(c, vM * vN), Cr, TOL, scale);
+  for (const [vM, vN, vK, e] of vec4Choices) {
+    const A = randView(vM * vK, rr), B = randView(vK * vN, rr), Cr = new Float32Array(vM * vN), c = up(new Float32Array(vM * vN));
+    if (tops.matmul(c, up(A), up(B), vM, vN, vK, false, false, false) instanceof Promise) throw new Error('tuner: a stored shape was timed');
+    rt.flush();
+    ref.matmul(Cr, A, B, vM, vN, vK, false, false, false);
+    const { scale } = exactEntries(A, B, null, vM, vN, vK, false, false, Array.from({ length: vM * vN }, (_, i) => i));
+    expectClose(`webgpu tuned matmul, a stored ${(e as { kernel: string }).kernel} choice on views at an offset of 3`, await down(c, vM * vN), Cr, TOL, scale);
+  }
   console.log(`# tuner: ${Object.entries(again.entries()).map(([k, e]) => `${k} → ${'P' in e ? `${e.P} ranges${e.vec ? ', vec4' : ''}` : `${e.kernel}/${e.slices}`} ` +
     `(${e.us} µs, the rule ${e.ruleUs})`).join('; ')}`);
 }

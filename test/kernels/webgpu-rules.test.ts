@@ -66,6 +66,8 @@ test('webgpu tuner: SGEMM candidates per shape', () => {
   assert.deepEqual(names(4096, 4096, 4096), ['m64/1', 'm64u/1', 'm64v/1', 'm64vp/1', 'm128/1', 'm128u/1', 'm128up/1']);
   // the vec4 kernel only where the views are aligned for it
   assert.ok(matmulCandidates(4096, 4096, 4096, true).some((c) => c.kernel === 'm128v'));
+  assert.ok(matmulCandidates(64, 512, 2048, true).some((c) => c.kernel === 'm64vv' && c.slices === 16));
+  assert.ok(!matmulCandidates(64, 512, 2048).some((c) => c.kernel === 'm64vv'));
   const buf = {} as GPUBuffer, at = (off: number) => ({ buf, off });
   assert.equal(vec4Ok(at(0), at(4), at(8), 8, 12, 16, false, true), true);
   assert.equal(vec4Ok(at(0), at(3), at(8), 8, 12, 16, false, true), false);   // A's view at an offset of 3

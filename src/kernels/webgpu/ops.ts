@@ -3,7 +3,7 @@
 // return a number (the loss, Σx²) reduce on the GPU and read back one float.
 /// <reference types="@webgpu/types" />
 import { grid, type GpuArg, type GpuRunner } from './runner.js';
-import { forLayout, matmul, matmul128, matmul128u, matmul128up, matmul128v, matmul64u, matmul64v, matmul64vp, splitKFinish } from './wgsl/matmul.js';
+import { forLayout, matmul, matmul128, matmul128u, matmul128up, matmul128v, matmul64u, matmul64v, matmul64vp, matmul64vv, splitKFinish } from './wgsl/matmul.js';
 import * as pw from './wgsl/pointwise.js';
 import * as cells from './wgsl/cells.js';
 import { adam, softmaxXentRows } from './wgsl/loss-optim.js';
@@ -25,14 +25,16 @@ function checkHd(hd: number): void {
 /**
  * The SGEMM kernels: the 64×64 tile (4×4 outputs per thread; K can be split) and the 128×128 tile (8×8 per thread),
  * each with loops (`m64`, `m128`) and unrolled (`m64u`, `m128u`), and the 64 tile with vector reads of workgroup
- * memory (`m64v`), also prefetching the next K step (`m64vp`), and the unrolled 128 tile prefetching (`m128up`).
- * bench/gpu/webgpu-gemm.mjs times them all.
+ * memory (`m64v`), also prefetching the next K step (`m64vp`), and the unrolled 128 tile prefetching (`m128up`); and
+ * with vector global loads, for views aligned to 4 floats (`vec4`: `m64vv`, `m128v`). bench/gpu/webgpu-gemm.mjs times
+ * them all; on a GPU the tuner (tuner.ts) picks among them per shape.
  */
 export const MATMUL_KERNELS = {
   m64: { def: matmul, tile: 64, split: true, vec4: false },
   m64u: { def: matmul64u, tile: 64, split: true, vec4: false },
   m64v: { def: matmul64v, tile: 64, split: true, vec4: false },
   m64vp: { def: matmul64vp, tile: 64, split: true, vec4: false },
+  m64vv: { def: matmul64vv, tile: 64, split: true, vec4: true },
   m128: { def: matmul128, tile: 128, split: false, vec4: false },
   m128u: { def: matmul128u, tile: 128, split: false, vec4: false },
   m128up: { def: matmul128up, tile: 128, split: false, vec4: false },
@@ -158,10 +160,12 @@ function pickMatmul(r: GpuRunner, C: A, Am: A, B: A, M: number, N: number, K: nu
 }
 /**
  * f(choice) now, or once the choice resolves (a product of a shape the tuner has not timed yet). A vec4 kernel chosen
- * for a shape whose views, this time, are not aligned to 4 floats gives way to its scalar twin (the same tile).
+ * for a shape whose views, this time, are not aligned to 4 floats gives way to its scalar twin (the same tile and K
+ * slices).
  */
 const withChoice = (v: Choice | Promise<Choice>, aligned: boolean, f: (c: Choice) => void): void | Promise<void> => {
-  const g = (c: Choice) => f(MATMUL_KERNELS[c.kernel].vec4 && !aligned ? { kernel: 'm128up', slices: 1 } : c);
+  const g = (c: Choice) => f(!MATMUL_KERNELS[c.kernel].vec4 || aligned ? c
+    : c.kernel === 'm64vv' ? { kernel: 'm64vp', slices: c.slices } : { kernel: 'm128up', slices: 1 });
   return v instanceof Promise ? v.then(g) : g(v);
 };
 

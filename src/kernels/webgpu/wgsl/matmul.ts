@@ -239,11 +239,13 @@ const PUT4 = `fn put4(row: u32, col: u32, M: u32, N: u32, cOff: u32, v: vec4<f32
   }
 }`;
 
+/** One K step (16) of the vector-read 64 tile's arithmetic: thread (tx, ty) adds into c_x, row 4·ty + x, columns 4·tx…+3. */
+const compute64v = (stride: number) => range(16).map((kk) => `{ let a = As[${kk * stride}u + ly]; let b = Bs[${kk * stride}u + lx]; ` +
+  `c0 += a.x * b; c1 += a.y * b; c2 += a.z * b; c3 += a.w * b; }`).join('\n    ');
+
 function tile64v(prefetch: boolean): KernelDef {
   const stride = 17;   // vec4 per k row: 16 + 1 pad (see the header)
-  const st = staging(64, 16, stride);
-  const compute = range(16).map((kk) => `{ let a = As[${kk * stride}u + ly]; let b = Bs[${kk * stride}u + lx]; ` +
-    `c0 += a.x * b; c1 += a.y * b; c2 += a.z * b; c3 += a.w * b; }`).join('\n    ');
+  const st = staging(64, 16, stride), compute = compute64v(stride);
   return {
     name: prefetch ? 'matmul64vp' : 'matmul64v', ...TILE64,
     body: `
@@ -314,18 +316,23 @@ export const matmul128up = tile128u(true);
  * the k-major workgroup tile as scalars (conflict-free: the two k halves of a warp land 16 banks apart). Arithmetic and
  * order of summation as m128u.
  */
-function tile128v(): KernelDef {
-  const stride = 33;
-  const st = {
+/**
+ * Staging of one K step with one vec4 of each operand per thread (tile · kStep = 1,024 floats = 256 vec4), read
+ * along whichever side is contiguous in memory, into vec4 workgroup tiles of `stride` vec4 per k row; elements past
+ * M, N or kEnd are 0. A k-contiguous vec4 (plain A, transposed B) goes to 4 k rows of the tile as scalars.
+ */
+function staging4(tile: number, kStep: number, stride: number): ReturnType<typeof staging> {
+  const q = kStep / 4, t4 = tile / 4;
+  return {
     idx: `var aR: u32; var aK: u32; var bC: u32; var bK: u32;   // this thread's vec4 of each operand, tile coordinates
-  if (tA) { aR = (tid % 32u) * 4u; aK = tid / 32u; } else { aR = tid / 2u; aK = (tid % 2u) * 4u; }
-  if (tB) { bC = tid / 2u; bK = (tid % 2u) * 4u; } else { bC = (tid % 32u) * 4u; bK = tid / 32u; }
+  if (tA) { aR = (tid % ${t4}u) * 4u; aK = tid / ${t4}u; } else { aR = tid / ${q}u; aK = (tid % ${q}u) * 4u; }
+  if (tB) { bC = tid / ${q}u; bK = (tid % ${q}u) * 4u; } else { bC = (tid % ${t4}u) * 4u; bK = tid / ${t4}u; }
   var pa = vec4<f32>(); var pb = vec4<f32>();`,
     load: (k0: string) => `{
       let gi = row0 + aR; let gk = ${k0} + aK; pa = vec4<f32>();
-      if (gi < M && gk < K) { if (tA) { pa = ld4_A(gk * M + gi); } else { pa = ld4_A(gi * K + gk); } }
+      if (gi < M && gk < kEnd) { if (tA) { pa = ld4_A(gk * M + gi); } else { pa = ld4_A(gi * K + gk); } }
       let gj = col0 + bC; let gkb = ${k0} + bK; pb = vec4<f32>();
-      if (gj < N && gkb < K) { if (tB) { pb = ld4_B(gj * K + gkb); } else { pb = ld4_B(gkb * N + gj); } }
+      if (gj < N && gkb < kEnd) { if (tB) { pb = ld4_B(gj * K + gkb); } else { pb = ld4_B(gkb * N + gj); } }
     }`,
     store: `if (tA) { As[aK * ${stride}u + aR / 4u] = pa; } else {
       ${range(4).map((c) => `As[(aK + ${c}u) * ${stride}u + aR / 4u][aR % 4u] = pa.${COMP[c]};`).join(' ')}
@@ -334,19 +341,42 @@ function tile128v(): KernelDef {
       ${range(4).map((c) => `Bs[(bK + ${c}u) * ${stride}u + bC / 4u][bC % 4u] = pb.${COMP[c]};`).join(' ')}
     } else { Bs[bK * ${stride}u + bC / 4u] = pb; }`,
   };
-  return {
-    name: 'matmul128v', bufs: [['C', 'vec4f'], ['A', 'vec4f'], ['B', 'vec4f']], ints: TILE128.ints,
-    body: `${TILE128_SHARED}
-fn put4v(row: u32, col: u32, M: u32, N: u32, v: vec4<f32>) {
+}
+/** The vec4 kernels' output: 4 neighbouring floats of row `row` from column `col` (a multiple of 4), at offset cOff. */
+const PUT4V = `fn put4v(row: u32, col: u32, M: u32, N: u32, cOff: u32, v: vec4<f32>) {
   if (row >= M || col >= N) { return; }
   var s = v;
-  if (d_acc() != 0u) { s += ld4_C(row * N + col); }
-  st4_C(row * N + col, s);
+  if (d_acc() != 0u) { s += ld4_C(cOff + row * N + col); }
+  st4_C(cOff + row * N + col, s);
+}`;
+const VEC4_BUFS: KernelDef['bufs'] = [['C', 'vec4f'], ['A', 'vec4f'], ['B', 'vec4f']];
+
+export const matmul128v: KernelDef = {
+  name: 'matmul128v', bufs: VEC4_BUFS, ints: TILE128.ints,
+  body: `${TILE128_SHARED}
+${PUT4V}
+${main128(staging4(128, 8, 33), compute128(33), true, (row, col, c) => `put4v(${row}, ${col}, M, N, 0u, ${c});`)}`,
+};
+
+/**
+ * m64vp with vector global memory access (`m64vv`): the 64 tile (4×4 outputs per thread, vec4 reads of the workgroup
+ * tile, K split as `matmul`), one vec4 of A and one of B per thread per K step of 16, prefetched, and C written 4 floats
+ * at a time. Alignment as m128v (ops.ts vec4Ok); a split's slices are M·N apart, which N % 4 = 0 keeps aligned.
+ */
+export const matmul64vv: KernelDef = {
+  name: 'matmul64vv', bufs: VEC4_BUFS, ints: TILE64.ints,
+  body: `
+var<workgroup> As: array<vec4<f32>, ${16 * 17}>;   // [16 k][16 vec4 of 4 rows + 1 pad]
+var<workgroup> Bs: array<vec4<f32>, ${16 * 17}>;   // [16 k][16 vec4 of 4 columns + 1 pad]
+${PUT4V}
+${MAIN64}
+  ${staging4(64, 16, 17).idx}
+  var c0 = vec4<f32>(); var c1 = vec4<f32>(); var c2 = vec4<f32>(); var c3 = vec4<f32>();   // c_x: row 4·ty + x
+  ${kLoop(16, staging4(64, 16, 17), compute64v(17), true)}
+${range(4).map((x) => `  put4v(row0 + ly * 4u + ${x}u, col0 + lx * 4u, M, N, cOff, c${x});`).join('\n')}
 }
-${main128(st, compute128(stride), true, (row, col, c) => `put4v(${row}, ${col}, M, N, ${c});`)}`,
-  };
-}
-export const matmul128v = tile128v();
+`,
+};
 
 /**
  * A SGEMM kernel with its operands' layouts fixed when it compiles (`tA`, `tB` as constants instead of uniforms): the
