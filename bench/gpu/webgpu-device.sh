@@ -106,7 +106,7 @@ for p in shakespeare-gpt gpt-tiny seed; do
   step 40 node bench/gpu/webgpu-step.mjs --preset $p --steps $([ "$Q" = 1 ] && echo 2 || echo 8) $([ "$Q" = 1 ] && echo --quick) >> "$O/steps.md"
 done
 if [ "${STEPS_ONLY:-0}" = 1 ]; then pack; cat "$O/steps.md"; exit 0; fi
-step 60 node bench/gpu/webgpu-gemm.mjs $GEMM > "$O/gemm-wgsl.jsonl"
+step 90 node bench/gpu/webgpu-gemm.mjs $GEMM > "$O/gemm-wgsl.jsonl"
 [ $HAVE_CUDA = 1 ] && step 60 python3 bench/gpu/torch_gemm.py > "$O/gemm-torch.jsonl"
 for p in seed shakespeare-gpt gpt-tiny; do
   step 90 node bin/charlm.js bench --preset $p --backend webgpu --steps $STEPS --sample-steps $SSTEPS --json $(smallbench $p) >> "$O/bench-webgpu.jsonl"
@@ -141,7 +141,7 @@ for p in seed shakespeare-gpt gpt-tiny; do
   CHARLM_WEBGPU_TUNE=0 step 90 node bin/charlm.js bench --preset $p --backend webgpu --steps $STEPS --sample-steps $SSTEPS --json $(smallbench $p) >> "$O/bench-rule.jsonl"
 done
 # Kernels without WebGPU's index clamps: the SGEMMs, then training (below) against with them (above).
-CHARLM_WEBGPU_ROBUSTNESS=off step 60 node bench/gpu/webgpu-gemm.mjs $GEMM > "$O/gemm-wgsl-unchecked.jsonl"
+CHARLM_WEBGPU_ROBUSTNESS=off step 90 node bench/gpu/webgpu-gemm.mjs $GEMM > "$O/gemm-wgsl-unchecked.jsonl"
 # Kernels without WebGPU's index clamps (Dawn's disable_robustness: node-gpu.ts) against with them (above).
 for p in seed shakespeare-gpt gpt-tiny; do
   CHARLM_WEBGPU_ROBUSTNESS=off step 90 node bin/charlm.js bench --preset $p --backend webgpu --steps $STEPS --sample-steps $SSTEPS --json $(smallbench $p) >> "$O/bench-unchecked.jsonl"
