@@ -3,7 +3,7 @@
 // Each buffer lives at a nonzero element offset inside its GPUBuffer, so the offset uniforms are exercised.
 // Tolerances are suite.ts's: elementwise 1e-5·(1+|ref|), reductions 1e-5·Σ|terms|.
 import { openNodeDevice } from '../../src/kernels/webgpu/node-gpu.js';
-import { GpuRunner, type GpuArg } from '../../src/kernels/webgpu/runner.js';
+import { GpuRunner, type GpuArg, type KernelDef } from '../../src/kernels/webgpu/runner.js';
 import { attentionKey, dispatchMatmul, gpuOps, MATMUL_KERNELS, type MatmulKernel } from '../../src/kernels/webgpu/ops.js';
 import { refBackend as ref } from '../../src/kernels/ref/index.js';
 import { MatmulTuner, shapeKey, type GpuTuneStore, type TunedEntry } from '../../src/kernels/webgpu/tuner.js';
@@ -374,8 +374,17 @@ for (const [B, H] of [[64, 512], [3, 300], [2, 8]]) {
   expectClose(`${tag} dqkv`, await down(g, AB * AT * 3 * AC), gR, TOL);
   const counts2 = rt.tuner.counts;
   if (counts2.tuned !== 2 || counts2.loaded !== 2) throw new Error(`tuner counts ${JSON.stringify(counts2)}`);
+  // a candidate that the device refuses (WGSL that does not compile) drops out of the timing; the run goes on
+  const broken: KernelDef = { name: 'brokenCandidate', bufs: [['x', 'f32']], body: '@compute @workgroup_size(1) fn main() { let = ; }' };
+  const fine: KernelDef = { name: 'fineCandidate', bufs: [['x', 'f32']], body: '@compute @workgroup_size(1) fn main() { st_x(0u, 1.0); }' };
+  const scratchX = up(new Float32Array(4));
+  const picked = await rt.tuner.chooseParts('att-fwd:8x2x4', [{ P: 1, L: 2, vec: false }, { P: 2, L: 1, vec: false }],
+    (c) => rt.dispatch(c.P === 2 ? broken : fine, [scratchX], [], [], [1]));
+  if (picked.P !== 1) throw new Error('tuner: a candidate that does not compile was chosen');
+  await down(scratchX, 1);
+  if (gpuError) throw new Error(`tuner: a refused candidate leaked an error: ${gpuError}`);
   const again = new MatmulTuner(rt, adapterName, store);
-  if (again.counts.loaded !== 4) throw new Error(`tuner: ${again.counts.loaded} of 4 choices reloaded from the store`);
+  if (again.counts.loaded !== 5) throw new Error(`tuner: ${again.counts.loaded} of 5 choices reloaded from the store`);
   const [M, N, K, tA, tB] = shapes[0], reused = again.choose(up(new Float32Array(M * K)), up(new Float32Array(K * N)), M, N, K, tA, tB);
   if (reused instanceof Promise) throw new Error('tuner: a stored shape was timed again');
   // stored vec4 choices for shapes whose views this time are not aligned: the scalar twins run instead (same slices)

@@ -139,14 +139,23 @@ export class MatmulTuner {
       await fence();
       return (performance.now() - s) / reps;
     };
-    const reps = [];
-    for (const c of cands) {   // compiles each pipeline, then sizes the repetitions from one timed call
-      await run(c, 1);
-      reps.push(Math.max(1, Math.min(MAX_REPS, Math.ceil(TARGET_MS / Math.max(1e-3, await run(c, 1))))));
+    // Each candidate's pipeline is compiled and run once inside error scopes: one that a driver refuses (a shader it
+    // cannot compile) drops out here instead of failing the run later. Then the repetitions are sized from one timed call.
+    const reps: number[] = [], works: boolean[] = [];
+    for (const c of cands) {
+      r.device.pushErrorScope('validation');
+      r.device.pushErrorScope('internal');
+      await fence();
+      dispatch(c);
+      r.flush();
+      const errors = await Promise.all([r.device.popErrorScope(), r.device.popErrorScope()]);
+      works.push(errors.every((e) => e === null));
+      reps.push(works.at(-1) ? Math.max(1, Math.min(MAX_REPS, Math.ceil(TARGET_MS / Math.max(1e-3, await run(c, 1))))) : 0);
     }
+    if (!works[ri]) throw new Error(`webgpu: the rule's kernel for ${key} failed on this device`);
     const best = cands.map(() => Infinity);
     for (let round = 0; round < ROUNDS; round++) {
-      for (let i = 0; i < cands.length; i++) best[i] = Math.min(best[i], await run(cands[i], reps[i]));
+      for (let i = 0; i < cands.length; i++) if (works[i]) best[i] = Math.min(best[i], await run(cands[i], reps[i]));
     }
     let pick = ri;
     for (let i = 0; i < cands.length; i++) if (best[i] < best[pick] && best[i] < MARGIN * best[ri]) pick = i;
