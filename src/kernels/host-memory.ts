@@ -5,19 +5,50 @@ import { CharlmError } from '../errors.js';
 
 const TOO_BIG_HINT = 'lower --batch-size or --seq-length (--block-size for a GPT), train in --micro-batch pieces, or use a smaller model';
 
+const GIB = (bytes: number) => `${(bytes / 2 ** 30).toFixed(1)} GiB`;
+
 /**
- * A zeroed typed array of n elements, or a one-line OUT_OF_MEMORY error: JavaScript refuses lengths past its limit
- * ("Invalid typed array length": a batch of 65,536 × 4,000 characters asks for a 67-billion-float activation) and
- * allocations the machine cannot give, both as a RangeError that would otherwise surface as an internal error.
+ * Bytes in the arrays alloc/allocI32 handed out whose buffers are not yet collected, against the machine's memory
+ * (Node: os.totalmem(); a browser does not say, so no cap there). Large typed arrays are zero pages until first
+ * written, so a batch whose arrays each fit but together exceed the machine allocates fine and then, as the first
+ * step writes them, swaps or is killed by the system. Counting them as they are made stops it before any is touched.
+ * The count is per process: host memory is.
  */
-function hostArray<T>(Ctor: new (n: number) => T, n: number): T {
+let liveBytes = 0;
+const collected = new FinalizationRegistry<number>((bytes) => { liveBytes -= bytes; });
+let machineBytes: number | undefined;
+function machineMemory(): number {
+  if (machineBytes === undefined) {
+    const os = (globalThis as { process?: { getBuiltinModule?: (m: string) => { totalmem(): number } | undefined } })
+      .process?.getBuiltinModule?.('node:os');
+    machineBytes = os ? os.totalmem() : Infinity;
+  }
+  return machineBytes;
+}
+
+/**
+ * A zeroed typed array of n elements, or a one-line OUT_OF_MEMORY error: past the machine's memory counting the
+ * arrays already made (above), past JavaScript's limit on a typed array's length ("Invalid typed array length": a
+ * batch of 65,536 × 4,000 characters asks for a 67-billion-float activation), or refused by the machine (the last two
+ * a RangeError that would otherwise surface as an internal error).
+ */
+function hostArray<T extends Float32Array | Int32Array>(Ctor: new (n: number) => T, n: number): T {
+  const bytes = 4 * n;
+  if (liveBytes + bytes > machineMemory()) {
+    throw new CharlmError('OUT_OF_MEMORY', `this run's arrays need more than the machine's ${GIB(machineMemory())} of memory ` +
+      `(${GIB(liveBytes)} made, ${GIB(bytes)} more asked for)`, TOO_BIG_HINT);
+  }
+  let a: T;
   try {
-    return new Ctor(n);
+    a = new Ctor(n);
   } catch (e) {
     if (!(e instanceof RangeError)) throw e;
-    throw new CharlmError('OUT_OF_MEMORY', `cannot allocate an array of ${n.toLocaleString('en-US')} numbers ` +
-      `(${(n * 4 / 2 ** 30).toFixed(1)} GiB): ${e.message}`, TOO_BIG_HINT);
+    throw new CharlmError('OUT_OF_MEMORY', `cannot allocate an array of ${n.toLocaleString('en-US')} numbers (${GIB(bytes)}): ` +
+      e.message, TOO_BIG_HINT);
   }
+  liveBytes += bytes;
+  collected.register(a.buffer, bytes);
+  return a;
 }
 
 export const hostMemory: BackendMemory = {

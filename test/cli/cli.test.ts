@@ -62,7 +62,19 @@ test('train: a batch whose activations JavaScript cannot allocate is a one-line 
     '--backend', 'ref', '--quiet']);
   assert.equal(r.code, 1, r.err);
   assert.equal(r.err.trim().split('\n').length, 1, r.err);
-  assert.match(r.err, /^charlm: cannot allocate an array of [\d,]+ numbers \([\d.]+ GiB\): .* \(hint: lower --batch-size .*\) \[OUT_OF_MEMORY\]$/m);
+  // (past this machine's memory, which is checked first; with more memory than 250 GiB, past a typed array's length)
+  assert.match(r.err, /^charlm: (this run's arrays need more than the machine's|cannot allocate an array of) .*250\.0 GiB.* \(hint: lower --batch-size .*\) \[OUT_OF_MEMORY\]$/m);
+});
+
+test('train: a batch whose arrays each fit but together pass the machine\'s memory is refused before any is written', () => {
+  // 4,096 × 1,024 positions of a 64-layer GPT: 4 GiB per activation, terabytes in all (each allocated untouched)
+  const t0 = Date.now();
+  const r = run(['train', corpusPath, '--out', join(tmp, 'hugeall'), '--family', 'gpt', '--n-layer', '64', '--n-head', '4',
+    '--n-embd', '256', '--batch-size', '4096', '--block-size', '1024', '--seq-length', '1024', '--steps', '1', '--backend', 'ref', '--quiet']);
+  assert.equal(r.code, 1, r.err);
+  assert.equal(r.err.trim().split('\n').length, 1, r.err);
+  assert.match(r.err, /^charlm: this run's arrays need more than the machine's [\d.]+ GiB of memory \([\d.]+ GiB made, 4\.0 GiB more asked for\) \(hint: lower --batch-size .*\) \[OUT_OF_MEMORY\]$/m);
+  assert.ok(Date.now() - t0 < 60_000, 'refused without writing the arrays');
 });
 
 test('eval counts characters outside the vocabulary instead of crashing', () => {
