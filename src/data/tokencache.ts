@@ -3,7 +3,6 @@
 // option that changes the tokens, so a second run on a large corpus reads its tokens back instead of encoding.
 // File: "CHARLMTK" | u64 LE header length | JSON header | zero padding to 8 | raw little-endian token array.
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { createHash, randomBytes } from 'node:crypto';
 import { Vocab } from './vocab.js';
@@ -11,14 +10,13 @@ import type { Tokens } from './corpus.js';
 import type { EncodedCorpus } from './encode.js';
 import type { CorpusSource } from './sources.js';
 import { dataAddon } from './native.js';
+import { defaultCacheDir } from '../util/fs.js';
 
 const MAGIC = 'CHARLMTK';
 const FORMAT = 1;
 const IO_CHUNK = 1 << 30;
 
-export function defaultCacheDir(): string {
-  return process.env.CHARLM_CACHE_DIR || path.join(os.homedir(), '.cache', 'charlm');
-}
+export { defaultCacheDir };
 export function tokenCacheDir(cacheDir = defaultCacheDir()): string {
   return path.join(cacheDir, 'tokens');
 }

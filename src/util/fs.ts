@@ -1,9 +1,15 @@
 // File helpers below every layer: bounded, CharlmError-reporting reads and atomic replacement of a file
 // (write a temp file, fsync, rename), so a crash or a full disk never leaves a half-written file.
 import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { CharlmError } from '../errors.js';
+
+/** charlm's cache folder (token cache, downloaded datasets, the webgpu tuner's choices): $CHARLM_CACHE_DIR, else ~/.cache/charlm. */
+export function defaultCacheDir(): string {
+  return process.env.CHARLM_CACHE_DIR || path.join(os.homedir(), '.cache', 'charlm');
+}
 
 export interface ReadOptions {
   /**

@@ -199,14 +199,14 @@ export function partsCandidates(rows: number, T: number, hd: number, r: Pick<Gpu
  * Attention's ranges (forward or backward) then the call: timed by the tuner (each candidate run by `timed` into
  * scratch) on a GPU with one and no CHARLM_WEBGPU_ATTN_PARTS override, else ops.ts's rule.
  */
-function withParts(r: GpuRunner, kind: 'fwd' | 'bwd', rows: number, T: number, hd: number, vec: boolean,
+function withParts(r: GpuRunner, kind: 'fwd' | 'bwd', rows: number, T: number, hd: number, canVec: boolean,
                    timed: (c: Parts) => void, f: (c: Parts) => void): void | Promise<void> {
   // (walks under the tuner's floor, about 2·rows·T·hd flops forward: the rule, as for small SGEMMs)
-  const rule = () => f({ ...attentionParts(rows, T, hd, ATT_CHUNK, r), vec });
+  const rule = () => f({ ...attentionParts(rows, T, hd, ATT_CHUNK, r), vec: canVec });
   if (!r.tuner || r.tuning.attnParts !== undefined || 2 * rows * T * hd < r.tuner.minFlop) return rule();
-  const c = r.tuner.chooseParts(attentionKey(kind, rows, T, hd), partsCandidates(rows, T, hd, r, vec), timed);
+  const c = r.tuner.chooseParts(attentionKey(kind, rows, T, hd), partsCandidates(rows, T, hd, r, canVec), timed);
   // (a stored vec4 choice for a shape whose views, this time, cannot take it: the same ranges, scalar loads)
-  const g = (x: Parts) => f({ P: x.P, L: x.L, vec: !!x.vec && vec });
+  const g = (x: Parts) => f({ P: x.P, L: x.L, vec: !!x.vec && canVec });
   return c instanceof Promise ? c.then(g) : g(c);
 }
 
@@ -320,7 +320,7 @@ export function gpuOps(r: GpuRunner) {
     attentionForward(y: A, lse: A, qkv: A, B: number, T: number, nh: number, hd: number, p: number, seed: number) {
       checkHd(hd);
       const rows = B * nh * T, ints = [T, nh, seed >>> 0, Math.floor(p * 0x100000000), b2u(p > 0)], ks = p > 0 ? 1 / (1 - p) : 1;
-      const vec = attentionVec4(hd, [qkv], [y, lse]);
+      const canVec = attentionVec4(hd, [qkv], [y, lse]);
       const run = ({ P, L, vec }: Parts, y: A, lse: A) => {
         const k = att.attentionKernels(hd, vec);
         if (P === 1) return ew(k.forward, [y, lse, qkv], rows, ints, [ks]);
@@ -328,14 +328,14 @@ export function gpuOps(r: GpuRunner) {
         ew(k.forwardPart, [pml, pacc, qkv], P * rows, [...ints, rows, L]);
         ew(att.attentionMerge, [y, lse, pml, pacc], rows * hd, [rows, hd, P, T, nh, 1, 1], [ks]);
       };
-      return withParts(r, 'fwd', rows, T, hd, vec, (c) => run(c, r.scratch('tuneY', rows * hd), r.scratch('tuneLse', rows)),
+      return withParts(r, 'fwd', rows, T, hd, canVec, (c) => run(c, r.scratch('tuneY', rows * hd), r.scratch('tuneLse', rows)),
         (c) => run(c, y, lse));
     },
     attentionBackward(dqkv: A, dy: A, y: A, lse: A, qkv: A, B: number, T: number, nh: number, hd: number, p: number, seed: number) {
       checkHd(hd);
       const rows = B * nh * T, D = r.scratch('attD', rows);
       const ints = [T, nh, seed >>> 0, Math.floor(p * 0x100000000), b2u(p > 0)], ks = [p > 0 ? 1 / (1 - p) : 1];
-      const vec = attentionVec4(hd, [qkv, dy], [dqkv, y, lse]);
+      const canVec = attentionVec4(hd, [qkv, dy], [dqkv, y, lse]);
       const run = ({ P, L, vec }: Parts, dqkv: A) => {
         const k = att.attentionKernels(hd, vec);
         if (P === 1) {
@@ -347,7 +347,7 @@ export function gpuOps(r: GpuRunner) {
         ew(k.backwardKVPart, [pk, pv, D, dy, lse, qkv], P * rows, [...ints, rows, L], ks);
         ew(att.attentionBackwardMerge, [dqkv, pq, pk, pv], rows * hd, [rows, hd, P, T, nh]);
       };
-      return withParts(r, 'bwd', rows, T, hd, vec, (c) => run(c, r.scratch('tuneDqkv', 3 * rows * hd)), (c) => run(c, dqkv));
+      return withParts(r, 'bwd', rows, T, hd, canVec, (c) => run(c, r.scratch('tuneDqkv', 3 * rows * hd)), (c) => run(c, dqkv));
     },
     attentionDecode(y: A, q: A, qStride: number, kc: A, vc: A, pos: A, B: number, T: number, nh: number, hd: number, S: number) {
       checkHd(hd);

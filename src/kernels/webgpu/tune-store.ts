@@ -3,9 +3,8 @@
 // a missing, oversized or malformed file reads as empty, and every write replaces the file atomically after merging
 // what another process may have written meanwhile.
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
-import { writeFileAtomic } from '../../util/fs.js';
+import { defaultCacheDir, writeFileAtomic } from '../../util/fs.js';
 import type { GpuTuneStore, TunedEntry } from './tuner.js';
 
 /** Bounds on what the file may hold (it is read whole): adapters × kernel sets, shapes per table, bytes. */
@@ -14,8 +13,7 @@ const MAX_TABLES = 16, MAX_SHAPES = 1024, MAX_BYTES = 4 << 20;   // ~1.5 MB at m
 type TuneFile = { format: 1; tables: Record<string, Record<string, TunedEntry>> };
 
 export function tuneFilePath(): string {
-  return process.env.CHARLM_WEBGPU_TUNE_FILE ||
-    path.join(process.env.CHARLM_CACHE_DIR || path.join(os.homedir(), '.cache', 'charlm'), 'webgpu-tuning.json');
+  return process.env.CHARLM_WEBGPU_TUNE_FILE || path.join(defaultCacheDir(), 'webgpu-tuning.json');
 }
 
 function read(file: string): TuneFile {

@@ -363,6 +363,7 @@ ${main128(staging4(128, 8, 33), compute128(33), true, (row, col, c) => `put4v(${
  * tile, K split as `matmul`), one vec4 of A and one of B per thread per K step of 16, prefetched, and C written 4 floats
  * at a time. Alignment as m128v (ops.ts vec4Ok); a split's slices are M·N apart, which N % 4 = 0 keeps aligned.
  */
+const ST64V = staging4(64, 16, 17);
 export const matmul64vv: KernelDef = {
   name: 'matmul64vv', bufs: VEC4_BUFS, ints: TILE64.ints,
   body: `
@@ -370,9 +371,9 @@ var<workgroup> As: array<vec4<f32>, ${16 * 17}>;   // [16 k][16 vec4 of 4 rows +
 var<workgroup> Bs: array<vec4<f32>, ${16 * 17}>;   // [16 k][16 vec4 of 4 columns + 1 pad]
 ${PUT4V}
 ${MAIN64}
-  ${staging4(64, 16, 17).idx}
+  ${ST64V.idx}
   var c0 = vec4<f32>(); var c1 = vec4<f32>(); var c2 = vec4<f32>(); var c3 = vec4<f32>();   // c_x: row 4·ty + x
-  ${kLoop(16, staging4(64, 16, 17), compute64v(17), true)}
+  ${kLoop(16, ST64V, compute64v(17), true)}
 ${range(4).map((x) => `  put4v(row0 + ly * 4u + ${x}u, col0 + lx * 4u, M, N, cOff, c${x});`).join('\n')}
 }
 `,
@@ -384,14 +385,15 @@ ${range(4).map((x) => `  put4v(row0 + ly * 4u + ${x}u, col0 + lx * 4u, M, N, cOf
  * arithmetic and each output's order of summation are unchanged. ops.ts dispatches these.
  */
 const LAYOUT_UNIFORMS = 'let tA = d_tA() != 0u; let tB = d_tB() != 0u;';
-const byLayout = new Map<string, KernelDef>();
+/** The four layouts of each kernel, made once and indexed 2·tA + tB (looked up at every dispatch: no string keys). */
+const byLayout = new WeakMap<KernelDef, KernelDef[]>();
 export function forLayout(def: KernelDef, tA: boolean, tB: boolean): KernelDef {
-  const name = `${def.name}${tA ? 'T' : 'N'}${tB ? 'T' : 'N'}`;
-  let k = byLayout.get(name);
-  if (!k) {
+  let ks = byLayout.get(def);
+  if (!ks) {
     if (!def.body.includes(LAYOUT_UNIFORMS)) throw new Error(`${def.name}: no layout uniforms to fix`);
-    k = { ...def, name, body: def.body.replace(LAYOUT_UNIFORMS, `let tA = ${tA}; let tB = ${tB};`) };
-    byLayout.set(name, k);
+    ks = [false, true].flatMap((a) => [false, true].map((b) => ({ ...def, name: `${def.name}${a ? 'T' : 'N'}${b ? 'T' : 'N'}`,
+      body: def.body.replace(LAYOUT_UNIFORMS, `let tA = ${a}; let tB = ${b};`) })));
+    byLayout.set(def, ks);
   }
-  return k;
+  return ks[2 * +tA + +tB];
 }
