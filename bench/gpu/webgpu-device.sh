@@ -73,7 +73,7 @@ if ! grep -q '^adapter: ' "$O/env.txt"; then
   } >> "$O/env.txt"; cat "$O/env.txt"; cp "$O/env.txt" "$R/"; exit 3
 fi
 HAVE_CUDA=0; python3 -c 'import torch, sys; sys.exit(0 if torch.cuda.is_available() else 1)' 2>/dev/null && HAVE_CUDA=1
-if [ "$Q" = 1 ]; then GEMM="--quick --reps 2"; STEPS=2; SSTEPS=10; else GEMM="--reps 20"; STEPS=20; SSTEPS=200; fi
+if [ "$Q" = 1 ]; then GEMM="--quick --reps 2"; STEPS=2; SSTEPS=10; else GEMM="--reps 20"; STEPS=${BENCH_STEPS:-20}; SSTEPS=200; fi
 # QUICK (SwiftShader): the agreement runs on small models of each family; on a GPU, the presets themselves.
 SMALL=(); [ "$Q" = 1 ] && SMALL=(--batch-size 2 --seq-length 16)
 small() { [ "$Q" = 1 ] || return 0; if [ "$1" = seed ]; then echo "--hidden-size 16 --embedding-dim 8"; else echo "--n-embd 16 --n-layer 1 --n-head 2 --block-size 16"; fi; }

@@ -3,13 +3,15 @@
 // tiles, each with loops and unrolled; the 64 tile with vector reads, with and without prefetch; the unrolled 128 tile
 // with prefetch, and with vector global loads; the prefetching 64 tile with vector global loads), and the 64 tiles with K split into slices where ops.ts splits that shape,
 // each shape timed with every variant, alternating, so a GPU run says whether ops.ts's choice (chooseMatmul) holds.
-// `in_use` marks that choice on this adapter. Plain node over dist/ (npm run build first), so it runs on a GPU
+// `in_use` marks that choice on this adapter, `tuned` the tuner's (src/kernels/webgpu/tuner.ts: what training runs on a
+// GPU, timed here on the same operands, with no store, before the table's timing). Plain node over dist/ (npm run build first), so it runs on a GPU
 // machine that has only node and the webgpu package (bench/gpu/webgpu-device.sh). Each shape: 2 warm-up products,
 // then `reps` products timed from the first dispatch to a 4-byte readback after the last (GPU work only waits on
 // the queue; the readback's round trip is ~0.2 ms, under 2% of the shortest timed batch here).
 //   node bench/gpu/webgpu-gemm.mjs [--reps 20] [--quick]
 import { openNodeDevice } from '../../dist/kernels/webgpu/node-gpu.js';
 import { GpuRunner } from '../../dist/kernels/webgpu/runner.js';
+import { MatmulTuner } from '../../dist/kernels/webgpu/tuner.js';
 import { chooseMatmul, dispatchMatmul, MATMUL_KERNELS, splitK, vec4Ok } from '../../dist/kernels/webgpu/ops.js';
 
 const arg = (name, d) => { const i = process.argv.indexOf(name); return i > 0 ? Number(process.argv[i + 1]) : d; };
@@ -51,6 +53,9 @@ for (const [what, M0, N0, K0, tA, tB] of SHAPES) {
   const variants = [['m64', 1], ['m64u', 1], ['m64v', 1], ['m64vp', 1], ...(v4 ? [['m64vv', 1]] : []),
     ...(S > 1 ? [['m64', S], ['m64u', S], ['m64v', S], ['m64vp', S], ...(v4 ? [['m64vv', S]] : [])] : []), ...otherS.map((x) => ['m64', x]),
     ['m128', 1], ['m128u', 1], ['m128up', 1], ...(v4 ? [['m128v', 1]] : [])];
+  const tc = await new MatmulTuner(r, g.adapterName, undefined, 0).choose(C, A, B, M, N, K, tA, tB, false);
+  const tunedKey = `${tc.kernel}/${tc.slices}`;
+  if (!variants.some((v) => v.join('/') === tunedKey)) variants.push([tc.kernel, tc.slices]);
   const best = new Map(variants.map((v) => [v.join('/'), Infinity]));
   for (let round = 0; round < 2; round++) {
     for (const [tile, slices] of variants) {
@@ -66,7 +71,7 @@ for (const [what, M0, N0, K0, tA, tB] of SHAPES) {
   }
   for (const [tile, slices] of variants) {
     const key = `${tile}/${slices}`, s_ = best.get(key), gflops = 2 * M * N * K * reps / s_ / 1e9;
-    rows.push({ what, tile: MATMUL_KERNELS[tile].tile, kernel: tile, k_slices: slices, in_use: key === inUse, M, N, K, transA: tA, transB: tB,
+    rows.push({ what, tile: MATMUL_KERNELS[tile].tile, kernel: tile, k_slices: slices, in_use: key === inUse, tuned: key === tunedKey, M, N, K, transA: tA, transB: tB,
       ms_per_product: +(s_ * 1000 / reps).toFixed(4), gflops: +gflops.toFixed(1) });
     console.log(JSON.stringify({ engine: 'wgsl sgemm', adapter: g.adapterName, ...rows.at(-1) }));
   }

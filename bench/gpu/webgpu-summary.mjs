@@ -24,19 +24,21 @@ lines.push(`### WGSL SGEMM (fp32 peak ${peak ? `${n(peak)} GFLOP/s` : 'unknown'}
 for (const w of wg) {
   const t = tg.find((r) => r.what === w.what && r.M === w.M);
   const u = wu.find((r) => r.what === w.what && r.M === w.M && r.kernel === w.kernel && r.k_slices === w.k_slices);
-  lines.push(`| ${w.what} | ${w.M}×${w.N}×${w.K} | ${w.kernel ?? w.tile} / ${w.k_slices}${w.in_use ? ' (rule)' : ''} | ${n(w.gflops)} | ${n(u?.gflops)} | ${n(t?.gflops)} | ` +
+  lines.push(`| ${w.what} | ${w.M}×${w.N}×${w.K} | ${w.kernel ?? w.tile} / ${w.k_slices}${w.in_use ? ' (rule)' : ''}${w.tuned ? ' (tuned)' : ''} | ${n(w.gflops)} | ${n(u?.gflops)} | ${n(t?.gflops)} | ` +
     `${pct(w.gflops / peak)} | ${pct(u?.gflops / peak)} | ${ratio(w.gflops / t?.gflops)} |`);
 }
 
-// Per product, the rule's kernel (chooseMatmul in ops.ts: what a GPU runs with CHARLM_WEBGPU_TUNE=0) against the
-// fastest one timed (what the tuner should find).
+// Per product, the rule's kernel (chooseMatmul in ops.ts: what a GPU runs with CHARLM_WEBGPU_TUNE=0) and the tuner's
+// (what a GPU runs by default) against the fastest one timed.
 const shapes = [...new Set(wg.map((w) => `${w.what}|${w.M}`))];
 if (shapes.length) {
-  lines.push('', '#### Fastest SGEMM per product (against the rule\'s)', '', '| product | rule | GFLOP/s | fastest | GFLOP/s | × |', '|---|---|---:|---|---:|---:|');
+  lines.push('', '#### Fastest SGEMM per product (against the rule\'s and the tuner\'s)', '',
+    '| product | rule | GFLOP/s | tuned | GFLOP/s | share of fp32 peak | fastest | GFLOP/s | fastest / rule |', '|---|---|---:|---|---:|---:|---|---:|---:|');
   for (const key of shapes) {
-    const rows = wg.filter((w) => `${w.what}|${w.M}` === key), use = rows.find((w) => w.in_use);
+    const rows = wg.filter((w) => `${w.what}|${w.M}` === key), use = rows.find((w) => w.in_use), tun = rows.find((w) => w.tuned);
     const best = rows.reduce((a, b) => (b.ms_per_product < a.ms_per_product ? b : a));   // ms: GFLOP/s is rounded
-    lines.push(`| ${best.what} | ${use ? `${use.kernel} / ${use.k_slices}` : '–'} | ${n(use?.gflops)} | ${best.kernel} / ${best.k_slices} | ` +
+    lines.push(`| ${best.what} | ${use ? `${use.kernel} / ${use.k_slices}` : '–'} | ${n(use?.gflops)} | ` +
+      `${tun ? `${tun.kernel} / ${tun.k_slices}` : '–'} | ${n(tun?.gflops)} | ${pct(tun?.gflops / peak)} | ${best.kernel} / ${best.k_slices} | ` +
       `${n(best.gflops)} | ${ratio(use?.ms_per_product / best.ms_per_product)} |`);
   }
 }
@@ -89,7 +91,7 @@ if (existsSync(tuneFile)) {
     for (const [shape, e] of Object.entries(table)) {
       const what = e.P !== undefined ? `${e.P} range${e.P > 1 ? 's' : ''} of ${e.L}${e.vec ? ', vec4 loads' : ''}`
         : `${e.kernel} / ${e.slices} K slice${e.slices > 1 ? 's' : ''}`;
-      lines.push(`| ${key.split('|')[0]} | ${shape} | ${what} | ${e.us} | ${n(flop(shape) / e.us / 1e3)} | ${e.ruleUs} | ${ratio(e.ruleUs / e.us)} |`);
+      lines.push(`| ${key.split('|')[0]}${key.split('|')[2] ? ` (${key.split('|')[2]})` : ''} | ${shape} | ${what} | ${e.us} | ${n(flop(shape) / e.us / 1e3)} | ${e.ruleUs} | ${ratio(e.ruleUs / e.us)} |`);
     }
   }
 }

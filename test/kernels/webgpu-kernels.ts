@@ -318,8 +318,8 @@ for (const [B, H] of [[64, 512], [3, 300], [2, 8]]) {
   expectClose(`${tag} h`, await down(h, B * H), hr, TOL, new Float64Array(B * H).fill(4 * big));
 }
 
-// The SGEMM tuner (tuner.ts): a product of a new shape times every candidate on its operands (into scratch), then
-// runs the fastest; the result matches ref whichever wins, the choice is stored, and a second tuner on the same store
+// The SGEMM tuner (tuner.ts): a product of a new shape times every candidate on its operands (into scratch where it
+// adds into C, into C itself where it overwrites C), then runs the fastest; the result matches ref whichever wins, the choice is stored, and a second tuner on the same store
 // answers from it without timing. The shapes are small (SwiftShader) but include split-K candidates (few tiles, long K).
 {
   const saved: Record<string, Record<string, TunedEntry>> = {};
@@ -329,25 +329,26 @@ for (const [B, H] of [[64, 512], [3, 300], [2, 8]]) {
   const tops = gpuOps(rt);
   rr = rng(15);
   // (products under 2^24 flops are left to the rule: the first shape is just at it)
-  const shapes: [number, number, number, boolean, boolean][] = [[64, 256, 512, false, true], [256, 130, 300, true, false]];
-  for (const [M, N, K, tA, tB] of shapes) {
+  const shapes: [number, number, number, boolean, boolean, boolean][] =
+    [[64, 256, 512, false, true, true], [256, 130, 300, true, false, true], [128, 256, 520, false, false, false]];
+  for (const [M, N, K, tA, tB, acc] of shapes) {
     const A = randView(M * K, rr), B = randView(K * N, rr), C0 = randView(M * N, rr), Cr = copyView(C0);
     const c = up(C0), a = up(A), b = up(B);
-    const pending = tops.matmul(c, a, b, M, N, K, tA, tB, true);
+    const pending = tops.matmul(c, a, b, M, N, K, tA, tB, acc);
     if (!(pending instanceof Promise)) throw new Error(`tuner: a new shape ${M}x${N}x${K} did not time its candidates`);
     await pending;
     rt.flush();
-    ref.matmul(Cr, A, B, M, N, K, tA, tB, true);
-    const { scale } = exactEntries(A, B, C0, M, N, K, tA, tB, Array.from({ length: M * N }, (_, i) => i));
+    ref.matmul(Cr, A, B, M, N, K, tA, tB, acc);
+    const { scale } = exactEntries(A, B, acc ? C0 : null, M, N, K, tA, tB, Array.from({ length: M * N }, (_, i) => i));
     const entry = rt.tuner.entries()[shapeKey(M, N, K, tA, tB)] as TunedEntry & { kernel: string; slices: number };
-    expectClose(`webgpu tuned matmul (${entry.kernel}/${entry.slices}) ${M}x${N}x${K}`, await down(c, M * N), Cr, TOL, scale);
+    expectClose(`webgpu tuned matmul (${entry.kernel}/${entry.slices}${acc ? ', C +=' : ', timed into C'}) ${M}x${N}x${K}`, await down(c, M * N), Cr, TOL, scale);
     if (tops.matmul(c, a, b, M, N, K, tA, tB, false) instanceof Promise) throw new Error('tuner: a timed shape was timed again');
   }
   if (tops.matmul(up(new Float32Array(64)), up(new Float32Array(64 * 8)), up(new Float32Array(8)), 64, 1, 8, false, false, false) instanceof Promise) {
     throw new Error('tuner: a product under 2^24 flops was timed');
   }
   const counts = rt.tuner.counts;
-  if (counts.tuned !== 2 || counts.loaded !== 0 || !(counts.tuneMs > 0)) throw new Error(`tuner counts ${JSON.stringify(counts)}`);
+  if (counts.tuned !== 3 || counts.loaded !== 0 || !(counts.tuneMs > 0)) throw new Error(`tuner counts ${JSON.stringify(counts)}`);
   // attention's ranges, forward and backward: timed on the first call of a shape (dropout on: the mask is the same
   // whichever ranges win), against ref. This shape is under the floor: a tuner that times every shape (=all).
   rt.tuner = new MatmulTuner(rt, adapterName, store, 0);
@@ -373,7 +374,7 @@ for (const [B, H] of [[64, 512], [3, 300], [2, 8]]) {
   expectClose(`${tag} lse`, await down(lse, rows), lseR, TOL);
   expectClose(`${tag} dqkv`, await down(g, AB * AT * 3 * AC), gR, TOL);
   const counts2 = rt.tuner.counts;
-  if (counts2.tuned !== 2 || counts2.loaded !== 2) throw new Error(`tuner counts ${JSON.stringify(counts2)}`);
+  if (counts2.tuned !== 2 || counts2.loaded !== 3) throw new Error(`tuner counts ${JSON.stringify(counts2)}`);
   // a candidate that the device refuses (WGSL that does not compile) drops out of the timing; the run goes on
   const broken: KernelDef = { name: 'brokenCandidate', bufs: [['x', 'f32']], body: '@compute @workgroup_size(1) fn main() { let = ; }' };
   const fine: KernelDef = { name: 'fineCandidate', bufs: [['x', 'f32']], body: '@compute @workgroup_size(1) fn main() { st_x(0u, 1.0); }' };
@@ -384,8 +385,8 @@ for (const [B, H] of [[64, 512], [3, 300], [2, 8]]) {
   await down(scratchX, 1);
   if (gpuError) throw new Error(`tuner: a refused candidate leaked an error: ${gpuError}`);
   const again = new MatmulTuner(rt, adapterName, store);
-  if (again.counts.loaded !== 5) throw new Error(`tuner: ${again.counts.loaded} of 5 choices reloaded from the store`);
-  const [M, N, K, tA, tB] = shapes[0], reused = again.choose(up(new Float32Array(M * K)), up(new Float32Array(K * N)), M, N, K, tA, tB);
+  if (again.counts.loaded !== 6) throw new Error(`tuner: ${again.counts.loaded} of 6 choices reloaded from the store`);
+  const [M, N, K, tA, tB] = shapes[0], reused = again.choose(up(new Float32Array(M * N)), up(new Float32Array(M * K)), up(new Float32Array(K * N)), M, N, K, tA, tB, true);
   if (reused instanceof Promise) throw new Error('tuner: a stored shape was timed again');
   // stored vec4 choices for shapes whose views this time are not aligned: the scalar twins run instead (same slices)
   const tableKey = Object.keys(saved)[0];
@@ -403,6 +404,25 @@ for (const [B, H] of [[64, 512], [3, 300], [2, 8]]) {
   }
   console.log(`# tuner: ${Object.entries(again.entries()).map(([k, e]) => `${k} → ${'P' in e ? `${e.P} ranges${e.vec ? ', vec4' : ''}` : `${e.kernel}/${e.slices}`} ` +
     `(${e.us} µs, the rule ${e.ruleUs})`).join('; ')}`);
+}
+
+// The GPU clock the tuner times by (GpuRunner.gpuTime, where the device has exact timestamps: Node's do): a positive
+// time for the kernels it ran, and those kernels stay out of a profile running meanwhile, while the others are in it.
+{
+  const rt = new GpuRunner(device, opened.gpu, opened.adapter);
+  if (!rt.hasGpuClock) console.log('# gpu clock: this adapter has no timestamp-query (the tuner times by the wall clock)');
+  else {
+    const probe = (name: string): KernelDef => ({ name, bufs: [['x', 'f32']], ints: ['n'],
+      body: '@compute @workgroup_size(64) fn main(@builtin(global_invocation_id) g: vec3u) { if (g.x < d_n()) { st_x(g.x, f32(g.x)); } }' });
+    const x = up(new Float32Array(1 << 16)), timedK = probe('clockProbeTimed'), plainK = probe('clockProbePlain');
+    if (!rt.startProfile()) throw new Error('gpu clock: a device with timestamps could not start a profile');
+    const ms = await rt.gpuTime(() => { for (let i = 0; i < 4; i++) rt.dispatch(timedK, [x], [1 << 16], [], [1 << 10]); });
+    rt.dispatch(plainK, [x], [1 << 16], [], [1 << 10]);
+    const report = (await rt.profileReport())!;
+    if (!(ms > 0 && ms < 1e4)) throw new Error(`gpu clock: 4 small kernels took ${ms} ms`);
+    if (report.includes('clockProbeTimed') || !report.includes('clockProbePlain')) throw new Error(`gpu clock: the profile holds the wrong kernels:\n${report}`);
+    console.log(`  gpu clock: 4 kernels timed at ${(ms * 1e3).toFixed(1)} µs, kept out of the profile`);
+  }
 }
 
 if (gpuError) throw new Error(`GPU validation error: ${gpuError}`);

@@ -21,14 +21,18 @@ export const NO_ADAPTER_HINT = 'install a GPU driver with Vulkan; without a GPU,
   'VK_ICD_FILENAMES=/usr/lib/chromium/vk_swiftshader_icd.json LD_LIBRARY_PATH=/usr/lib/chromium (Debian chromium); ' +
   'in a browser, enable WebGPU (chrome://flags) — or use --backend native';
 
-/** Requests an adapter and a device with the adapter's largest storage-buffer limits (and timestamps, if asked). */
+/**
+ * Requests an adapter and a device with the adapter's largest storage-buffer limits, and timestamps if asked: only a
+ * caller that has turned the runtime's timestamp quantization off asks (node-gpu.ts), so a device with the feature has
+ * exact ones (GpuRunner.gpuTime relies on that).
+ */
 export async function openDevice(gpu: GPU | undefined | null, where: string, opts: { timestamps?: boolean } = {}): Promise<GpuDevice> {
   if (!gpu) throw new CharlmError('NO_WEBGPU_ADAPTER', `no WebGPU adapter found: ${where} has no WebGPU`, NO_ADAPTER_HINT);
   const adapter = await gpu.requestAdapter({ powerPreference: 'high-performance' });
   if (!adapter) throw new CharlmError('NO_WEBGPU_ADAPTER', `no WebGPU adapter found (${where})`, NO_ADAPTER_HINT);
   const lim = adapter.limits;
   const device = await adapter.requestDevice({
-    // Timestamps only for a profile (GpuRunner.startProfile): a device without them runs the same.
+    // (a device without timestamps runs the same: no profile, and the tuner times by the wall clock)
     requiredFeatures: opts.timestamps && adapter.features.has('timestamp-query') ? ['timestamp-query'] : [],
     requiredLimits: {
       maxStorageBufferBindingSize: lim.maxStorageBufferBindingSize,

@@ -155,8 +155,9 @@ export function embeddingChunks(N: number, VE: number, fallback: boolean): { row
 }
 
 /** The SGEMM for a product: the tuner's (timed on this GPU, tuner.ts) when the runner has one, else the rule. */
-function pickMatmul(r: GpuRunner, C: A, Am: A, B: A, M: number, N: number, K: number, tA: boolean, tB: boolean): Choice | Promise<Choice> {
-  return r.tuner ? r.tuner.choose(C, Am, B, M, N, K, tA, tB) : chooseMatmul(M, N, K, r.fallback, tA);
+function pickMatmul(r: GpuRunner, C: A, Am: A, B: A, M: number, N: number, K: number, tA: boolean, tB: boolean,
+                    accumulate: boolean): Choice | Promise<Choice> {
+  return r.tuner ? r.tuner.choose(C, Am, B, M, N, K, tA, tB, accumulate) : chooseMatmul(M, N, K, r.fallback, tA);
 }
 /**
  * f(choice) now, or once the choice resolves (a product of a shape the tuner has not timed yet). A vec4 kernel chosen
@@ -220,7 +221,7 @@ export function gpuOps(r: GpuRunner) {
   };
   return {
     matmul(C: A, Am: A, B: A, M: number, N: number, K: number, transA: boolean, transB: boolean, accumulate: boolean) {
-      return withChoice(pickMatmul(r, C, Am, B, M, N, K, transA, transB), vec4Ok(C, Am, B, M, N, K, transA, transB), ({ kernel, slices }) =>
+      return withChoice(pickMatmul(r, C, Am, B, M, N, K, transA, transB, accumulate), vec4Ok(C, Am, B, M, N, K, transA, transB), ({ kernel, slices }) =>
         dispatchMatmul(r, kernel, C, Am, B, M, N, K, transA, transB, accumulate, slices));
     },
     addRowVector(Y: A, b: A, M: number, N: number) { ew(pw.addRowVector, [Y, b], M * N, [N]); },
@@ -247,7 +248,7 @@ export function gpuOps(r: GpuRunner) {
     /** gates += hPrev·Whhᵀ, then the cell; a product split over K has its slices summed in the cell kernel. */
     lstmStepForward(h: A, c: A, tanhC: A, gates: A, cPrev: A, hPrev: A, Whh: A, B: number, H: number) {
       const G = 4 * H;
-      return withChoice(pickMatmul(r, gates, hPrev, Whh, B, G, H, false, true), vec4Ok(gates, hPrev, Whh, B, G, H, false, true), ({ kernel, slices }) => {
+      return withChoice(pickMatmul(r, gates, hPrev, Whh, B, G, H, false, true, true), vec4Ok(gates, hPrev, Whh, B, G, H, false, true), ({ kernel, slices }) => {
         if (slices <= 1) {   // (only a 64-tile kernel is ever split)
           dispatchMatmul(r, kernel, gates, hPrev, Whh, B, G, H, false, true, true, slices);
           return ew(cells.lstmCellForward, [h, c, tanhC, gates, cPrev], B * H, [H]);

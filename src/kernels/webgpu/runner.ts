@@ -117,6 +117,11 @@ export class GpuRunner {
 
   /** SGEMM kernels timed per shape on this device (tuner.ts); absent, ops.ts's measured rule decides. */
   tuner?: MatmulTuner;
+  /**
+   * Above 0 while the tuner times its candidates: those dispatches stay out of the profile (a kernel the tuner tries
+   * and drops is not part of the step being profiled).
+   */
+  unprofiled = 0;
 
   constructor(device: GPUDevice, ...owners: unknown[]) {
     this.device = device;
@@ -224,12 +229,13 @@ export class GpuRunner {
     for (const v of ints) u[base + k++] = v >>> 0;
     for (const v of floats) f[base + k++] = v;
     this.encoder ??= this.device.createCommandEncoder();
-    if (this.prof) this.beginTimedPass(def, ints);
+    const timed = this.prof && !this.unprofiled;
+    if (timed) this.beginTimedPass(def, ints);
     this.pass ??= this.encoder.beginComputePass();
     this.pass.setPipeline(pipeline);
     this.pass.setBindGroup(0, bindGroup, [uOff]);
     this.pass.dispatchWorkgroups(groups[0], groups[1] ?? 1, groups[2] ?? 1);
-    if (this.prof) this.endPass();
+    if (timed) this.endPass();
     this.counts.dispatches++;
   }
 
@@ -240,6 +246,34 @@ export class GpuRunner {
     this.prof = { qs: this.device.createQuerySet({ type: 'timestamp', count: 2 * SLOTS }), labels: [], t0: performance.now(),
       byKernel: new Map(), spanNs: 0, first: -1n, last: 0n, pending: [] };
     return true;
+  }
+
+  /** Whether gpuTime can measure: the device has timestamps, which are exact where it has them (device.ts). */
+  get hasGpuClock(): boolean { return this.device.features.has('timestamp-query'); }
+
+  /**
+   * The GPU time (ms) of the kernels `fn` dispatches: each in a pass of its own with timestamps at its start and end,
+   * summed (GPU time in kernels, not the host's recording nor the gaps between kernels). Needs hasGpuClock. A profile
+   * running meanwhile is set aside, and these dispatches stay out of it.
+   */
+  async gpuTime(fn: () => void): Promise<number> {
+    this.flush();
+    const saved = this.prof, savedU = this.unprofiled;
+    const p = this.prof = { qs: this.device.createQuerySet({ type: 'timestamp', count: 2 * SLOTS }), labels: [], t0: performance.now(),
+      byKernel: new Map(), spanNs: 0, first: -1n, last: 0n, pending: [] };
+    this.unprofiled = 0;
+    try {
+      fn();
+      this.flush();
+    } finally {
+      this.prof = saved;
+      this.unprofiled = savedU;
+    }
+    await Promise.all(p.pending);
+    p.qs.destroy();
+    let ns = 0;
+    for (const e of p.byKernel.values()) ns += e.ns;
+    return ns / 1e6;
   }
 
   /** Opens a one-dispatch pass that writes its start and end times (profile mode). */

@@ -29,9 +29,12 @@ const TARGET_MS = 2, MAX_REPS = 64, ROUNDS = 2;
 /** A candidate replaces the rule's choice only when it is this much faster (timings vary a few % between rounds). */
 const MARGIN = 0.95;
 /**
- * Products the rule decides without timing: those whose scratch output (M·N·slices floats) would exceed MAX_SCRATCH,
- * and those under MIN_FLOP (a few µs on a GPU, where launch cost dominates any kernel: sampling's one-row products,
- * which `serve` makes at every batch size it meets).
+ * Products the rule decides without timing: those under MIN_FLOP (a few µs on a GPU, where launch cost dominates any
+ * kernel: sampling's one-row products, which `serve` makes at every batch size it meets), and those that add into C
+ * (which the timing runs must then leave alone) whose scratch output, M·N floats, would exceed MAX_SCRATCH. A product
+ * that overwrites C is timed into C itself: the product about to be made writes it afterwards, so the largest
+ * products (the seed's input projection, 6400×2048, was over the cap, and ran the rule's kernel at 70% of the fastest
+ * one's speed on an H200) are timed too, with no scratch held for them.
  */
 const MAX_SCRATCH = 1 << 24;
 export const MIN_FLOP = 1 << 24;
@@ -94,21 +97,28 @@ export class MatmulTuner {
    */
   constructor(private readonly r: GpuRunner, adapterName: string, private readonly store?: GpuTuneStore,
               readonly minFlop = MIN_FLOP) {
-    this.key = `${adapterName}|${kernelSetKey()}`;
+    // (choices timed by the GPU's clock and by the wall clock are kept apart: they can differ on small products)
+    this.key = `${adapterName}|${kernelSetKey()}|${r.hasGpuClock ? 'gpu' : 'wall'} clock`;
     try {
       for (const [k, e] of Object.entries(store?.load(this.key) ?? {})) if (validEntry(k, e)) this.table[k] = e;
     } catch { /* a cache that cannot be read is an empty one */ }
     this.counts.loaded = Object.keys(this.table).length;
   }
 
-  /** The kernel for this product: known (stored or timed before), else a promise that times the candidates. */
-  choose(Cv: GpuArg, A: GpuArg, B: GpuArg, M: number, N: number, K: number, tA: boolean, tB: boolean): MatmulChoice | Promise<MatmulChoice> {
+  /**
+   * The kernel for this product: known (stored or timed before), else a promise that times the candidates.
+   * `accumulate`: the product adds into C (C's contents are read), so the candidates are timed into scratch.
+   */
+  choose(Cv: GpuArg, A: GpuArg, B: GpuArg, M: number, N: number, K: number, tA: boolean, tB: boolean,
+         accumulate: boolean): MatmulChoice | Promise<MatmulChoice> {
     const key = shapeKey(M, N, K, tA, tB), e = this.table[key];
     if (e) return e as MatmulChoice;
     const rule = chooseMatmul(M, N, K, this.r.fallback, tA);
-    if (M * N * 16 > MAX_SCRATCH || 2 * M * N * K < this.minFlop) return rule;
-    const C = this.r.scratch('tuneC', M * N), same = (a: MatmulChoice, b: MatmulChoice) => a.kernel === b.kernel && a.slices === b.slices;
-    // (the scratch output stands in for C: aligned, as every scratch view is, when C is)
+    if ((accumulate && M * N > MAX_SCRATCH) || 2 * M * N * K < this.minFlop) return rule;
+    // (a scratch output stands in for C: aligned, as every scratch view is, when C is. The K-split candidates' partial
+    // sums go to the split's own scratch, S·M·N floats: matmulCandidates splits only products under 128 tiles, so
+    // that is at most 16 · 128 · 64² floats, 32 MiB.)
+    const C = accumulate ? this.r.scratch('tuneC', M * N) : Cv, same = (a: MatmulChoice, b: MatmulChoice) => a.kernel === b.kernel && a.slices === b.slices;
     const cands = matmulCandidates(M, N, K, vec4Ok(Cv, A, B, M, N, K, tA, tB));
     if (!cands.some((c) => same(c, rule))) cands.unshift(rule);
     return this.time(key, cands, cands.findIndex((c) => same(c, rule)),
@@ -130,12 +140,24 @@ export class MatmulTuner {
 
   /** Times every candidate (alternating, the best of ROUNDS) and keeps the fastest, the rule's unless beaten by MARGIN. */
   private async time<C extends MatmulChoice | PartsChoice>(key: string, cands: C[], ri: number, dispatch: (c: C) => void): Promise<C> {
+    this.r.unprofiled++;
+    try { return await this.timeAll(key, cands, ri, dispatch); } finally { this.r.unprofiled--; }
+  }
+
+  private async timeAll<C extends MatmulChoice | PartsChoice>(key: string, cands: C[], ri: number, dispatch: (c: C) => void): Promise<C> {
     const t0 = performance.now(), r = this.r;
     const fence = () => r.download(r.scratch('sync', 1).buf, 0, 4);
+    // By the GPU's clock where the device has exact timestamps (Node): the kernels' own time. The wall clock (a
+    // browser) also counts the host's recording of each dispatch, which is overlapped with the GPU in training but not
+    // here: on an H200 the wall-clock times of one small product (the seed's recurrent step, ~15-40 µs on the GPU)
+    // came out at 50-60 µs, and its K split (2 dispatches) won in one run and lost in the next, 370k against 254k
+    // chars/s of training.
     const run = async (c: C, reps: number) => {
+      const many = () => { for (let i = 0; i < reps; i++) dispatch(c); };
+      if (r.hasGpuClock) return (await r.gpuTime(many)) / reps;
       await fence();
       const s = performance.now();
-      for (let i = 0; i < reps; i++) dispatch(c);
+      many();
       await fence();
       return (performance.now() - s) / reps;
     };
