@@ -62,8 +62,13 @@ test('webgpu tuner: SGEMM candidates per shape', () => {
   // the seed's recurrent dh (64 × 512 from K 2,048): 8 tiles, so every 64 kernel in 1-16 slices; no 128 tile
   const dh = names(64, 512, 2048);
   assert.ok(dh.includes('m64/16') && dh.includes('m64vp/8') && !dh.some((n) => n.startsWith('m128')));
-  // a large square product: every kernel once, no slices (128 tiles or more of 64)
+  // a large square product: every kernel once, no slices (256 tiles or more of 64)
   assert.deepEqual(names(4096, 4096, 4096), ['m64/1', 'm64u/1', 'm64v/1', 'm64vp/1', 'm128/1', 'm128u/1', 'm128up/1']);
+  // the seed's weight gradient (2048 × 256 from K 6,400: 128 tiles): the 64 tiles also in 2 and 4 slices, no more
+  const dw = names(2048, 256, 6400);
+  assert.ok(dw.includes('m64/4') && dw.includes('m64vp/2') && !dw.includes('m64/8') && dw.includes('m128up/1'));
+  // 128-255 tiles with a short K: no slices under 256 each
+  assert.ok(!names(2048, 256, 256).some((n) => !n.endsWith('/1')));
   // the vec4 kernel only where the views are aligned for it
   assert.ok(matmulCandidates(4096, 4096, 4096, true).some((c) => c.kernel === 'm128v'));
   assert.ok(matmulCandidates(64, 512, 2048, true).some((c) => c.kernel === 'm64vv' && c.slices === 16));

@@ -56,16 +56,19 @@ export function kernelSetKey(): string {
 
 /**
  * Every kernel and K-slice count worth timing for a product (the 128 tile only where C has 128 rows and columns; the
- * vec4 kernel only where the views are aligned for it: `aligned`, ops.ts vec4Ok).
+ * vec4 kernel only where the views are aligned for it: `aligned`, ops.ts vec4Ok). The 64 tiles are split in 2-16
+ * slices of ≥ 64 under 128 tiles, and in 2 or 4 slices of ≥ 256 from 128 to 255 tiles: one or two workgroups per SM
+ * on a 132-SM GPU, where the seed's weight gradient (2048×256 from K 6,400, 128 tiles) ran 3× faster in 4 slices
+ * than whole on an H200 (`m64`, run 9). Partial sums then take at most 4 · 255 · 64² floats (16 MiB).
  */
 export function matmulCandidates(M: number, N: number, K: number, aligned = false): MatmulChoice[] {
   const out: MatmulChoice[] = [];
   const tiles64 = Math.ceil(M / 64) * Math.ceil(N / 64);
+  const slices = tiles64 < 128 ? [2, 4, 8, 16].filter((s) => K / s >= 64) : tiles64 < 256 ? [2, 4].filter((s) => K / s >= 256) : [];
   for (const [kernel, k] of Object.entries(MATMUL_KERNELS) as [MatmulKernel, (typeof MATMUL_KERNELS)[MatmulKernel]][]) {
     if ((k.tile === 128 && (M < 128 || N < 128)) || (k.vec4 && !aligned)) continue;
     out.push({ kernel, slices: 1 });
-    if (!k.split || tiles64 >= 128) continue;
-    for (const s of [2, 4, 8, 16]) if (K / s >= 64) out.push({ kernel, slices: s });
+    if (k.split) for (const s of slices) out.push({ kernel, slices: s });
   }
   return out;
 }
@@ -116,8 +119,8 @@ export class MatmulTuner {
     const rule = chooseMatmul(M, N, K, this.r.fallback, tA);
     if ((accumulate && M * N > MAX_SCRATCH) || 2 * M * N * K < this.minFlop) return rule;
     // (a scratch output stands in for C: aligned, as every scratch view is, when C is. The K-split candidates' partial
-    // sums go to the split's own scratch, S·M·N floats: matmulCandidates splits only products under 128 tiles, so
-    // that is at most 16 · 128 · 64² floats, 32 MiB.)
+    // sums go to the split's own scratch, S·M·N floats: at most 16 · 127 · 64² (32 MiB) or 4 · 255 · 64² floats
+    // (16 MiB), matmulCandidates.)
     const C = accumulate ? this.r.scratch('tuneC', M * N) : Cv, same = (a: MatmulChoice, b: MatmulChoice) => a.kernel === b.kernel && a.slices === b.slices;
     const cands = matmulCandidates(M, N, K, vec4Ok(Cv, A, B, M, N, K, tA, tB));
     if (!cands.some((c) => same(c, rule))) cands.unshift(rule);
