@@ -43,7 +43,7 @@ export const MATMUL_KERNELS = {
 export type MatmulKernel = keyof typeof MATMUL_KERNELS;
 
 /**
- * Whether a product can take a vec4 kernel (`m128v`): every view's offset, and each operand's contiguous dimension
+ * Whether a product can take a vec4 kernel (`m64vv`, `m128v`): every view's offset, and each operand's contiguous dimension
  * (A: K, or M when transposed; B: N, or K when transposed; C: N), a multiple of 4.
  */
 export function vec4Ok(C: GpuArg, Am: GpuArg, B: GpuArg, M: number, N: number, K: number, transA: boolean, transB: boolean): boolean {

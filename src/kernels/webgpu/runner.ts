@@ -243,9 +243,13 @@ export class GpuRunner {
   startProfile(): boolean {
     if (!this.device.features.has('timestamp-query')) return false;
     this.flush();
-    this.prof = { qs: this.device.createQuerySet({ type: 'timestamp', count: 2 * SLOTS }), labels: [], t0: performance.now(),
-      byKernel: new Map(), spanNs: 0, first: -1n, last: 0n, pending: [] };
+    this.prof = this.newProfile();
     return true;
+  }
+
+  private newProfile(): NonNullable<GpuRunner['prof']> {
+    return { qs: this.device.createQuerySet({ type: 'timestamp', count: 2 * SLOTS }), labels: [], t0: performance.now(),
+      byKernel: new Map(), spanNs: 0, first: -1n, last: 0n, pending: [] };
   }
 
   /** Whether gpuTime can measure: the device has timestamps, which are exact where it has them (device.ts). */
@@ -259,8 +263,7 @@ export class GpuRunner {
   async gpuTime(fn: () => void): Promise<number> {
     this.flush();
     const saved = this.prof, savedU = this.unprofiled;
-    const p = this.prof = { qs: this.device.createQuerySet({ type: 'timestamp', count: 2 * SLOTS }), labels: [], t0: performance.now(),
-      byKernel: new Map(), spanNs: 0, first: -1n, last: 0n, pending: [] };
+    const p = this.prof = this.newProfile();
     this.unprofiled = 0;
     try {
       fn();

@@ -1,5 +1,6 @@
 // Kernels chosen by timing them on the GPU at hand. The first SGEMM of each shape times every candidate (tile,
-// unrolled or vector form, K slices) on its own operands into scratch, and the fastest runs that shape from then on;
+// unrolled or vector form, K slices) on its own operands (into C itself, or scratch where it adds into C), by the
+// GPU's clock where the device has one, and the fastest runs that shape from then on;
 // the GPT's attention likewise times the ranges its walks are cut into (ops.ts attentionParts), forward and backward.
 // The choices persist per adapter and kernel set (GpuTuneStore: a cache file in Node), so a later run (a resumed one
 // included) makes the same choices without timing again. Browser-safe (no node: import).

@@ -31,7 +31,7 @@ void runGpuWorker({
   post: (m) => parentPort!.postMessage(m),
   onMessage: (h) => parentPort!.on('message', (b: Batch) => h(b)),
   // CHARLM_WEBGPU_ROBUSTNESS=off: kernels without WebGPU's index clamps (node-gpu.ts), to time both on a GPU.
-  openDevice: () => openNodeDevice({ profile: !!profilePath, unchecked: process.env.CHARLM_WEBGPU_ROBUSTNESS === 'off' }),
+  openDevice: () => openNodeDevice({ unchecked: process.env.CHARLM_WEBGPU_ROBUSTNESS === 'off' }),
   profile: profilePath ? (report) => writeFileSync(profilePath, report) : undefined,
   tuning,
   tuneStore: fileTuneStore(),
